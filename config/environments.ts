@@ -1,0 +1,63 @@
+/**
+ * The platform's environments. This file is the single place a bank edits to point the platform at its own
+ * accounts, networks and CA; everything else derives from it. Account ids and the CA below are examples.
+ */
+import type { EnvironmentInput } from './schema';
+
+const EXAMPLE_CA = 'config/certs/example-bank-ca.pem';
+
+/** Environment name → configuration. Order matters only for display. */
+export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
+  dev: {
+    account: '111111111111',
+    region: 'eu-west-2',
+    availabilityZones: ['eu-west-2a', 'eu-west-2b'],
+    vpcCidr: '10.40.0.0/20',
+    onPremCidrs: ['172.16.0.0/16'],
+    instanceTypes: { training: 'ml.m5.large', processing: 'ml.m5.large' },
+    logRetentionDays: 30,
+    alarms: { scorerErrorRatePercent: 5, scorerLatencyP99Ms: 100, driftPsi: 0.25 },
+    notificationEmail: 'ml-platform-dev@bank.example',
+    retainData: false,
+    onPrem: {
+      caCertificateFile: EXAMPLE_CA,
+      agentCertificateCommonName: 'mlp-agent.dev.bank.example',
+      datasets: ['loans'],
+    },
+  },
+  staging: {
+    account: '222222222222',
+    region: 'eu-west-2',
+    availabilityZones: ['eu-west-2a', 'eu-west-2b', 'eu-west-2c'],
+    vpcCidr: '10.41.0.0/20',
+    onPremCidrs: ['172.16.0.0/16'],
+    instanceTypes: { training: 'ml.m5.xlarge', processing: 'ml.m5.xlarge' },
+    logRetentionDays: 90,
+    alarms: { scorerErrorRatePercent: 2, scorerLatencyP99Ms: 75, driftPsi: 0.2 },
+    notificationEmail: 'ml-platform-staging@bank.example',
+    retainData: true,
+    onPrem: {
+      caCertificateFile: EXAMPLE_CA,
+      agentCertificateCommonName: 'mlp-agent.staging.bank.example',
+      datasets: ['loans'],
+    },
+  },
+  prod: {
+    account: '333333333333',
+    region: 'eu-west-2',
+    availabilityZones: ['eu-west-2a', 'eu-west-2b', 'eu-west-2c'],
+    vpcCidr: '10.42.0.0/20',
+    onPremCidrs: ['172.16.0.0/16', '172.17.0.0/16'],
+    instanceTypes: { training: 'ml.m5.xlarge', processing: 'ml.m5.xlarge' },
+    logRetentionDays: 2557,
+    alarms: { scorerErrorRatePercent: 1, scorerLatencyP99Ms: 50, driftPsi: 0.2 },
+    notificationEmail: 'ml-platform-oncall@bank.example',
+    retainData: true,
+    auditObjectLock: { mode: 'COMPLIANCE', retentionDays: 2557 },
+    onPrem: {
+      caCertificateFile: EXAMPLE_CA,
+      agentCertificateCommonName: 'mlp-agent.prod.bank.example',
+      datasets: ['loans'],
+    },
+  },
+};

@@ -1,0 +1,113 @@
+/**
+ * The shape of one environment's configuration and the rules it must obey. Validation happens before any
+ * construct is created, so a bad value stops `cdk synth` with a message naming the environment and field.
+ */
+import { z } from 'zod';
+import { cidrsOverlap, parseIpv4Cidr, type Ipv4Block } from './cidr';
+import { KNOWN_REGIONS, LOG_RETENTION_DAYS } from './regions';
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const parsed = parseIpv4Cidr(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `"${value}" ${parsed}` });
+});
+
+const sageMakerInstanceType = z
+  .string()
+  .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as ml.m5.xlarge');
+
+/** Dataset names become S3 prefixes and IAM resource patterns: keep them to a strict alphabet. */
+export const DATASET_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+const objectLock = z
+  .object({
+    mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+    retentionDays: z.number().int().min(1).max(36500),
+  })
+  .strict();
+
+/** Raw configuration of one environment, as written in `config/environments.ts`. */
+export const environmentInputSchema = z
+  .object({
+    /** The 12-digit AWS account the environment deploys to. */
+    account: z.string().regex(/^[0-9]{12}$/, 'must be a 12-digit AWS account id'),
+    /** Deployment region; one of KNOWN_REGIONS. */
+    region: z.enum(KNOWN_REGIONS, { error: (issue) => `unknown region "${String(issue.input)}"` }),
+    /** Availability zones for the isolated subnets, given explicitly so synth never looks them up. */
+    availabilityZones: z.array(z.string()).min(2, 'needs at least 2 availability zones'),
+    /** The VPC's IPv4 block, /16 to /24. */
+    vpcCidr: cidr,
+    /** Bank networks (Direct Connect / VPN) allowed to reach the interface endpoints on 443. */
+    onPremCidrs: z.array(cidr).min(1, 'needs at least one on-prem CIDR'),
+    /** SageMaker instance types for training and processing jobs. */
+    instanceTypes: z.object({ training: sageMakerInstanceType, processing: sageMakerInstanceType }).strict(),
+    /** Retention of every CloudWatch log group the platform creates (days, a value CloudWatch accepts). */
+    logRetentionDays: z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+      message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    }),
+    /** Alarm thresholds used by the monitoring stack. */
+    alarms: z
+      .object({
+        /** Scorer 5xx + handler errors as a percentage of requests over 5 minutes. */
+        scorerErrorRatePercent: z.number().gt(0).max(100),
+        /** Scorer p99 latency in milliseconds. */
+        scorerLatencyP99Ms: z.number().int().positive(),
+        /** Population stability index above which a feature or the score is drifting. */
+        driftPsi: z.number().gt(0).max(10),
+      })
+      .strict(),
+    /** Address subscribed to the platform's alarm and pipeline notifications. */
+    notificationEmail: z.email('must be an e-mail address'),
+    /** Keep buckets and keys when the stack is deleted. Must be true outside dev. */
+    retainData: z.boolean(),
+    /** Object Lock on the audit bucket. Required in prod. */
+    auditObjectLock: objectLock.optional(),
+    /** On-prem agent access through IAM Roles Anywhere. */
+    onPrem: z
+      .object({
+        /** PEM bundle of the bank CA that issues agent certificates, relative to the repository root. */
+        caCertificateFile: z.string().min(1),
+        /** Subject CN the agent's certificate must carry to assume the agent role. */
+        agentCertificateCommonName: z.string().regex(/^[A-Za-z0-9.*_-]{1,128}$/, 'must be a certificate CN'),
+        /** Datasets the agent may upload, each under `landing/<dataset>/`. */
+        datasets: z
+          .array(z.string().regex(DATASET_NAME, `must match ${DATASET_NAME.source}`))
+          .min(1, 'needs at least one dataset'),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((env, ctx) => {
+    env.availabilityZones.forEach((az, i) => {
+      if (!new RegExp(`^${env.region}[a-z]$`).test(az)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['availabilityZones', i],
+          message: `"${az}" is not an availability zone of ${env.region}`,
+        });
+      }
+    });
+    if (new Set(env.availabilityZones).size !== env.availabilityZones.length) {
+      ctx.addIssue({ code: 'custom', path: ['availabilityZones'], message: 'lists a zone twice' });
+    }
+    if (new Set(env.onPrem.datasets).size !== env.onPrem.datasets.length) {
+      ctx.addIssue({ code: 'custom', path: ['onPrem', 'datasets'], message: 'lists a dataset twice' });
+    }
+    const vpc = parseIpv4Cidr(env.vpcCidr);
+    if (typeof vpc === 'string') return;
+    if (vpc.prefix < 16 || vpc.prefix > 24) {
+      ctx.addIssue({ code: 'custom', path: ['vpcCidr'], message: 'must be between /16 and /24' });
+    }
+    env.onPremCidrs.forEach((text, i) => {
+      const block = parseIpv4Cidr(text);
+      if (typeof block !== 'string' && cidrsOverlap(block as Ipv4Block, vpc)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['onPremCidrs', i],
+          message: `"${text}" overlaps the VPC CIDR ${env.vpcCidr}`,
+        });
+      }
+    });
+  });
+
+/** Configuration of one environment as written by the platform team. */
+export type EnvironmentInput = z.input<typeof environmentInputSchema>;

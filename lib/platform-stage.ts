@@ -1,0 +1,84 @@
+/**
+ * One deployable environment (`dev`, `staging`, `prod`): a CDK Stage holding the platform's stacks in
+ * dependency order — keys, network, data, audit, on-prem access. Deploy with `cdk deploy '<env>/*'`.
+ */
+import { Stage, type StageProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config';
+import { acknowledgeFindings } from './compliance/acknowledgements';
+import { AuditStack } from './stacks/audit-stack';
+import { DataStack } from './stacks/data-stack';
+import { KeysStack } from './stacks/keys-stack';
+import { NetworkStack } from './stacks/network-stack';
+import { OnPremAccessStack } from './stacks/onprem-access-stack';
+
+/** Properties of {@link PlatformStage}. */
+export interface PlatformStageProps extends StageProps {
+  /** Validated environment configuration (see `config/`). */
+  readonly config: EnvironmentConfig;
+  /**
+   * Record the platform's acknowledged compliance findings. Turned off only to audit that every
+   * acknowledgement still matches a real finding.
+   * @default true
+   */
+  readonly acknowledgeFindings?: boolean;
+}
+
+/** The platform for one environment. */
+export class PlatformStage extends Stage {
+  public readonly keys: KeysStack;
+  public readonly network: NetworkStack;
+  public readonly data: DataStack;
+  public readonly audit: AuditStack;
+  public readonly onPremAccess: OnPremAccessStack;
+
+  constructor(scope: Construct, props: PlatformStageProps) {
+    const { config } = props;
+    super(scope, config.name, { env: { account: config.account, region: config.region } });
+    const retain = config.retainData;
+    const tags = { application: 'mlp', environment: config.name };
+
+    this.keys = new KeysStack(this, 'Keys', { envName: config.name, retain, tags });
+    this.network = new NetworkStack(this, 'Network', {
+      vpcCidr: config.vpcCidr,
+      availabilityZones: config.availabilityZones,
+      onPremCidrs: config.onPremCidrs,
+      logsKey: this.keys.auditKey,
+      logRetentionDays: config.logRetentionDays,
+      retain,
+      tags,
+    });
+    this.data = new DataStack(this, 'Data', {
+      envName: config.name,
+      retain,
+      keys: {
+        landing: this.keys.landingKey,
+        models: this.keys.modelsKey,
+        capture: this.keys.captureKey,
+        audit: this.keys.auditKey,
+      },
+      s3InterfaceEndpoint: this.network.s3InterfaceEndpoint,
+      tags,
+    });
+    this.audit = new AuditStack(this, 'Audit', {
+      auditKey: this.keys.auditKey,
+      accessLogsBucket: this.data.accessLogsBucket,
+      dataEventBuckets: [this.data.landingBucket, this.data.curatedBucket, this.data.modelsBucket],
+      logRetentionDays: config.logRetentionDays,
+      retain,
+      objectLock: config.auditObjectLock,
+      tags,
+    });
+    this.onPremAccess = new OnPremAccessStack(this, 'OnPremAccess', {
+      envName: config.name,
+      caCertificatePem: config.onPrem.caCertificatePem,
+      agentCertificateCommonName: config.onPrem.agentCertificateCommonName,
+      datasets: config.onPrem.datasets,
+      landingBucketArnExport: this.data.landingBucketArnExport,
+      landingKey: this.keys.landingKey,
+      tags,
+    });
+    this.onPremAccess.addStackDependency(this.data, 'imports the landing bucket ARN by export name');
+    if (props.acknowledgeFindings ?? true) acknowledgeFindings(this);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The audit trail: a multi-region CloudTrail with management events and S3 data events on the landing,
+ * curated and models buckets, log file validation, KMS encryption, delivered to a dedicated audit bucket
+ * (Object Lock where configured) and to an encrypted CloudWatch log group for alerting.
+ */
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { SecureBucket } from '../constructs/secure-bucket';
+
+/** Properties of {@link AuditStack}. */
+export interface AuditStackProps extends StackProps {
+  readonly auditKey: kms.IKey;
+  readonly accessLogsBucket: s3.IBucket;
+  /** Buckets whose object-level reads and writes are recorded. */
+  readonly dataEventBuckets: readonly s3.IBucket[];
+  readonly logRetentionDays: number;
+  readonly retain: boolean;
+  /** WORM retention of the audit bucket. @default none */
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly retentionDays: number };
+}
+
+/** Stateful: the audit bucket's logical id must never change. */
+export class AuditStack extends Stack {
+  public readonly auditBucket: s3.Bucket;
+  public readonly trail: cloudtrail.Trail;
+
+  constructor(scope: Construct, id: string, props: AuditStackProps) {
+    super(scope, id, props);
+    this.auditBucket = new SecureBucket(this, 'AuditLogs', {
+      encryptionKey: props.auditKey,
+      accessLogs: { bucket: props.accessLogsBucket, prefix: 'audit' },
+      retain: props.retain,
+      objectLock: props.objectLock,
+    }).bucket;
+
+    const trailLogGroup = new logs.LogGroup(this, 'TrailLogGroup', {
+      encryptionKey: props.auditKey,
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.trail = new cloudtrail.Trail(this, 'Trail', {
+      bucket: this.auditBucket,
+      encryptionKey: props.auditKey,
+      enableFileValidation: true,
+      includeGlobalServiceEvents: true,
+      isMultiRegionTrail: true,
+      managementEvents: cloudtrail.ReadWriteType.ALL,
+      sendToCloudWatchLogs: true,
+      cloudWatchLogGroup: trailLogGroup,
+    });
+    this.trail.addS3EventSelector(
+      props.dataEventBuckets.map((bucket) => ({ bucket })),
+      { readWriteType: cloudtrail.ReadWriteType.ALL, includeManagementEvents: false },
+    );
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The platform's buckets: landing (agent uploads), curated (prepared datasets), models, capture (inference
+ * capture) and the access-log destination. The landing bucket only admits the agent through the S3
+ * interface endpoint and only objects encrypted with the landing key.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { SecureBucket } from '../constructs/secure-bucket';
+import { agentRoleName } from '../naming';
+
+/** Properties of {@link DataStack}. */
+export interface DataStackProps extends StackProps {
+  readonly envName: string;
+  readonly retain: boolean;
+  readonly keys: {
+    readonly landing: kms.IKey;
+    readonly models: kms.IKey;
+    readonly capture: kms.IKey;
+    readonly audit: kms.IKey;
+  };
+  /** The S3 interface endpoint the agent must use. */
+  readonly s3InterfaceEndpoint: ec2.IInterfaceVpcEndpoint;
+}
+
+/** Stateful: bucket logical ids must never change. */
+export class DataStack extends Stack {
+  public readonly accessLogsBucket: s3.Bucket;
+  public readonly landingBucket: s3.Bucket;
+  public readonly curatedBucket: s3.Bucket;
+  public readonly modelsBucket: s3.Bucket;
+  public readonly captureBucket: s3.Bucket;
+  /** ARN of the on-prem agent role (created by the on-prem access stack under a fixed name). */
+  public readonly agentRoleArn: string;
+  /**
+   * Export name of the landing bucket ARN. Consumers import it by this fixed name, so IAM findings and
+   * reviewers see `mlp-<env>-landing-bucket-arn/...` instead of a generated reference.
+   */
+  public readonly landingBucketArnExport: string;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { keys, retain } = props;
+    this.accessLogsBucket = new SecureBucket(this, 'AccessLogs', {
+      encryptionKey: keys.audit,
+      isAccessLogBucket: true,
+      retain,
+    }).bucket;
+    const logged = (prefix: string) => ({ bucket: this.accessLogsBucket, prefix });
+    this.landingBucket = new SecureBucket(this, 'Landing', {
+      encryptionKey: keys.landing,
+      accessLogs: logged('landing'),
+      retain,
+    }).bucket;
+    this.curatedBucket = new SecureBucket(this, 'Curated', {
+      encryptionKey: keys.landing,
+      accessLogs: logged('curated'),
+      retain,
+    }).bucket;
+    this.modelsBucket = new SecureBucket(this, 'Models', {
+      encryptionKey: keys.models,
+      accessLogs: logged('models'),
+      retain,
+    }).bucket;
+    this.captureBucket = new SecureBucket(this, 'Capture', {
+      encryptionKey: keys.capture,
+      accessLogs: logged('capture'),
+      retain,
+    }).bucket;
+
+    this.agentRoleArn = `arn:${this.partition}:iam::${this.account}:role/${agentRoleName(props.envName)}`;
+    this.restrictLanding(keys.landing, props.s3InterfaceEndpoint);
+    this.landingBucketArnExport = `mlp-${props.envName}-landing-bucket-arn`;
+    new CfnOutput(this, 'LandingBucketArn', {
+      value: this.landingBucket.bucketArn,
+      exportName: this.landingBucketArnExport,
+    });
+    new CfnOutput(this, 'LandingBucketName', { value: this.landingBucket.bucketName });
+  }
+
+  private restrictLanding(landingKey: kms.IKey, endpoint: ec2.IInterfaceVpcEndpoint): void {
+    const bucket = this.landingBucket;
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyAgentOutsideS3InterfaceEndpoint',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:*'],
+        resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+        conditions: {
+          ArnEquals: { 'aws:PrincipalArn': this.agentRoleArn },
+          StringNotEquals: { 'aws:SourceVpce': endpoint.vpcEndpointId },
+        },
+      }),
+    );
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyPutWithoutKms',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects('*')],
+        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+      }),
+    );
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyPutWithOtherKey',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects('*')],
+        conditions: {
+          StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': landingKey.keyArn },
+        },
+      }),
+    );
+  }
+}
