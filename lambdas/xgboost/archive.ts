@@ -1,0 +1,35 @@
+/** Extracts `xgboost-model` from the `model.tar.gz` that SageMaker training jobs write. */
+import { gunzipSync } from 'node:zlib';
+import { type ParsedTarFileItem, parseTar } from 'nanotar';
+import { ModelFormatError } from './model-error';
+
+/** Upper bound on the decompressed archive, against decompression bombs. */
+export const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
+
+/** Returns the bytes of the archive's model file: `xgboost-model`, or its only regular file. */
+export function extractModelFromTarGz(gz: Uint8Array): Uint8Array {
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(gz, { maxOutputLength: MAX_ARCHIVE_BYTES });
+  } catch (error) {
+    throw new ModelFormatError(`model.tar.gz is not a valid gzip stream: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let entries: ParsedTarFileItem[];
+  try {
+    entries = parseTar<never, { metaOnly: false }, ParsedTarFileItem>(tar);
+  } catch (error) {
+    throw new ModelFormatError(`model.tar.gz holds no valid tar archive: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const files = entries.filter((e) => (e.type ?? 'file') === 'file' && e.data);
+  const named = files.find((e) => e.name.replace(/^\.\//, '') === 'xgboost-model');
+  const chosen = named ?? (files.length === 1 ? files[0] : undefined);
+  if (!chosen?.data) {
+    const names = files.map((f) => f.name).slice(0, 10);
+    throw new ModelFormatError(`model.tar.gz has no xgboost-model file (found: ${names.join(', ') || 'nothing'})`);
+  }
+  return chosen.data;
+}

@@ -1,0 +1,197 @@
+/**
+ * Reader for XGBoost's legacy binary model format (what SageMaker's built-in XGBoost 1.7-1 writes as
+ * `xgboost-model`): the `binf` header, LearnerModelParam, objective and booster names, the GBTree model with
+ * its RegTrees, tree_info, DART weights and the attribute list. Little-endian, as XGBoost writes it on x86/ARM.
+ */
+import { ModelFormatError } from './model-error';
+import { parseObjective } from './objective';
+import { assembleEnsemble, type RawTree, type TreeEnsemble } from './tree-ensemble';
+
+const LEARNER_PARAM_BYTES = 136;
+const GBTREE_PARAM_BYTES = 160;
+const TREE_PARAM_BYTES = 148;
+const NODE_BYTES = 20;
+const NODE_STAT_BYTES = 16;
+const DELETED = 0xffffffff;
+
+/** Parses a legacy binary model (with or without the `binf` prefix). */
+export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
+  const r = new Cursor(bytes);
+  if (bytes.length >= 4 && r.peekAscii(4) === 'binf') r.skip(4);
+
+  const learner = r.block(LEARNER_PARAM_BYTES, 'learner parameters');
+  const baseScore = learner.getFloat32(0, true);
+  const numFeature = learner.getUint32(4, true);
+  const numClass = learner.getInt32(8, true);
+  const hasAttributes = learner.getInt32(12, true);
+  const majorVersion = learner.getUint32(20, true);
+  const minorVersion = learner.getUint32(24, true);
+  if (majorVersion < 1) {
+    throw new ModelFormatError('models written by XGBoost before 1.0 are not supported (re-save with XGBoost >= 1.0)');
+  }
+  if (numClass < 0) throw new ModelFormatError(`invalid class count ${numClass}`);
+
+  const objective = parseObjective(r.string('objective name'));
+  const boosterName = r.string('booster name');
+  if (boosterName === 'gblinear') throw new ModelFormatError('gblinear models are not supported: only tree boosters');
+  if (boosterName !== 'gbtree' && boosterName !== 'dart') {
+    throw new ModelFormatError(`unknown booster "${boosterName.slice(0, 32)}"`);
+  }
+
+  const gbtree = r.block(GBTREE_PARAM_BYTES, 'gbtree parameters');
+  const numTrees = gbtree.getInt32(0, true);
+  const numOutputGroup = gbtree.getInt32(24, true);
+  const sizeLeafVector = gbtree.getInt32(28, true);
+  if (numTrees < 0 || numTrees > r.remaining() / (TREE_PARAM_BYTES + NODE_BYTES + NODE_STAT_BYTES)) {
+    throw new ModelFormatError(`tree count ${numTrees} does not fit the file`);
+  }
+  if (sizeLeafVector !== 0) throw new ModelFormatError('multi-output (vector-leaf) trees are not supported');
+
+  const trees: RawTree[] = [];
+  for (let t = 0; t < numTrees; t++) trees.push(readTree(r, t));
+  const treeGroup = new Int32Array(numTrees);
+  for (let t = 0; t < numTrees; t++) treeGroup[t] = r.int32(`tree_info[${t}]`);
+
+  let treeWeight: Float32Array | undefined;
+  if (boosterName === 'dart' && numTrees > 0) {
+    const count = r.uint64('weight_drop length');
+    if (count !== numTrees) throw new ModelFormatError(`weight_drop has ${count} entries for ${numTrees} trees`);
+    treeWeight = new Float32Array(count);
+    for (let t = 0; t < count; t++) treeWeight[t] = r.float32('weight_drop');
+  }
+
+  const attributes: Record<string, string> = Object.create(null);
+  if (hasAttributes !== 0) {
+    const count = r.uint64('attribute count');
+    if (count > r.remaining() / 16) throw new ModelFormatError(`attribute count ${count} does not fit the file`);
+    for (let i = 0; i < count; i++) {
+      const key = r.string('attribute name');
+      attributes[key] = r.string(`attribute ${key.slice(0, 32)}`);
+    }
+  }
+  if (r.remaining() !== 0) throw new ModelFormatError(`${r.remaining()} unexpected bytes after the model`);
+
+  const numGroup = Math.max(1, numOutputGroup, numClass);
+  return assembleEnsemble(
+    {
+      format: 'binary',
+      objective,
+      booster: boosterName,
+      numFeature,
+      numGroup,
+      baseScore: [baseScore],
+      treeGroup,
+      treeWeight,
+      attributes,
+      version: [majorVersion, minorVersion],
+    },
+    trees,
+  );
+}
+
+function readTree(r: Cursor, t: number): RawTree {
+  const param = r.block(TREE_PARAM_BYTES, `tree ${t} parameters`);
+  const numNodes = param.getInt32(4, true);
+  const numDeleted = param.getInt32(8, true);
+  const sizeLeafVector = param.getInt32(20, true);
+  if (sizeLeafVector !== 0) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
+  if (numNodes < 1 || numNodes * (NODE_BYTES + NODE_STAT_BYTES) > r.remaining()) {
+    throw new ModelFormatError(`tree ${t}: node count ${numNodes} does not fit the file`);
+  }
+  const nodes = r.block(numNodes * NODE_BYTES, `tree ${t} nodes`);
+  r.block(numNodes * NODE_STAT_BYTES, `tree ${t} node statistics`);
+  const parent = new Int32Array(numNodes);
+  const left = new Int32Array(numNodes);
+  const right = new Int32Array(numNodes);
+  const splitIndex = new Uint32Array(numNodes);
+  const condition = new Float32Array(numNodes);
+  const defaultLeft = new Uint8Array(numNodes);
+  const deleted = new Uint8Array(numNodes);
+  let deletedCount = 0;
+  for (let i = 0; i < numNodes; i++) {
+    const o = i * NODE_BYTES;
+    parent[i] = nodes.getInt32(o, true) & 0x7fffffff;
+    left[i] = nodes.getInt32(o + 4, true);
+    right[i] = nodes.getInt32(o + 8, true);
+    const sindex = nodes.getUint32(o + 12, true);
+    condition[i] = nodes.getFloat32(o + 16, true);
+    if (sindex === DELETED) {
+      deleted[i] = 1;
+      deletedCount++;
+      continue;
+    }
+    splitIndex[i] = sindex & 0x7fffffff;
+    defaultLeft[i] = sindex >>> 31;
+  }
+  if (deletedCount !== numDeleted) {
+    throw new ModelFormatError(`tree ${t}: ${deletedCount} deleted nodes, header says ${numDeleted}`);
+  }
+  return { parent, left, right, splitIndex, condition, defaultLeft, deleted };
+}
+
+/** Bounds-checked little-endian reader; every overrun names what was being read. */
+class Cursor {
+  private pos = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  remaining(): number {
+    return this.bytes.length - this.pos;
+  }
+
+  peekAscii(n: number): string {
+    return String.fromCharCode(...this.bytes.subarray(this.pos, this.pos + n));
+  }
+
+  skip(n: number): void {
+    this.pos += n;
+  }
+
+  private need(n: number, what: string): void {
+    if (n > this.remaining()) {
+      throw new ModelFormatError(
+        `truncated model: ${what} needs ${n} bytes at offset ${this.pos}, ${this.remaining()} left`,
+      );
+    }
+  }
+
+  block(n: number, what: string): DataView {
+    this.need(n, what);
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, n);
+    this.pos += n;
+    return view;
+  }
+
+  int32(what: string): number {
+    this.need(4, what);
+    const v = this.view.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  float32(what: string): number {
+    this.need(4, what);
+    const v = this.view.getFloat32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  uint64(what: string): number {
+    this.need(8, what);
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    if (v > BigInt(this.remaining())) throw new ModelFormatError(`${what} ${v} does not fit the file`);
+    return Number(v);
+  }
+
+  string(what: string): string {
+    const n = this.uint64(`${what} length`);
+    this.need(n, what);
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return text;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The model reader never crashes, hangs or silently accepts a damaged file: truncations always fail with a
+ * ModelFormatError; bit flips either fail that way or, where the format has no checksum (a flipped bit
+ * inside a float), yield a structurally sound model — and with the registry's SHA-256 they always fail.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { ModelFormatError } from '../../lambdas/xgboost/model-error';
+import { Predictor } from '../../lambdas/xgboost/predictor';
+import { readModel } from '../../lambdas/xgboost/read-model';
+import { rowsAsMatrix, xgboostFixtures } from '../support/xgboost-fixtures';
+
+const fixtures = xgboostFixtures();
+const models = ['multi_softprob', 'dart', 'categorical'].flatMap((name) => {
+  const fixture = fixtures.cases.find((c) => c.name === name)!;
+  return Object.entries(fixture.files).map(([format, path]) => ({ name, format, fixture, bytes: readFileSync(path) }));
+});
+
+/** Deterministic PRNG so failures reproduce. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function expectModelError(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ModelFormatError);
+    return;
+  }
+  throw new Error('expected a ModelFormatError');
+}
+
+describe.each(models.map((m) => [`${m.name} (${m.format})`, m] as const))('%s', (_label, { bytes, fixture }) => {
+  test('every truncation is rejected with a ModelFormatError', () => {
+    const step = Math.max(1, Math.floor(bytes.length / 400));
+    for (let length = 0; length < bytes.length; length += step)
+      expectModelError(() => readModel(bytes.subarray(0, length)));
+    expectModelError(() => readModel(bytes.subarray(0, bytes.length - 1)));
+  });
+
+  test('bit flips fail cleanly or leave a sound, terminating model; with the SHA-256 they always fail', () => {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const random = prng(bytes.length);
+    const x = rowsAsMatrix(fixture.rows.slice(0, 20), readModel(bytes).numFeature);
+    let rejected = 0;
+    for (let i = 0; i < 300; i++) {
+      const damaged = Uint8Array.from(bytes);
+      const position = Math.floor(random() * damaged.length);
+      damaged[position] ^= 1 << Math.floor(random() * 8);
+      expectModelError(() => readModel(damaged, { sha256 }));
+      try {
+        const predictor = new Predictor(readModel(damaged));
+        const out = predictor.predictMargin(x, 20, new Float32Array(20 * predictor.numGroup));
+        expect(out.length).toBe(20 * predictor.numGroup);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ModelFormatError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
+  });
+});
+
+test('unknown magic bytes are named in the error', () => {
+  expect(() => readModel(Buffer.from('PK\u0003\u0004zipfile'))).toThrow(
+    /unknown model format \(first bytes 50 4b 03 04\); expected model.tar.gz, XGBoost binary \(binf\), JSON or UBJSON/,
+  );
+  expect(() => readModel(Buffer.alloc(1))).toThrow(/model file too short/);
+});
+
+test('a tar.gz without xgboost-model names what it found', () => {
+  const header = Buffer.alloc(512);
+  header.write('notes.txt', 0);
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write('00000000005\0', 124);
+  header.write('00000000000\0', 136);
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\u000000', 257);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const body = Buffer.alloc(512);
+  body.write('hello');
+  const tar = Buffer.concat([header, body, Buffer.alloc(1024)]);
+  const both = Buffer.concat([tar.subarray(0, 1024), header, body, Buffer.alloc(1024)]);
+  expect(() => readModel(gzipSync(tar))).toThrow(/unknown model format/);
+  expect(() => readModel(gzipSync(both))).toThrow(
+    /model.tar.gz has no xgboost-model file \(found: notes.txt, notes.txt\)/,
+  );
+});

@@ -1,0 +1,59 @@
+/**
+ * Trains the XGBoost fixture models with Debian's python3-xgboost 1.7.4 (the version SageMaker's built-in
+ * XGBoost 1.7-1 runs) and loads what XGBoost itself predicted for them. Fails loudly when XGBoost is absent:
+ * parity is never checked against typed-in numbers.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Interpreter that sees Debian's python3-xgboost (the pyenv python3 on PATH does not). */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/** One trained model and XGBoost's own outputs for its test rows. */
+export interface XgbCase {
+  readonly name: string;
+  readonly objective: string;
+  /** Paths by format: bin (legacy binary), json, ubj, tar (model.tar.gz holding xgboost-model). */
+  readonly files: Readonly<Record<string, string>>;
+  /** Feature rows; null = missing. */
+  readonly rows: ReadonlyArray<ReadonlyArray<number | null>>;
+  /** XGBoost's output_margin=True predictions as float32 bit patterns, per row and group. */
+  readonly margin_bits: ReadonlyArray<ReadonlyArray<number>>;
+  /** XGBoost's transformed predictions. */
+  readonly pred: ReadonlyArray<ReadonlyArray<number>>;
+  readonly num_trees: number;
+}
+
+/** All fixtures of one training run. */
+export interface XgbFixtures {
+  readonly xgboost: string;
+  readonly cases: readonly XgbCase[];
+  /** gblinear model files by format, which the reader must reject. */
+  readonly gblinear: Readonly<Record<string, string>>;
+}
+
+let cached: XgbFixtures | undefined;
+
+/** Trains the fixtures once per test worker. */
+export function xgboostFixtures(): XgbFixtures {
+  if (cached) return cached;
+  const dir = mkdtempSync(join(tmpdir(), 'mlp-xgb-'));
+  const script = resolve(__dirname, '..', 'fixtures', 'xgboost_models.py');
+  const result = spawnSync(SYSTEM_PYTHON, [script, dir], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(
+      `training XGBoost fixtures failed (is python3-xgboost installed? apt-get install python3-xgboost):\n${result.stderr}`,
+    );
+  }
+  cached = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as XgbFixtures;
+  return cached;
+}
+
+/** A case's rows as one row-major float32 matrix (NaN = missing). */
+export function rowsAsMatrix(rows: XgbCase['rows'], numFeature: number): Float32Array {
+  const x = new Float32Array(rows.length * numFeature);
+  rows.forEach((row, r) => row.forEach((v, j) => (x[r * numFeature + j] = v === null ? Number.NaN : v)));
+  return x;
+}
