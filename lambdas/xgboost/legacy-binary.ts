@@ -1,7 +1,8 @@
 /**
  * Reader for XGBoost's legacy binary model format (what SageMaker's built-in XGBoost 1.7-1 writes as
  * `xgboost-model`): the `binf` header, LearnerModelParam, objective and booster names, the GBTree model with
- * its RegTrees, tree_info, DART weights and the attribute list. Little-endian, as XGBoost writes it on x86/ARM.
+ * its RegTrees, tree_info, DART weights and the attribute list. Little-endian, as XGBoost writes it on x86/ARM
+ * (node records are read through typed arrays, which use the platform's byte order: little-endian on both).
  */
 import { ModelFormatError } from './model-error';
 import { parseObjective } from './objective';
@@ -98,8 +99,10 @@ function readTree(r: Cursor, t: number): RawTree {
   if (numNodes < 1 || numNodes * (NODE_BYTES + NODE_STAT_BYTES) > r.remaining()) {
     throw new ModelFormatError(`tree ${t}: node count ${numNodes} does not fit the file`);
   }
-  const nodes = r.block(numNodes * NODE_BYTES, `tree ${t} nodes`);
+  const nodes = r.aligned(numNodes * NODE_BYTES, `tree ${t} nodes`);
   r.block(numNodes * NODE_STAT_BYTES, `tree ${t} node statistics`);
+  const words = new Int32Array(nodes);
+  const floats = new Float32Array(nodes);
   const parent = new Int32Array(numNodes);
   const left = new Int32Array(numNodes);
   const right = new Int32Array(numNodes);
@@ -108,13 +111,12 @@ function readTree(r: Cursor, t: number): RawTree {
   const defaultLeft = new Uint8Array(numNodes);
   const deleted = new Uint8Array(numNodes);
   let deletedCount = 0;
-  for (let i = 0; i < numNodes; i++) {
-    const o = i * NODE_BYTES;
-    parent[i] = nodes.getInt32(o, true) & 0x7fffffff;
-    left[i] = nodes.getInt32(o + 4, true);
-    right[i] = nodes.getInt32(o + 8, true);
-    const sindex = nodes.getUint32(o + 12, true);
-    condition[i] = nodes.getFloat32(o + 16, true);
+  for (let i = 0, o = 0; i < numNodes; i++, o += 5) {
+    parent[i] = words[o] & 0x7fffffff;
+    left[i] = words[o + 1];
+    right[i] = words[o + 2];
+    const sindex = words[o + 3] >>> 0;
+    condition[i] = floats[o + 4];
     if (sindex === DELETED) {
       deleted[i] = 1;
       deletedCount++;
@@ -156,6 +158,15 @@ class Cursor {
         `truncated model: ${what} needs ${n} bytes at offset ${this.pos}, ${this.remaining()} left`,
       );
     }
+  }
+
+  /** The next `n` bytes copied into a fresh (4-byte aligned) buffer, for typed-array views. */
+  aligned(n: number, what: string): ArrayBuffer {
+    this.need(n, what);
+    const copy = new Uint8Array(n); // not bytes.slice(): on a Buffer that is a view, not a copy
+    copy.set(this.bytes.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return copy.buffer;
   }
 
   block(n: number, what: string): DataView {

@@ -3,13 +3,19 @@
  * with a strict `<`, NaN following the node's default direction, categorical splits sending listed
  * categories right, and leaf values added in float32, tree by tree in model order, onto the base margin
  * (times the tree weight for DART). Raw margins match `predict(output_margin=True)` bit for bit.
+ *
+ * Numeric ensembles run on the branch-free {@link FlatForest}: rows in blocks, four walks interleaved.
+ * Ensembles with categorical splits take a plain node walk.
  */
+import { fillKeys, type FlatForest, flattenForest } from './flat-forest';
 import { outputWidth, transform } from './objective';
 import type { TreeEnsemble } from './tree-ensemble';
 
 const f = Math.fround;
+/** Rows whose keys are prepared together: small enough to stay in L1 with the current tree. */
+const BLOCK_ROWS = 64;
 
-/** Scores feature rows with one model. Build once per model; methods allocate nothing per row. */
+/** Scores feature rows with one model. Build once per model; scoring allocates nothing per row. */
 export class Predictor {
   /** Features per row. */
   readonly numFeature: number;
@@ -17,13 +23,30 @@ export class Predictor {
   readonly numGroup: number;
   /** Values per row of {@link predict}: 1 for multi:softmax, else numGroup. */
   readonly outputWidth: number;
-  private readonly margins: Float32Array;
+  private readonly flat: FlatForest | undefined;
+  private readonly rowMargins: Float32Array;
+  private readonly rowKeys: Float64Array;
+  private readonly blockKeys: Float64Array;
+  /** Deepest tree in each run of four consecutive trees (single-row path). */
+  private readonly quadDepth: Int32Array;
+  /** True when one group and no tree weights: leaves add straight into one accumulator. */
+  private readonly plainSum: boolean;
 
   constructor(readonly model: TreeEnsemble) {
     this.numFeature = model.numFeature;
     this.numGroup = model.numGroup;
     this.outputWidth = outputWidth(model.objective, model.numGroup);
-    this.margins = new Float32Array(model.numGroup);
+    this.flat = flattenForest(model);
+    this.rowMargins = new Float32Array(model.numGroup);
+    this.rowKeys = new Float64Array(2 * model.numFeature);
+    this.blockKeys = new Float64Array(BLOCK_ROWS * 2 * model.numFeature);
+    this.plainSum = model.numGroup === 1 && model.treeWeight === undefined;
+    this.quadDepth = new Int32Array(Math.ceil(model.numTrees / 4));
+    if (this.flat) {
+      for (let t = 0; t < model.numTrees; t++) {
+        this.quadDepth[t >> 2] = Math.max(this.quadDepth[t >> 2], this.flat.depth[t]);
+      }
+    }
   }
 
   /**
@@ -31,42 +54,139 @@ export class Predictor {
    * `out[row * numGroup + group]`.
    */
   predictMargin(x: Float32Array, rows: number, out: Float32Array): Float32Array {
-    const { numFeature, numGroup } = this;
-    const m = this.model;
+    const { numGroup } = this;
     for (let r = 0; r < rows; r++) {
-      const o = r * numGroup;
-      for (let k = 0; k < numGroup; k++) out[o + k] = m.baseMargin[k];
+      for (let k = 0; k < numGroup; k++) out[r * numGroup + k] = this.model.baseMargin[k];
     }
-    const { treeRoot, treeGroup, treeWeight } = m;
-    for (let t = 0; t < m.numTrees; t++) {
-      const root = treeRoot[t];
-      const o = treeGroup[t];
-      const w = treeWeight ? treeWeight[t] : 1;
-      for (let r = 0; r < rows; r++) {
-        const leaf = this.leafValue(x, r * numFeature, root);
-        const at = r * numGroup + o;
-        out[at] = treeWeight ? f(out[at] + f(leaf * w)) : f(out[at] + leaf);
+    if (this.flat) {
+      for (let start = 0; start < rows; start += BLOCK_ROWS) {
+        this.flatBlock(this.flat, x, start, Math.min(BLOCK_ROWS, rows - start), out);
       }
+    } else {
+      this.walkAll(x, rows, out);
     }
     return out;
   }
 
+  /** Margins of one row of `numFeature` values into a shared buffer (valid until the next call). */
+  predictMarginRow(x: Float32Array): Float32Array {
+    const margins = this.rowMargins;
+    margins.set(this.model.baseMargin);
+    if (!this.flat) return this.walkAll(x, 1, margins);
+    fillKeys(x, 0, this.numFeature, this.rowKeys, 0);
+    this.flatRow(this.flat, this.rowKeys, margins);
+    return margins;
+  }
+
   /** Transformed predictions (probabilities, class, counts…), `outputWidth` values per row. */
   predict(x: Float32Array, rows: number, out: Float64Array): Float64Array {
-    const margins = new Float32Array(rows * this.numGroup);
-    this.predictMargin(x, rows, margins);
+    if (rows === 1) {
+      transform(this.model.objective, this.predictMarginRow(x), 0, this.numGroup, out, 0);
+      return out;
+    }
+    const margins = this.predictMargin(x, rows, new Float32Array(rows * this.numGroup));
     for (let r = 0; r < rows; r++) {
       transform(this.model.objective, margins, r * this.numGroup, this.numGroup, out, r * this.outputWidth);
     }
     return out;
   }
 
-  /** Margins of one row into a shared buffer (valid until the next call). */
-  predictMarginRow(x: Float32Array): Float32Array {
-    return this.predictMargin(x, 1, this.margins);
+  /** One row: trees four at a time, each walk a fixed number of branch-free steps. */
+  private flatRow(flat: FlatForest, keys: Float64Array, margins: Float32Array): void {
+    const { slot, bound, first, leaf, root } = flat;
+    const numTrees = this.model.numTrees;
+    const quads = numTrees >> 2;
+    let acc = margins[0];
+    for (let q = 0; q < quads; q++) {
+      const t = q << 2;
+      let a = root[t];
+      let b = root[t + 1];
+      let c = root[t + 2];
+      let d = root[t + 3];
+      for (let s = this.quadDepth[q]; s > 0; s--) {
+        a = first[a] + +(keys[slot[a]] > bound[a]);
+        b = first[b] + +(keys[slot[b]] > bound[b]);
+        c = first[c] + +(keys[slot[c]] > bound[c]);
+        d = first[d] + +(keys[slot[d]] > bound[d]);
+      }
+      if (this.plainSum) {
+        acc = f(f(f(f(acc + leaf[a]) + leaf[b]) + leaf[c]) + leaf[d]);
+      } else {
+        this.accumulate(margins, 0, t, leaf[a]);
+        this.accumulate(margins, 0, t + 1, leaf[b]);
+        this.accumulate(margins, 0, t + 2, leaf[c]);
+        this.accumulate(margins, 0, t + 3, leaf[d]);
+      }
+    }
+    if (this.plainSum) margins[0] = acc;
+    for (let t = quads << 2; t < numTrees; t++) {
+      let n = root[t];
+      for (let s = flat.depth[t]; s > 0; s--) n = first[n] + +(keys[slot[n]] > bound[n]);
+      this.accumulate(margins, 0, t, leaf[n]);
+    }
   }
 
-  private leafValue(x: Float32Array, offset: number, root: number): number {
+  /** A block of rows: keys once per row, then per tree four rows walked side by side. */
+  private flatBlock(flat: FlatForest, x: Float32Array, start: number, count: number, out: Float32Array): void {
+    const { numFeature, numGroup } = this;
+    const width = 2 * numFeature;
+    const keys = this.blockKeys;
+    for (let i = 0; i < count; i++) fillKeys(x, (start + i) * numFeature, numFeature, keys, i * width);
+    const { slot, bound, first, leaf, root, depth } = flat;
+    const numTrees = this.model.numTrees;
+    for (let t = 0; t < numTrees; t++) {
+      const r0 = root[t];
+      const steps = depth[t];
+      let i = 0;
+      for (; i + 4 <= count; i += 4) {
+        const k0 = i * width;
+        const k1 = k0 + width;
+        const k2 = k1 + width;
+        const k3 = k2 + width;
+        let a = r0;
+        let b = r0;
+        let c = r0;
+        let d = r0;
+        for (let s = steps; s > 0; s--) {
+          a = first[a] + +(keys[k0 + slot[a]] > bound[a]);
+          b = first[b] + +(keys[k1 + slot[b]] > bound[b]);
+          c = first[c] + +(keys[k2 + slot[c]] > bound[c]);
+          d = first[d] + +(keys[k3 + slot[d]] > bound[d]);
+        }
+        const o = (start + i) * numGroup;
+        this.accumulate(out, o, t, leaf[a]);
+        this.accumulate(out, o + numGroup, t, leaf[b]);
+        this.accumulate(out, o + 2 * numGroup, t, leaf[c]);
+        this.accumulate(out, o + 3 * numGroup, t, leaf[d]);
+      }
+      for (; i < count; i++) {
+        const k = i * width;
+        let n = r0;
+        for (let s = steps; s > 0; s--) n = first[n] + +(keys[k + slot[n]] > bound[n]);
+        this.accumulate(out, (start + i) * numGroup, t, leaf[n]);
+      }
+    }
+  }
+
+  /** Adds tree `t`'s leaf value to its group's margin at `out[rowOffset + group]`, in float32. */
+  private accumulate(out: Float32Array, rowOffset: number, t: number, value: number): void {
+    const at = rowOffset + this.model.treeGroup[t];
+    const weight = this.model.treeWeight;
+    out[at] = weight === undefined ? f(out[at] + value) : f(out[at] + f(value * weight[t]));
+  }
+
+  /** Plain node walk (ensembles with categorical splits). */
+  private walkAll(x: Float32Array, rows: number, out: Float32Array): Float32Array {
+    for (let t = 0; t < this.model.numTrees; t++) {
+      const root = this.model.treeRoot[t];
+      for (let r = 0; r < rows; r++) {
+        this.accumulate(out, r * this.numGroup, t, this.walk(x, r * this.numFeature, root));
+      }
+    }
+    return out;
+  }
+
+  private walk(x: Float32Array, offset: number, root: number): number {
     const { feature, value, left, right, defaultLeft, categorical } = this.model;
     let n = root;
     let split = feature[n];

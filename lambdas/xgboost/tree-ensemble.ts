@@ -98,9 +98,9 @@ export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree
 
   let total = 0;
   const orders = trees.map((tree, t) => {
-    const order = reachableNodes(tree, t, numFeature);
-    total += order.length;
-    return order;
+    const reached = reachableNodes(tree, t, numFeature);
+    total += reached.order.length;
+    return reached;
   });
 
   const feature = new Int32Array(total);
@@ -118,29 +118,31 @@ export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree
   let maxDepth = 0;
 
   let base = 0;
-  trees.forEach((tree, t) => {
+  for (let t = 0; t < trees.length; t++) {
+    const tree = trees[t];
     const group = header.treeGroup[t];
     if (!Number.isInteger(group) || group < 0 || group >= numGroup) {
       throw new ModelFormatError(`tree ${t} belongs to output group ${group}, outside 0..${numGroup - 1}`);
     }
     treeGroup[t] = group;
     treeRoot[t] = base;
-    const order = orders[t];
-    const position = new Map<number, number>();
-    order.forEach((node, i) => position.set(node, base + i));
-    order.forEach((node, i) => {
+    const { order, depth } = orders[t];
+    maxDepth = Math.max(maxDepth, depth);
+    const position = new Int32Array(tree.left.length);
+    for (let i = 0; i < order.length; i++) position[order[i]] = base + i;
+    for (let i = 0; i < order.length; i++) {
+      const node = order[i];
       const at = base + i;
-      const isLeaf = tree.left[node] === -1;
       const condition = tree.condition[node];
-      if (isLeaf) {
+      if (tree.left[node] === -1) {
         if (!Number.isFinite(condition)) throw new ModelFormatError(`tree ${t} node ${node}: leaf value is not finite`);
         feature[at] = -1;
         value[at] = condition;
-        return;
+        continue;
       }
       feature[at] = tree.splitIndex[node];
-      left[at] = position.get(tree.left[node])!;
-      right[at] = position.get(tree.right[node])!;
+      left[at] = position[tree.left[node]];
+      right[at] = position[tree.right[node]];
       defaultLeft[at] = tree.defaultLeft[node] ? 1 : 0;
       const cats = tree.categories?.get(node);
       if (cats) {
@@ -156,10 +158,9 @@ export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree
         if (Number.isNaN(condition)) throw new ModelFormatError(`tree ${t} node ${node}: split threshold is NaN`);
         value[at] = condition;
       }
-    });
-    maxDepth = Math.max(maxDepth, depthOf(left, right, feature, base));
+    }
     base += order.length;
-  });
+  }
 
   let treeWeight: Float32Array | undefined;
   if (header.treeWeight) {
@@ -195,8 +196,11 @@ export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree
   };
 }
 
-/** Nodes reachable from the root in depth-first (left first) order, checking every link on the way. */
-function reachableNodes(tree: RawTree, t: number, numFeature: number): number[] {
+/**
+ * Nodes reachable from the root in depth-first (left first) order and the tree's depth, checking every link
+ * on the way.
+ */
+function reachableNodes(tree: RawTree, t: number, numFeature: number): { order: Int32Array; depth: number } {
   const n = tree.left.length;
   if (n < 1) throw new ModelFormatError(`tree ${t} has no nodes`);
   for (const [name, array] of [
@@ -208,37 +212,47 @@ function reachableNodes(tree: RawTree, t: number, numFeature: number): number[] 
     if (array.length !== n)
       throw new ModelFormatError(`tree ${t}: ${name} array has ${array.length} entries, expected ${n}`);
   }
-  if (tree.parent && tree.parent.length !== n) throw new ModelFormatError(`tree ${t}: parent array length mismatch`);
+  const { parent, deleted } = tree;
+  if (parent && parent.length !== n) throw new ModelFormatError(`tree ${t}: parent array length mismatch`);
   const seen = new Uint8Array(n);
-  const order: number[] = [];
-  const stack = [0];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
+  const order = new Int32Array(n);
+  const stack = new Int32Array(n + 1);
+  const depths = new Int32Array(n + 1);
+  let count = 0;
+  let top = 1;
+  let deepest = 0;
+  while (top > 0) {
+    top--;
+    const node = stack[top];
+    const depth = depths[top];
     if (seen[node]) throw new ModelFormatError(`tree ${t}: node ${node} is reached twice (not a tree)`);
     seen[node] = 1;
-    if (tree.deleted?.[node]) throw new ModelFormatError(`tree ${t}: deleted node ${node} is reachable`);
-    order.push(node);
+    if (deleted && deleted[node]) throw new ModelFormatError(`tree ${t}: deleted node ${node} is reachable`);
+    order[count++] = node;
     const l = tree.left[node];
     const r = tree.right[node];
     if (l === -1) {
       if (r !== -1) throw new ModelFormatError(`tree ${t} node ${node}: leaf with a right child`);
+      if (depth > deepest) deepest = depth;
       continue;
     }
-    for (const child of [l, r]) {
-      if (!Number.isInteger(child) || child <= 0 || child >= n) {
-        throw new ModelFormatError(`tree ${t} node ${node}: child index ${child} outside 1..${n - 1}`);
-      }
-      if (tree.parent && tree.parent[child] !== node) {
-        throw new ModelFormatError(`tree ${t} node ${child}: parent link does not point back to node ${node}`);
-      }
+    if (!(l > 0 && l < n && r > 0 && r < n && Number.isInteger(l) && Number.isInteger(r))) {
+      throw new ModelFormatError(`tree ${t} node ${node}: child index outside 1..${n - 1}`);
+    }
+    if (parent && (parent[l] !== node || parent[r] !== node)) {
+      throw new ModelFormatError(`tree ${t} node ${node}: a child's parent link does not point back`);
     }
     const feature = tree.splitIndex[node];
     if (!Number.isInteger(feature) || feature < 0 || feature >= numFeature) {
       throw new ModelFormatError(`tree ${t} node ${node}: split feature ${feature} outside 0..${numFeature - 1}`);
     }
-    stack.push(r, l);
+    if (top + 2 > n) throw new ModelFormatError(`tree ${t}: more branches than nodes (not a tree)`);
+    stack[top] = r;
+    depths[top++] = depth + 1;
+    stack[top] = l;
+    depths[top++] = depth + 1;
   }
-  return order;
+  return { order: order.subarray(0, count), depth: deepest };
 }
 
 function packCategories(categories: ArrayLike<number>, t: number, node: number): number[] {
@@ -253,18 +267,4 @@ function packCategories(categories: ArrayLike<number>, t: number, node: number):
   const words = new Array<number>(Math.floor(max / 32) + 1).fill(0);
   for (let i = 0; i < categories.length; i++) words[categories[i] >>> 5] |= 1 << (categories[i] & 31);
   return words.map((w) => w >>> 0);
-}
-
-function depthOf(left: Int32Array, right: Int32Array, feature: Int32Array, root: number): number {
-  let deepest = 0;
-  const stack: Array<[number, number]> = [[root, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (feature[node] === -1) {
-      deepest = Math.max(deepest, depth);
-    } else {
-      stack.push([left[node], depth + 1], [right[node], depth + 1]);
-    }
-  }
-  return deepest;
 }
