@@ -6,6 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
 import packageJson from '../package.json';
 import { registerEnvCommand } from './commands/env';
+import { registerPredictCommand } from './commands/predict';
+import { registerScoreCommand } from './commands/score';
+import { registerServeCommand } from './commands/serve';
 import { registerSynthCommand } from './commands/synth';
 import { UsageError } from './usage-error';
 
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSynthCommand(program);
   registerEnvCommand(program);
+  registerPredictCommand(program);
+  registerServeCommand(program);
+  registerScoreCommand(program);
   return program;
 }
 

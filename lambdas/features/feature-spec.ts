@@ -1,0 +1,100 @@
+/**
+ * The feature spec (`feature-spec.json`): the ordered model inputs, their types and category encodings.
+ * Prepare fits and writes it next to the training data; the scorer applies the very same spec to JSON
+ * records, so training and serving build identical vectors.
+ *
+ * ```json
+ * { "format": "mlp.feature-spec/1",
+ *   "features": [
+ *     { "name": "income", "type": "numeric" },
+ *     { "name": "region", "type": "categorical", "encoding": "one-hot", "categories": ["north", "south"] },
+ *     { "name": "segment", "type": "categorical", "encoding": "ordinal", "categories": ["retail", "sme"] } ] }
+ * ```
+ *
+ * Columns: a numeric feature is one column (its value as float32); a one-hot feature one column per
+ * category (1 for the record's category, 0 for the others); an ordinal feature one column holding the
+ * category's index. Missing or null values, and categories the spec does not list, are missing (NaN).
+ */
+import { z } from 'zod';
+
+/** Identifier of this spec format, stored in every spec file. */
+export const FEATURE_SPEC_FORMAT = 'mlp.feature-spec/1';
+
+const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a simple identifier');
+
+const featureSchema = z.discriminatedUnion('type', [
+  z.object({ name, type: z.literal('numeric') }).strict(),
+  z
+    .object({
+      name,
+      type: z.literal('categorical'),
+      encoding: z.enum(['one-hot', 'ordinal']),
+      categories: z.array(z.string().max(256)).min(1).max(10_000),
+    })
+    .strict(),
+]);
+
+/** Schema of `feature-spec.json`. */
+export const featureSpecSchema = z
+  .object({
+    format: z.literal(FEATURE_SPEC_FORMAT),
+    /** Training label column (informational; never part of the scoring vector). */
+    label: name.optional(),
+    features: z.array(featureSchema).min(1).max(10_000),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const seen = new Set<string>();
+    spec.features.forEach((feature, i) => {
+      if (seen.has(feature.name))
+        ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: 'is repeated' });
+      seen.add(feature.name);
+      if (feature.type === 'categorical' && new Set(feature.categories).size !== feature.categories.length) {
+        ctx.addIssue({ code: 'custom', path: ['features', i, 'categories'], message: 'lists a category twice' });
+      }
+    });
+  });
+
+/** A validated feature spec. */
+export type FeatureSpec = z.infer<typeof featureSpecSchema>;
+/** One feature of a spec. */
+export type FeatureDefinition = FeatureSpec['features'][number];
+
+/** Raised for an invalid spec document. */
+export class FeatureSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeatureSpecError';
+  }
+}
+
+/** Validates a parsed `feature-spec.json`, naming every problem by path. */
+export function parseFeatureSpec(document: unknown): FeatureSpec {
+  const result = featureSpecSchema.safeParse(document);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new FeatureSpecError(`invalid feature spec: ${problems.slice(0, 10).join('; ')}`);
+  }
+  return result.data;
+}
+
+/** Columns a spec produces, in order (one-hot features expand to `name=category`). */
+export function specColumns(spec: FeatureSpec): string[] {
+  return spec.features.flatMap((feature) =>
+    feature.type === 'categorical' && feature.encoding === 'one-hot'
+      ? feature.categories.map((category) => `${feature.name}=${category}`)
+      : [feature.name],
+  );
+}
+
+/** A spec of `count` numeric features named after the model's feature names, or f0…f{count-1}. */
+export function numericSpec(count: number, names?: readonly string[]): FeatureSpec {
+  const usable = names && names.length === count && names.every((n) => /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(n));
+  return {
+    format: FEATURE_SPEC_FORMAT,
+    features: Array.from({ length: count }, (_, i) => ({
+      name: usable ? names[i] : `f${i}`,
+      type: 'numeric' as const,
+    })),
+  };
+}

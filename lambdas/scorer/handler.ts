@@ -1,0 +1,134 @@
+/**
+ * The scoring Lambda: a thin middy handler that parses the request, scores it with the model loaded once per
+ * container, and shapes the response. Logs and metrics go through Powertools (structured JSON logs, EMF
+ * metrics: Latency, Records, BadRequests, Errors and the score distribution). Records' values are never
+ * logged or echoed.
+ *
+ * Environment: MODEL_URI (required), FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256, POWERTOOLS_* settings.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { RecordError } from '../features/vectorizer';
+import { HttpError, parseScoringEvent } from './request';
+import { loadScoringModel, type ScoringModel } from './scoring-model';
+
+const logger = new Logger({ serviceName: 'mlp-scorer' });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'mlp',
+  serviceName: 'mlp-scorer',
+});
+
+/** Score values sampled into the distribution metric per request (EMF allows 100 values per metric). */
+const SCORE_SAMPLES = 100;
+
+let environmentModel: Promise<ScoringModel> | undefined;
+
+/** The container's model, loaded once from the environment (MODEL_URI, FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256). */
+export function currentModel(): Promise<ScoringModel> {
+  if (!environmentModel) {
+    const modelUri = process.env.MODEL_URI;
+    if (!modelUri) return Promise.reject(new Error('MODEL_URI is not set'));
+    environmentModel = loadScoringModel({
+      modelUri,
+      featureSpecUri: process.env.FEATURE_SPEC_URI || undefined,
+      modelVersion: process.env.MODEL_VERSION || undefined,
+      modelSha256: process.env.MODEL_SHA256 || undefined,
+    });
+    environmentModel.catch(() => undefined); // surfaced by the first request, not as an unhandled rejection
+  }
+  return environmentModel;
+}
+
+// In Lambda, start loading during the init phase; elsewhere (mlp serve, tests) on first use.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.MODEL_URI) void currentModel();
+
+/** Response of a direct invocation, or the body of an API Gateway response. */
+export type ScoringResponse =
+  | { modelVersion: string; requestId: string; predictions: number[] | number[][] }
+  | { statusCode: number; error: string; requestId: string };
+
+/** API Gateway proxy response. */
+interface ProxyResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Builds the handler around a model source (the deployed one uses {@link currentModel}). */
+export function createScoringHandler(model: () => Promise<ScoringModel>) {
+  const score = (event: unknown, context: Context) => scoreEvent(model, event, context);
+  return middy(score)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { throwOnEmptyMetrics: false }));
+}
+
+async function scoreEvent(
+  model: () => Promise<ScoringModel>,
+  event: unknown,
+  context: Context,
+): Promise<ScoringResponse | ProxyResponse> {
+  const started = performance.now();
+  const requestId = context.awsRequestId;
+  let viaApiGateway = false;
+  try {
+    const request = parseScoringEvent(event);
+    viaApiGateway = request.viaApiGateway;
+    const loaded = await loadedModel(model);
+    const predictions = loaded.score(request.records);
+    metrics.addMetric('Records', MetricUnit.Count, request.records.length);
+    for (let i = 0; i < Math.min(SCORE_SAMPLES, predictions.length); i++) {
+      const p = predictions[i];
+      metrics.addMetric('Score', MetricUnit.NoUnit, Array.isArray(p) ? p[0] : p);
+    }
+    metrics.addMetric('Latency', MetricUnit.Milliseconds, performance.now() - started);
+    logger.info('scored', { records: request.records.length, modelVersion: loaded.version });
+    return respond(viaApiGateway, 200, { modelVersion: loaded.version, requestId, predictions }, loaded.version);
+  } catch (error) {
+    viaApiGateway ||= isProxy(event);
+    if (error instanceof HttpError || error instanceof RecordError) {
+      const status = error instanceof HttpError ? error.statusCode : 400;
+      metrics.addMetric('BadRequests', MetricUnit.Count, 1);
+      logger.warn('rejected request', { status, reason: error.message });
+      return respond(viaApiGateway, status, { statusCode: status, error: error.message, requestId });
+    }
+    metrics.addMetric('Errors', MetricUnit.Count, 1);
+    logger.error('scoring failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
+    const unavailable = error instanceof ModelUnavailable;
+    const status = unavailable ? 503 : 500;
+    const message = unavailable ? 'the model is not available' : 'internal error';
+    return respond(viaApiGateway, status, { statusCode: status, error: message, requestId });
+  }
+}
+
+class ModelUnavailable extends Error {}
+
+async function loadedModel(model: () => Promise<ScoringModel>): Promise<ScoringModel> {
+  try {
+    return await model();
+  } catch (error) {
+    throw new ModelUnavailable((error as Error).message, { cause: error });
+  }
+}
+
+function isProxy(event: unknown): boolean {
+  return event !== null && typeof event === 'object' && 'requestContext' in event;
+}
+
+function respond(
+  viaApiGateway: boolean,
+  statusCode: number,
+  body: ScoringResponse,
+  modelVersion?: string,
+): ScoringResponse | ProxyResponse {
+  if (!viaApiGateway) return body;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (modelVersion) headers['x-model-version'] = modelVersion;
+  return { statusCode, headers, body: JSON.stringify(body) };
+}
+
+/** The Lambda entry point: the model named by the environment. */
+export const handler = createScoringHandler(currentModel);

@@ -1,0 +1,71 @@
+/**
+ * Turns a Lambda event into scoring records: API Gateway REST (v1) and HTTP (v2) proxy events, or a direct
+ * invocation whose event is the request body itself. Every rejection is an {@link HttpError} whose message
+ * names the problem without repeating submitted values.
+ */
+import { z } from 'zod';
+
+/** Request body cap (bytes). */
+export const MAX_BODY_BYTES = 256 * 1024;
+/** Records per request. */
+export const MAX_RECORDS = 1000;
+
+/** A client error with its HTTP status. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** A parsed scoring request. */
+export interface ScoringRequest {
+  readonly records: readonly unknown[];
+  /** True when the event came through API Gateway (the response must be a proxy response). */
+  readonly viaApiGateway: boolean;
+}
+
+const bodySchema = z.union([
+  z.object({ records: z.array(z.unknown()) }).strict(),
+  z.object({ record: z.unknown() }).strict(),
+]);
+
+/** True for an API Gateway proxy event (REST v1 or HTTP v2). */
+export function isApiGatewayEvent(event: unknown): event is Record<string, unknown> {
+  if (event === null || typeof event !== 'object') return false;
+  const e = event as Record<string, unknown>;
+  return typeof e.requestContext === 'object' && e.requestContext !== null && ('httpMethod' in e || 'rawPath' in e);
+}
+
+/** Extracts and validates the records of an event. */
+export function parseScoringEvent(event: unknown): ScoringRequest {
+  if (!isApiGatewayEvent(event)) return { records: recordsOf(event), viaApiGateway: false };
+  const method = (event.httpMethod ?? (event.requestContext as { http?: { method?: string } }).http?.method) as string;
+  if (method !== 'POST') throw new HttpError(405, 'use POST with a JSON body');
+  const raw = event.body;
+  if (typeof raw !== 'string' || raw.length === 0) throw new HttpError(400, 'the request has no body');
+  const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (body.length > MAX_BODY_BYTES) throw new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+  return { records: recordsOf(parsed), viaApiGateway: true };
+}
+
+function recordsOf(body: unknown): readonly unknown[] {
+  const result = bodySchema.safeParse(body);
+  if (!result.success) {
+    throw new HttpError(400, 'the body must be {"records": [ {...}, ... ]} or {"record": {...}}');
+  }
+  if (!('records' in result.data)) return [result.data.record];
+  const { records } = result.data;
+  if (records.length === 0) throw new HttpError(400, 'records must hold at least one record');
+  if (records.length > MAX_RECORDS) throw new HttpError(413, `records holds more than ${MAX_RECORDS} records`);
+  return records;
+}

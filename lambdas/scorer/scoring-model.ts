@@ -1,0 +1,82 @@
+/**
+ * A model ready to serve: the predictor, the feature spec that builds its input rows, and the version every
+ * prediction carries. Loaded once per container (or process) from URIs.
+ */
+import { numericSpec, parseFeatureSpec, type FeatureSpec, FeatureSpecError } from '../features/feature-spec';
+import { Vectorizer } from '../features/vectorizer';
+import { readObject } from '../commons/read-object';
+import { Predictor } from '../xgboost/predictor';
+import { readModel } from '../xgboost/read-model';
+
+/** Where a scoring model comes from. */
+export interface ScoringModelSource {
+  /** Model file: model.tar.gz, xgboost-model, .json or .ubj; `s3://` or a local path. */
+  readonly modelUri: string;
+  /** feature-spec.json; when absent, numeric features named after the model (or f0…). */
+  readonly featureSpecUri?: string;
+  /** Label reported with every prediction. @default the model file's SHA-256 prefix is not computed; "unversioned" */
+  readonly modelVersion?: string;
+  /** Expected SHA-256 of the model file. */
+  readonly modelSha256?: string;
+}
+
+/** Predictions of one request: one value per record, or one array per record for multi-class. */
+export type Predictions = number[] | number[][];
+
+/** A loaded model with its spec. */
+export class ScoringModel {
+  readonly vectorizer: Vectorizer;
+  private rows: Float32Array;
+  private outputs: Float64Array;
+
+  constructor(
+    readonly predictor: Predictor,
+    spec: FeatureSpec,
+    readonly version: string,
+  ) {
+    this.vectorizer = new Vectorizer(spec);
+    if (this.vectorizer.width !== predictor.numFeature) {
+      throw new FeatureSpecError(
+        `the feature spec yields ${this.vectorizer.width} columns but the model expects ${predictor.numFeature}`,
+      );
+    }
+    this.rows = new Float32Array(predictor.numFeature);
+    this.outputs = new Float64Array(predictor.outputWidth);
+  }
+
+  /** Scores records (throws RecordError naming the first bad record and field). */
+  score(records: readonly unknown[]): Predictions {
+    const { predictor, vectorizer } = this;
+    const width = predictor.numFeature;
+    const n = records.length;
+    if (this.rows.length < n * width) this.rows = new Float32Array(n * width);
+    for (let i = 0; i < n; i++) vectorizer.fill(records[i], i, this.rows, i * width);
+    const outWidth = predictor.outputWidth;
+    if (this.outputs.length < n * outWidth) this.outputs = new Float64Array(n * outWidth);
+    predictor.predict(this.rows.subarray(0, n * width), n, this.outputs);
+    if (outWidth === 1) return Array.from(this.outputs.subarray(0, n));
+    return Array.from({ length: n }, (_, i) => Array.from(this.outputs.subarray(i * outWidth, (i + 1) * outWidth)));
+  }
+}
+
+/** Loads model and spec. */
+export async function loadScoringModel(source: ScoringModelSource): Promise<ScoringModel> {
+  const [modelBytes, specBytes] = await Promise.all([
+    readObject(source.modelUri),
+    source.featureSpecUri ? readObject(source.featureSpecUri) : Promise.resolve(undefined),
+  ]);
+  const predictor = new Predictor(readModel(modelBytes, { sha256: source.modelSha256 }));
+  let spec: FeatureSpec;
+  if (specBytes) {
+    let document: unknown;
+    try {
+      document = JSON.parse(new TextDecoder().decode(specBytes));
+    } catch {
+      throw new FeatureSpecError('feature spec is not valid JSON');
+    }
+    spec = parseFeatureSpec(document);
+  } else {
+    spec = numericSpec(predictor.numFeature, predictor.model.featureNames);
+  }
+  return new ScoringModel(predictor, spec, source.modelVersion ?? 'unversioned');
+}
