@@ -40,6 +40,15 @@ export const environmentInputSchema = z
     onPremCidrs: z.array(cidr).min(1, 'needs at least one on-prem CIDR'),
     /** SageMaker instance types for training and processing jobs. */
     instanceTypes: z.object({ training: sageMakerInstanceType, processing: sageMakerInstanceType }).strict(),
+    /** The scoring Lambda. */
+    scorer: z
+      .object({
+        /** Memory (MB): Lambda's CPU share grows with it. */
+        memoryMb: z.number().int().min(256).max(10240),
+        /** Concurrency reserved for (and capping) the scorer. */
+        reservedConcurrency: z.number().int().min(1).max(1000),
+      })
+      .strict(),
     /** Retention of every CloudWatch log group the platform creates (days, a value CloudWatch accepts). */
     logRetentionDays: z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
       message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,

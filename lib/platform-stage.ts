@@ -1,16 +1,18 @@
 /**
  * One deployable environment (`dev`, `staging`, `prod`): a CDK Stage holding the platform's stacks in
- * dependency order — keys, network, data, audit, on-prem access. Deploy with `cdk deploy '<env>/*'`.
+ * dependency order — keys, network, data, audit, on-prem access, alerts, serving. Deploy with `cdk deploy '<env>/*'`.
  */
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import { acknowledgeFindings } from './compliance/acknowledgements';
+import { AlertsStack } from './stacks/alerts-stack';
 import { AuditStack } from './stacks/audit-stack';
 import { DataStack } from './stacks/data-stack';
 import { KeysStack } from './stacks/keys-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { OnPremAccessStack } from './stacks/onprem-access-stack';
+import { ServingStack } from './stacks/serving-stack';
 
 /** Properties of {@link PlatformStage}. */
 export interface PlatformStageProps extends StageProps {
@@ -31,6 +33,8 @@ export class PlatformStage extends Stage {
   public readonly data: DataStack;
   public readonly audit: AuditStack;
   public readonly onPremAccess: OnPremAccessStack;
+  public readonly alerts: AlertsStack;
+  public readonly serving: ServingStack;
 
   constructor(scope: Construct, props: PlatformStageProps) {
     const { config } = props;
@@ -79,6 +83,29 @@ export class PlatformStage extends Stage {
       tags,
     });
     this.onPremAccess.addStackDependency(this.data, 'imports the landing bucket ARN by export name');
+    this.alerts = new AlertsStack(this, 'Alerts', {
+      envName: config.name,
+      notificationEmail: config.notificationEmail,
+      key: this.keys.auditKey,
+      tags,
+    });
+    this.serving = new ServingStack(this, 'Serving', {
+      envName: config.name,
+      alertTopic: this.alerts.topic,
+      modelsBucketArnExport: this.data.modelsBucketArnExport,
+      vpc: this.network.vpc,
+      executeApiEndpoint: this.network.interfaceEndpoints.ExecuteApi,
+      modelsBucket: this.data.modelsBucket,
+      modelsKey: this.keys.modelsKey,
+      logsKey: this.keys.auditKey,
+      memoryMb: config.scorer.memoryMb,
+      reservedConcurrency: config.scorer.reservedConcurrency,
+      logRetentionDays: config.logRetentionDays,
+      retainLogs: retain,
+      alarms: config.alarms,
+      tags,
+    });
+    this.serving.addStackDependency(this.data, 'imports the models bucket ARN by export name');
     if (props.acknowledgeFindings ?? true) acknowledgeFindings(this);
   }
 }

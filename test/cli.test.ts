@@ -60,11 +60,13 @@ describe('mlp CLI', () => {
     expect(manifest.missing).toBeUndefined();
     const templates = readdirSync(join(out, 'assembly-dev')).filter((f) => f.endsWith('.template.json'));
     expect(templates.map((t) => t.replace(/[0-9A-F]{8}\.template\.json$/, '')).sort()).toEqual([
+      'devAlerts',
       'devAudit',
       'devData',
       'devKeys',
       'devNetwork',
       'devOnPremAccess',
+      'devServing',
     ]);
     expect(existsSync(join(out, 'assembly-staging'))).toBe(false);
   });

@@ -15,45 +15,44 @@
  * category (1 for the record's category, 0 for the others); an ordinal feature one column holding the
  * category's index. Missing or null values, and categories the spec does not list, are missing (NaN).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini'; // zod/mini: the scorer bundle stays small
 
 /** Identifier of this spec format, stored in every spec file. */
 export const FEATURE_SPEC_FORMAT = 'mlp.feature-spec/1';
 
-const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a simple identifier');
+const name = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a simple identifier'));
 
 const featureSchema = z.discriminatedUnion('type', [
-  z.object({ name, type: z.literal('numeric') }).strict(),
-  z
-    .object({
-      name,
-      type: z.literal('categorical'),
-      encoding: z.enum(['one-hot', 'ordinal']),
-      categories: z.array(z.string().max(256)).min(1).max(10_000),
-    })
-    .strict(),
+  z.strictObject({ name, type: z.literal('numeric') }),
+  z.strictObject({
+    name,
+    type: z.literal('categorical'),
+    encoding: z.enum(['one-hot', 'ordinal']),
+    categories: z.array(z.string().check(z.maxLength(256))).check(z.minLength(1), z.maxLength(10_000)),
+  }),
 ]);
 
 /** Schema of `feature-spec.json`. */
 export const featureSpecSchema = z
-  .object({
+  .strictObject({
     format: z.literal(FEATURE_SPEC_FORMAT),
     /** Training label column (informational; never part of the scoring vector). */
-    label: name.optional(),
-    features: z.array(featureSchema).min(1).max(10_000),
+    label: z.optional(name),
+    features: z.array(featureSchema).check(z.minLength(1), z.maxLength(10_000)),
   })
-  .strict()
-  .superRefine((spec, ctx) => {
-    const seen = new Set<string>();
-    spec.features.forEach((feature, i) => {
-      if (seen.has(feature.name))
-        ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: 'is repeated' });
-      seen.add(feature.name);
-      if (feature.type === 'categorical' && new Set(feature.categories).size !== feature.categories.length) {
-        ctx.addIssue({ code: 'custom', path: ['features', i, 'categories'], message: 'lists a category twice' });
-      }
-    });
-  });
+  .check(
+    z.superRefine((spec, ctx) => {
+      const seen = new Set<string>();
+      spec.features.forEach((feature, i) => {
+        if (seen.has(feature.name))
+          ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: 'is repeated' });
+        seen.add(feature.name);
+        if (feature.type === 'categorical' && new Set(feature.categories).size !== feature.categories.length) {
+          ctx.addIssue({ code: 'custom', path: ['features', i, 'categories'], message: 'lists a category twice' });
+        }
+      });
+    }),
+  );
 
 /** A validated feature spec. */
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;

@@ -3,7 +3,7 @@
  * invocation whose event is the request body itself. Every rejection is an {@link HttpError} whose message
  * names the problem without repeating submitted values.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini'; // zod/mini: the scorer bundle stays small
 
 /** Request body cap (bytes). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -29,8 +29,8 @@ export interface ScoringRequest {
 }
 
 const bodySchema = z.union([
-  z.object({ records: z.array(z.unknown()) }).strict(),
-  z.object({ record: z.unknown() }).strict(),
+  z.strictObject({ records: z.array(z.unknown()) }),
+  z.strictObject({ record: z.unknown() }),
 ]);
 
 /** True for an API Gateway proxy event (REST v1 or HTTP v2). */

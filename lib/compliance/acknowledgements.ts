@@ -54,6 +54,8 @@ export function acknowledgeFindings(stage: PlatformStage): void {
       'group only. Inline keeps it deleted with the role; no other principal uses it.',
   );
 
+  acknowledgeServing(stage);
+
   const exportName = stage.data.landingBucketArnExport;
   for (const dataset of stage.onPremAccess.datasets) {
     acknowledge(
@@ -64,4 +66,84 @@ export function acknowledgeFindings(stage: PlatformStage): void {
         's3:GetObject (read-back on resume) only.',
     );
   }
+}
+
+/** Findings on the scorer and its private API. */
+function acknowledgeServing(stage: PlatformStage): void {
+  const { serving } = stage;
+  const fn = serving.scorer.function;
+  const role = fn.role!.node.defaultChild!;
+  const policy = fn.role!.node.findChild('DefaultPolicy');
+  const stageResource = serving.api.deploymentStage;
+  acknowledge(
+    role,
+    [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+    ],
+    'AWS-maintained minimal Lambda execution policies: CloudWatch Logs writes and the ENI management a function ' +
+      'in the isolated subnets needs; they grant no data access.',
+  );
+  acknowledge(
+    policy,
+    ['AwsSolutions-IAM5[Resource::*]'],
+    'Only xray:PutTraceSegments and xray:PutTelemetryRecords are granted on "*": X-Ray has no resource-level ' +
+      'permissions for them.',
+  );
+  acknowledge(
+    policy,
+    [`AwsSolutions-IAM5[Resource::${stage.data.modelsBucketArnExport}/champion/*]`],
+    's3:GetObject only, on the champion/ prefix of the models bucket: the model, feature spec and baseline the ' +
+      'live scorer serves; deployments replace the objects, so their names are not known at synth time.',
+  );
+  acknowledge(
+    policy,
+    INLINE_POLICY,
+    'CDK-generated policy of the scorer role: X-Ray writes, s3:GetObject on champion/ and kms:Decrypt via S3 on ' +
+      'the models key. Inline keeps it deleted with the role; no other principal uses it.',
+  );
+  acknowledge(
+    fn,
+    ['AwsSolutions-L1'],
+    'Pinned to nodejs22.x, the runtime the scorer is built and benchmarked for (esbuild target node22); moving ' +
+      'to a newer runtime is a deliberate, tested change rather than a silent one.',
+  );
+  acknowledge(
+    fn,
+    ['NIST.800.53.R5-LambdaDLQ'],
+    'The scorer is only invoked synchronously by API Gateway: failures return to the caller, nothing is queued ' +
+      'asynchronously, so a dead-letter queue would never receive a message.',
+  );
+  acknowledge(
+    serving.api.node.findChild('CloudWatchRole'),
+    [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+    ],
+    'The account-level role API Gateway itself assumes to write execution logs; AWS maintains its policy and ' +
+      'it is required for the execution logging the compliance packs ask for.',
+  );
+  acknowledge(
+    serving.api.root.node.findChild('score').node.findChild('POST'),
+    ['AwsSolutions-COG4'],
+    'Callers are bank services, not end users: the method uses IAM (SigV4) authorization, which the resource ' +
+      'policy further limits to this account through the execute-api VPC endpoint.',
+  );
+  acknowledge(
+    stageResource,
+    ['AwsSolutions-APIG3', 'NIST.800.53.R5-APIGWAssociatedWithWAF', 'PCI.DSS.321-APIGWAssociatedWithWAF'],
+    'Private API: reachable only through the execute-api interface endpoint from the VPC and the bank network, ' +
+      'with IAM authorization and body validation; there is no internet-facing surface for a WAF to protect.',
+  );
+  acknowledge(
+    stageResource,
+    ['NIST.800.53.R5-APIGWCacheEnabledAndEncrypted', 'PCI.DSS.321-APIGWCacheEnabledAndEncrypted'],
+    'Responses are per-request predictions for customer records: caching them would serve stale or another ' +
+      "caller's scores and keep customer-derived data in a cache, so the stage cache stays off.",
+  );
+  acknowledge(
+    stageResource,
+    ['NIST.800.53.R5-APIGWSSLEnabled', 'PCI.DSS.321-APIGWSSLEnabled'],
+    'Client certificates authenticate API Gateway to HTTP backends; this API integrates with Lambda through the ' +
+      'AWS API (TLS, IAM), so there is no HTTP backend to present a certificate to.',
+  );
 }

@@ -40,6 +40,8 @@ export class DataStack extends Stack {
    * reviewers see `mlp-<env>-landing-bucket-arn/...` instead of a generated reference.
    */
   public readonly landingBucketArnExport: string;
+  /** Export name of the models bucket ARN (same reason as the landing one). */
+  public readonly modelsBucketArnExport: string;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -79,6 +81,11 @@ export class DataStack extends Stack {
       exportName: this.landingBucketArnExport,
     });
     new CfnOutput(this, 'LandingBucketName', { value: this.landingBucket.bucketName });
+    this.modelsBucketArnExport = `mlp-${props.envName}-models-bucket-arn`;
+    new CfnOutput(this, 'ModelsBucketArn', {
+      value: this.modelsBucket.bucketArn,
+      exportName: this.modelsBucketArnExport,
+    });
   }
 
   private restrictLanding(landingKey: kms.IKey, endpoint: ec2.IInterfaceVpcEndpoint): void {

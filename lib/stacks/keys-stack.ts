@@ -26,7 +26,7 @@ export class KeysStack extends Stack {
   public readonly modelsKey: kms.Key;
   /** Inference capture (requests and predictions). */
   public readonly captureKey: kms.Key;
-  /** Logs and audit: CloudTrail, CloudWatch log groups, VPC flow logs, S3 access logs. */
+  /** Logs and audit: CloudTrail, CloudWatch log groups, VPC flow logs, S3 access logs, the alert topic. */
   public readonly auditKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: KeysStackProps) {
@@ -80,6 +80,15 @@ export class KeysStack extends Stack {
         principals: [new iam.ServicePrincipal('cloudtrail.amazonaws.com')],
         actions: ['kms:DescribeKey'],
         resources: ['*'],
+      }),
+    );
+    this.auditKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToEncryptedTopics',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': account } },
       }),
     );
     this.auditKey.addToResourcePolicy(

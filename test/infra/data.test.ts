@@ -203,6 +203,11 @@ describe.each(['dev', 'staging', 'prod'])('%s keys, buckets and audit trail', (e
       ],
       ['CloudTrailDescribeKey', 'cloudtrail.amazonaws.com', null],
       [
+        'CloudWatchAlarmsPublishToEncryptedTopics',
+        'cloudwatch.amazonaws.com',
+        { StringEquals: { 'aws:SourceAccount': config.account } },
+      ],
+      [
         'S3ServerAccessLogDelivery',
         'logging.s3.amazonaws.com',
         { StringEquals: { 'aws:SourceAccount': config.account } },

@@ -1,0 +1,82 @@
+/**
+ * The one Lambda shape the platform deploys: nodejs22.x on arm64, bundled and minified by esbuild (the AWS
+ * SDK v3 comes from the runtime), in the isolated subnets with HTTPS-only egress, X-Ray tracing, reserved
+ * concurrency, and its own KMS-encrypted log group with the environment's retention.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Repository root: bundling resolves entries and the lock file from here. */
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** Properties of {@link PlatformFunction}. */
+export interface PlatformFunctionProps {
+  /** Handler module, relative to the repository root (e.g. `lambdas/scorer/handler.ts`). */
+  readonly entry: string;
+  /** Exported handler name. @default 'handler' */
+  readonly handler?: string;
+  readonly description: string;
+  readonly vpc: ec2.IVpc;
+  readonly memoryMb: number;
+  readonly reservedConcurrency: number;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+  readonly environment?: Record<string, string>;
+  readonly logRetentionDays: number;
+  /** Key of the function's log group. */
+  readonly logsKey: kms.IKey;
+  readonly retainLogs: boolean;
+}
+
+/** A platform Lambda function. */
+export class PlatformFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
+    super(scope, id);
+    if (props.reservedConcurrency < 1) throw new Error(`${this.node.path}: reservedConcurrency must be at least 1`);
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${id}: HTTPS to VPC endpoints only (the subnets have no internet route)`,
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to interface and gateway endpoints');
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      encryptionKey: props.logsKey,
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(ROOT, props.entry),
+      handler: props.handler ?? 'handler',
+      projectRoot: ROOT,
+      depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memoryMb,
+      timeout: props.timeout ?? Duration.seconds(30),
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [this.securityGroup],
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+  }
+}

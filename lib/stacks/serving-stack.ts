@@ -1,0 +1,191 @@
+/**
+ * Online scoring: the scorer Lambda (with a `live` alias) behind a private REST API. The API has endpoint
+ * type PRIVATE, IAM authorization, and a resource policy that admits only the VPC's execute-api endpoint;
+ * the function has no URL. Alarms on the scorer's error rate and p99 latency guard deployments.
+ */
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { PlatformFunction } from '../constructs/platform-function';
+
+/** S3 keys (in the models bucket) of the artifacts the `live` scorer serves until a deployment replaces them. */
+export const CHAMPION_PREFIX = 'champion/';
+
+/** Properties of {@link ServingStack}. */
+export interface ServingStackProps extends StackProps {
+  readonly envName: string;
+  readonly vpc: ec2.IVpc;
+  /** The execute-api interface endpoint, the only way in. */
+  readonly executeApiEndpoint: ec2.IInterfaceVpcEndpoint;
+  readonly modelsBucket: s3.IBucket;
+  /** Export name of the models bucket ARN (IAM statements import it by name). */
+  readonly modelsBucketArnExport: string;
+  /** Topic that receives the scorer alarms. */
+  readonly alertTopic: sns.ITopic;
+  readonly modelsKey: kms.IKey;
+  readonly logsKey: kms.IKey;
+  readonly memoryMb: number;
+  readonly reservedConcurrency: number;
+  readonly logRetentionDays: number;
+  readonly retainLogs: boolean;
+  readonly alarms: { readonly scorerErrorRatePercent: number; readonly scorerLatencyP99Ms: number };
+}
+
+/** The scorer and its private API. */
+export class ServingStack extends Stack {
+  readonly scorer: PlatformFunction;
+  readonly liveAlias: lambda.Alias;
+  readonly api: apigateway.RestApi;
+  readonly errorRateAlarm: cloudwatch.Alarm;
+  readonly latencyAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ServingStackProps) {
+    super(scope, id, props);
+    const modelUri = (file: string) => `s3://${props.modelsBucket.bucketName}/${CHAMPION_PREFIX}${file}`;
+    this.scorer = new PlatformFunction(this, 'Scorer', {
+      entry: 'lambdas/scorer/handler.ts',
+      description: `mlp ${props.envName}: XGBoost scorer`,
+      vpc: props.vpc,
+      memoryMb: props.memoryMb,
+      reservedConcurrency: props.reservedConcurrency,
+      timeout: Duration.seconds(10),
+      logRetentionDays: props.logRetentionDays,
+      logsKey: props.logsKey,
+      retainLogs: props.retainLogs,
+      environment: {
+        MODEL_URI: modelUri('model.tar.gz'),
+        FEATURE_SPEC_URI: modelUri('feature-spec.json'),
+        MODEL_VERSION: 'champion',
+        POWERTOOLS_SERVICE_NAME: 'mlp-scorer',
+        POWERTOOLS_METRICS_NAMESPACE: `mlp/${props.envName}`,
+      },
+    });
+    const fn = this.scorer.function;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadChampionArtifacts',
+        actions: ['s3:GetObject'],
+        resources: [`${Fn.importValue(props.modelsBucketArnExport)}/${CHAMPION_PREFIX}*`],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptModelsThroughS3',
+        actions: ['kms:Decrypt'],
+        resources: [props.modelsKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+      }),
+    );
+    this.liveAlias = new lambda.Alias(this, 'Live', { aliasName: 'live', version: fn.currentVersion });
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      encryptionKey: props.logsKey,
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.api = new apigateway.RestApi(this, 'ScoringApi', {
+      description: `mlp ${props.envName}: private scoring API`,
+      endpointConfiguration: {
+        types: [apigateway.EndpointType.PRIVATE],
+        vpcEndpoints: [props.executeApiEndpoint],
+      },
+      policy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'DenyOutsideExecuteApiEndpoint',
+            effect: iam.Effect.DENY,
+            principals: [new iam.AnyPrincipal()],
+            actions: ['execute-api:Invoke'],
+            resources: ['execute-api:/*'],
+            conditions: { StringNotEquals: { 'aws:SourceVpce': props.executeApiEndpoint.vpcEndpointId } },
+          }),
+          new iam.PolicyStatement({
+            sid: 'AllowAccountPrincipals',
+            principals: [new iam.AccountPrincipal(this.account)],
+            actions: ['execute-api:Invoke'],
+            resources: ['execute-api:/*'],
+          }),
+        ],
+      }),
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: 'live',
+        tracingEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        throttlingRateLimit: Math.max(10, props.reservedConcurrency * 50),
+        throttlingBurstLimit: Math.max(20, props.reservedConcurrency * 100),
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+      },
+      disableExecuteApiEndpoint: false,
+    });
+    const requestModel = this.api.addModel('ScoringRequest', {
+      contentType: 'application/json',
+      schema: {
+        type: apigateway.JsonSchemaType.OBJECT,
+        properties: {
+          records: { type: apigateway.JsonSchemaType.ARRAY, minItems: 1, maxItems: 1000 },
+          record: { type: apigateway.JsonSchemaType.OBJECT },
+        },
+      },
+    });
+    this.api.root.addResource('score').addMethod('POST', new apigateway.LambdaIntegration(this.liveAlias), {
+      authorizationType: apigateway.AuthorizationType.IAM,
+      requestValidator: new apigateway.RequestValidator(this, 'BodyValidator', {
+        restApi: this.api,
+        validateRequestBody: true,
+        validateRequestParameters: true,
+      }),
+      requestModels: { 'application/json': requestModel },
+    });
+
+    const metric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        statistic,
+        period: Duration.minutes(1),
+        dimensionsMap: { FunctionName: fn.functionName, Resource: `${fn.functionName}:live` },
+      });
+    this.errorRateAlarm = new cloudwatch.Alarm(this, 'ScorerErrorRate', {
+      alarmDescription: `Scorer errors above ${props.alarms.scorerErrorRatePercent}% of invocations`,
+      metric: new cloudwatch.MathExpression({
+        expression: '100 * errors / MAX([invocations, 1])',
+        usingMetrics: { errors: metric('Errors', 'Sum'), invocations: metric('Invocations', 'Sum') },
+        period: Duration.minutes(1),
+      }),
+      threshold: props.alarms.scorerErrorRatePercent,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.latencyAlarm = new cloudwatch.Alarm(this, 'ScorerLatencyP99', {
+      alarmDescription: `Scorer p99 duration above ${props.alarms.scorerLatencyP99Ms} ms`,
+      metric: metric('Duration', 'p99'),
+      threshold: props.alarms.scorerLatencyP99Ms,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const alarm of [this.errorRateAlarm, this.latencyAlarm]) {
+      alarm.addAlarmAction(new actions.SnsAction(props.alertTopic));
+      alarm.addOkAction(new actions.SnsAction(props.alertTopic));
+    }
+
+    new CfnOutput(this, 'ScoringUrl', { value: this.api.urlForPath('/score') });
+    new CfnOutput(this, 'ScorerAlias', { value: this.liveAlias.functionArn });
+  }
+}

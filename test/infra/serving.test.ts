@@ -1,0 +1,90 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { loadEnvironment } from '../../config';
+import { synthesizePlatform, templateOf } from '../support/platform';
+
+const platform = synthesizePlatform();
+
+describe.each(['dev', 'staging', 'prod'])('%s serving', (envName) => {
+  const config = loadEnvironment(envName);
+  let serving: Template;
+  let alerts: Template;
+  beforeAll(() => {
+    serving = templateOf(platform.stages[envName], 'serving');
+    alerts = templateOf(platform.stages[envName], 'alerts');
+  });
+
+  test('the scorer is an arm64 nodejs22.x function in the isolated subnets with reserved concurrency', () => {
+    serving.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: config.scorer.memoryMb,
+      ReservedConcurrentExecutions: config.scorer.reservedConcurrency,
+      TracingConfig: { Mode: 'Active' },
+      VpcConfig: { SubnetIds: Match.anyValue(), SecurityGroupIds: Match.anyValue() },
+      Environment: {
+        Variables: Match.objectLike({
+          MODEL_URI: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/champion/model.tar.gz'])] }),
+          FEATURE_SPEC_URI: Match.anyValue(),
+        }),
+      },
+    });
+    serving.resourceCountIs('AWS::Lambda::Function', 1);
+    serving.resourceCountIs('AWS::Lambda::Url', 0);
+    serving.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live' });
+    const groups = Object.values(serving.findResources('AWS::EC2::SecurityGroup'));
+    expect(groups).toHaveLength(1);
+    expect(groups[0].Properties.SecurityGroupIngress).toBeUndefined();
+    expect(groups[0].Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    ]);
+  });
+
+  test('the API is PRIVATE, IAM-authorized and admits only the execute-api endpoint', () => {
+    const api = Object.values(serving.findResources('AWS::ApiGateway::RestApi'))[0].Properties;
+    expect(api.EndpointConfiguration.Types).toEqual(['PRIVATE']);
+    expect(JSON.stringify(api.EndpointConfiguration.VpcEndpointIds)).toContain('VpcExecuteApi');
+    const [deny, allow] = api.Policy.Statement;
+    expect(deny).toMatchObject({ Effect: 'Deny', Action: 'execute-api:Invoke', Principal: { AWS: '*' } });
+    expect(JSON.stringify(deny.Condition.StringNotEquals['aws:SourceVpce'])).toContain('VpcExecuteApi');
+    expect(allow).toMatchObject({ Effect: 'Allow', Action: 'execute-api:Invoke' });
+    expect(JSON.stringify(allow.Principal)).toContain(`:iam::${config.account}:root`);
+    const methods = Object.values(serving.findResources('AWS::ApiGateway::Method'));
+    expect(methods).toHaveLength(1);
+    expect(methods[0].Properties).toMatchObject({ HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+    expect(JSON.stringify(methods[0].Properties.Integration.Uri)).toContain('{"Ref":"Live848578DF"}');
+    serving.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'live',
+      TracingEnabled: true,
+      AccessLogSetting: Match.anyValue(),
+      MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR', MetricsEnabled: true })],
+    });
+  });
+
+  test('the scorer reads only the champion artifacts', () => {
+    const statements = Object.values(serving.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const s3 = statements.filter((s: { Action: string | string[] }) => JSON.stringify(s.Action).includes('s3:'));
+    expect(s3).toEqual([
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::ImportValue': `mlp-${envName}-models-bucket-arn` }, '/champion/*']] },
+      }),
+    ]);
+  });
+
+  test('error-rate and p99 alarms notify the encrypted alert topic', () => {
+    serving.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: config.alarms.scorerErrorRatePercent,
+      AlarmActions: [Match.anyValue()],
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * errors / MAX([invocations, 1])' })]),
+    });
+    serving.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: config.alarms.scorerLatencyP99Ms,
+      ExtendedStatistic: 'p99',
+      AlarmActions: [Match.anyValue()],
+    });
+    alerts.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    alerts.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: config.notificationEmail });
+  });
+});
