@@ -20,7 +20,7 @@ def rows(n):
     return x
 
 
-x_train = rows(20000)
+x_train = rows(10000)
 logit = np.nansum(x_train[:, :10] * np.linspace(1, -1, 10), axis=1) + np.sin(np.nan_to_num(x_train[:, 10]) * 3)
 y = (rng.random(len(x_train)) < 1 / (1 + np.exp(-logit))).astype(np.float32)
 params = {"objective": "binary:logistic", "max_depth": 6, "eta": 0.1, "nthread": 1, "seed": 1}

@@ -2,7 +2,7 @@
  * Reads an artifact by URI: `s3://bucket/key` through the AWS SDK (the client is loaded only when needed,
  * so local runs never touch it), or a local path (`file://` optional).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Upper bound on an artifact read into memory. */
@@ -20,5 +20,5 @@ export async function readObject(uri: string): Promise<Uint8Array> {
     return response.Body.transformToByteArray();
   }
   const path = uri.startsWith('file://') ? fileURLToPath(uri) : uri;
-  return readFile(path);
+  return readFileSync(path); // synchronous: at start-up a thread-pool round trip only adds latency
 }

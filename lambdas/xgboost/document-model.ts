@@ -4,7 +4,7 @@
  */
 import { ModelFormatError } from './model-error';
 import { parseObjective } from './objective';
-import { assembleEnsemble, type RawTree, type TreeEnsemble } from './tree-ensemble';
+import { assembleEnsemble, type RawForest, type TreeEnsemble } from './tree-ensemble';
 import { decodeUbjson } from './ubjson';
 
 type Doc = Record<string, unknown>;
@@ -53,7 +53,7 @@ function fromDocument(doc: unknown, format: 'json' | 'ubjson'): TreeEnsemble {
   if (numTrees !== treeDocs.length)
     throw new ModelFormatError(`num_trees is ${numTrees} but ${treeDocs.length} trees are stored`);
   const treeGroup = numbers(model.tree_info, 'model.tree_info');
-  const trees = treeDocs.map((tree, t) => readTree(object(tree, `trees[${t}]`), t));
+  const trees = concatenate(treeDocs.map((tree, t) => readTree(object(tree, `trees[${t}]`), t)));
 
   const numClass = integer(param.num_class ?? '0', 'learner_model_param.num_class');
   const numTarget = integer(param.num_target ?? '1', 'learner_model_param.num_target');
@@ -78,7 +78,68 @@ function fromDocument(doc: unknown, format: 'json' | 'ubjson'): TreeEnsemble {
   );
 }
 
-function readTree(tree: Doc, t: number): RawTree {
+/** One tree's arrays as stored in the document. */
+interface DocTree {
+  readonly left: number[];
+  readonly right: number[];
+  readonly parent: number[];
+  readonly splitIndex: number[];
+  readonly condition: number[];
+  readonly defaultLeft: number[];
+  readonly categories?: Map<number, number[]>;
+}
+
+/** Joins per-tree arrays into one {@link RawForest} (categorical nodes re-keyed to global entries). */
+function concatenate(trees: DocTree[]): RawForest {
+  const offset = new Int32Array(trees.length + 1);
+  trees.forEach((tree, t) => (offset[t + 1] = offset[t] + tree.left.length));
+  const total = offset[trees.length];
+  const join = <A extends Int32Array | Float32Array | Uint8Array>(
+    make: (n: number) => A,
+    pick: (tree: DocTree) => number[],
+  ): A => {
+    const out = make(total);
+    trees.forEach((tree, t) => {
+      const values = pick(tree);
+      if (values.length !== tree.left.length) throw new ModelFormatError(`tree ${t}: node arrays differ in length`);
+      out.set(values, offset[t]);
+    });
+    return out;
+  };
+  const categories = new Map<number, number[]>();
+  trees.forEach((tree, t) => tree.categories?.forEach((cats, node) => categories.set(offset[t] + node, cats)));
+  return {
+    offset,
+    left: join(
+      (n) => new Int32Array(n),
+      (tree) => tree.left,
+    ),
+    right: join(
+      (n) => new Int32Array(n),
+      (tree) => tree.right,
+    ),
+    // The root's parent is stored as 2^31 - 1 (or -1); it never equals a node index.
+    parent: join(
+      (n) => new Int32Array(n),
+      (tree) => tree.parent,
+    ),
+    splitIndex: join(
+      (n) => new Int32Array(n),
+      (tree) => tree.splitIndex,
+    ),
+    condition: join(
+      (n) => new Float32Array(n),
+      (tree) => tree.condition,
+    ),
+    defaultLeft: join(
+      (n) => new Uint8Array(n),
+      (tree) => tree.defaultLeft,
+    ),
+    categories: categories.size > 0 ? categories : undefined,
+  };
+}
+
+function readTree(tree: Doc, t: number): DocTree {
   const at = (field: string) => `trees[${t}].${field}`;
   const treeParam = object(tree.tree_param, at('tree_param'));
   const leafVector = integer(treeParam.size_leaf_vector ?? '0', at('tree_param.size_leaf_vector'));
@@ -115,7 +176,6 @@ function readTree(tree: Doc, t: number): RawTree {
   return {
     left,
     right: numbers(tree.right_children, at('right_children')),
-    // The root's parent is stored as 2^31 - 1 (or -1); it never equals a node index.
     parent: parents,
     splitIndex: numbers(tree.split_indices, at('split_indices')),
     condition: numbers(tree.split_conditions, at('split_conditions')),

@@ -41,54 +41,36 @@ export function float32Below(t: number): number {
   return scratch[0];
 }
 
-/** Builds the branch-free layout, or returns undefined when the ensemble has categorical splits. */
+/**
+ * Builds the branch-free layout, or returns undefined when the ensemble has categorical splits. The
+ * ensemble's numbering already places each node's default child first with its sibling next to it, so this
+ * is one linear pass.
+ */
 export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
   if (model.categorical) return undefined;
-  const total = model.feature.length;
-  const numFeature = model.numFeature;
+  const { feature, value, left, right, defaultLeft, numFeature } = model;
+  const total = feature.length;
   const slot = new Int32Array(total);
   const bound = new Float64Array(total);
   const first = new Int32Array(total);
   const leaf = new Float32Array(total);
-  const root = new Int32Array(model.numTrees);
-  const depth = new Int32Array(model.numTrees);
-  let next = 0;
-  for (let t = 0; t < model.numTrees; t++) {
-    // Breadth-first renumbering that allocates each node's two children side by side.
-    root[t] = next++;
-    let level: number[] = [model.treeRoot[t], root[t]];
-    let levels = 0;
-    while (level.length > 0) {
-      const following: number[] = [];
-      for (let i = 0; i < level.length; i += 2) {
-        const source = level[i];
-        const at = level[i + 1];
-        if (model.feature[source] < 0) {
-          first[at] = at;
-          bound[at] = Number.POSITIVE_INFINITY;
-          leaf[at] = model.value[source];
-          continue;
-        }
-        const children = next;
-        next += 2;
-        first[at] = children;
-        const threshold = model.value[source];
-        if (model.defaultLeft[source]) {
-          slot[at] = model.feature[source];
-          bound[at] = float32Below(threshold);
-          following.push(model.left[source], children, model.right[source], children + 1);
-        } else {
-          slot[at] = numFeature + model.feature[source];
-          bound[at] = -threshold;
-          following.push(model.right[source], children, model.left[source], children + 1);
-        }
-      }
-      if (following.length > 0) levels++;
-      level = following;
+  for (let at = 0; at < total; at++) {
+    const f = feature[at];
+    if (f < 0) {
+      first[at] = at;
+      bound[at] = Number.POSITIVE_INFINITY;
+      leaf[at] = value[at];
+    } else if (defaultLeft[at]) {
+      first[at] = left[at];
+      slot[at] = f;
+      bound[at] = float32Below(value[at]);
+    } else {
+      first[at] = right[at];
+      slot[at] = numFeature + f;
+      bound[at] = -value[at];
     }
-    depth[t] = levels;
   }
-  return { slot, bound, first, leaf, root, depth };
+  return { slot, bound, first, leaf, root: model.treeRoot, depth: model.treeDepth };
 }
 
 /** Writes the key vector of the row at `x[offset…]` into `keys[keyOffset…]` (2 × numFeature values). */

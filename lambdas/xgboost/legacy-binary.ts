@@ -6,7 +6,7 @@
  */
 import { ModelFormatError } from './model-error';
 import { parseObjective } from './objective';
-import { assembleEnsemble, type RawTree, type TreeEnsemble } from './tree-ensemble';
+import { assembleEnsemble, type RawForest, type TreeEnsemble } from './tree-ensemble';
 
 const LEARNER_PARAM_BYTES = 136;
 const GBTREE_PARAM_BYTES = 160;
@@ -48,8 +48,14 @@ export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
   }
   if (sizeLeafVector !== 0) throw new ModelFormatError('multi-output (vector-leaf) trees are not supported');
 
-  const trees: RawTree[] = [];
-  for (let t = 0; t < numTrees; t++) trees.push(readTree(r, t));
+  // Everything from here on is made of 4-byte fields: copy it once into an aligned buffer and read it
+  // through typed arrays (little-endian on every platform XGBoost and Lambda run on).
+  const tail = r.alignedRest();
+  const words = new Int32Array(tail.buffer, 0, tail.byteLength >> 2);
+  const floats = new Float32Array(tail.buffer, 0, tail.byteLength >> 2);
+  const forest = readTrees(words, floats, numTrees);
+  r.skip(forest.bytes);
+
   const treeGroup = new Int32Array(numTrees);
   for (let t = 0; t < numTrees; t++) treeGroup[t] = r.int32(`tree_info[${t}]`);
 
@@ -86,49 +92,62 @@ export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
       attributes,
       version: [majorVersion, minorVersion],
     },
-    trees,
+    forest.trees,
   );
 }
 
-function readTree(r: Cursor, t: number): RawTree {
-  const param = r.block(TREE_PARAM_BYTES, `tree ${t} parameters`);
-  const numNodes = param.getInt32(4, true);
-  const numDeleted = param.getInt32(8, true);
-  const sizeLeafVector = param.getInt32(20, true);
-  if (sizeLeafVector !== 0) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
-  if (numNodes < 1 || numNodes * (NODE_BYTES + NODE_STAT_BYTES) > r.remaining()) {
-    throw new ModelFormatError(`tree ${t}: node count ${numNodes} does not fit the file`);
-  }
-  const nodes = r.aligned(numNodes * NODE_BYTES, `tree ${t} nodes`);
-  r.block(numNodes * NODE_STAT_BYTES, `tree ${t} node statistics`);
-  const words = new Int32Array(nodes);
-  const floats = new Float32Array(nodes);
-  const parent = new Int32Array(numNodes);
-  const left = new Int32Array(numNodes);
-  const right = new Int32Array(numNodes);
-  const splitIndex = new Uint32Array(numNodes);
-  const condition = new Float32Array(numNodes);
-  const defaultLeft = new Uint8Array(numNodes);
-  const deleted = new Uint8Array(numNodes);
-  let deletedCount = 0;
-  for (let i = 0, o = 0; i < numNodes; i++, o += 5) {
-    parent[i] = words[o] & 0x7fffffff;
-    left[i] = words[o + 1];
-    right[i] = words[o + 2];
-    const sindex = words[o + 3] >>> 0;
-    condition[i] = floats[o + 4];
-    if (sindex === DELETED) {
-      deleted[i] = 1;
-      deletedCount++;
-      continue;
+const TREE_PARAM_WORDS = TREE_PARAM_BYTES / 4;
+const NODE_WORDS = NODE_BYTES / 4;
+const NODE_STAT_WORDS = NODE_STAT_BYTES / 4;
+
+/** Reads `numTrees` RegTrees from 32-bit words: a scan for their sizes, then one fill of shared arrays. */
+function readTrees(words: Int32Array, floats: Float32Array, numTrees: number): { trees: RawForest; bytes: number } {
+  const offset = new Int32Array(numTrees + 1);
+  const start = new Int32Array(numTrees);
+  let w = 0;
+  for (let t = 0; t < numTrees; t++) {
+    if (w + TREE_PARAM_WORDS > words.length) throw new ModelFormatError(`truncated model: tree ${t} parameters`);
+    const numNodes = words[w + 1];
+    const numDeleted = words[w + 2];
+    if (words[w + 5] !== 0) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
+    const size = numNodes * (NODE_WORDS + NODE_STAT_WORDS);
+    if (numNodes < 1 || numDeleted < 0 || numDeleted >= numNodes || w + TREE_PARAM_WORDS + size > words.length) {
+      throw new ModelFormatError(`tree ${t}: node count ${numNodes} does not fit the file`);
     }
-    splitIndex[i] = sindex & 0x7fffffff;
-    defaultLeft[i] = sindex >>> 31;
+    start[t] = w + TREE_PARAM_WORDS;
+    offset[t + 1] = offset[t] + numNodes;
+    w += TREE_PARAM_WORDS + size;
   }
-  if (deletedCount !== numDeleted) {
-    throw new ModelFormatError(`tree ${t}: ${deletedCount} deleted nodes, header says ${numDeleted}`);
+  const total = offset[numTrees];
+  const parent = new Int32Array(total);
+  const left = new Int32Array(total);
+  const right = new Int32Array(total);
+  const splitIndex = new Uint32Array(total);
+  const condition = new Float32Array(total);
+  const defaultLeft = new Uint8Array(total);
+  const deleted = new Uint8Array(total);
+  for (let t = 0; t < numTrees; t++) {
+    let deletedCount = 0;
+    for (let i = offset[t], o = start[t]; i < offset[t + 1]; i++, o += NODE_WORDS) {
+      parent[i] = words[o] & 0x7fffffff;
+      left[i] = words[o + 1];
+      right[i] = words[o + 2];
+      const sindex = words[o + 3] >>> 0;
+      condition[i] = floats[o + 4];
+      if (sindex === DELETED) {
+        deleted[i] = 1;
+        deletedCount++;
+        continue;
+      }
+      splitIndex[i] = sindex & 0x7fffffff;
+      defaultLeft[i] = sindex >>> 31;
+    }
+    const numDeleted = words[start[t] - TREE_PARAM_WORDS + 2];
+    if (deletedCount !== numDeleted) {
+      throw new ModelFormatError(`tree ${t}: ${deletedCount} deleted nodes, header says ${numDeleted}`);
+    }
   }
-  return { parent, left, right, splitIndex, condition, defaultLeft, deleted };
+  return { trees: { offset, parent, left, right, splitIndex, condition, defaultLeft, deleted }, bytes: w * 4 };
 }
 
 /** Bounds-checked little-endian reader; every overrun names what was being read. */
@@ -160,13 +179,11 @@ class Cursor {
     }
   }
 
-  /** The next `n` bytes copied into a fresh (4-byte aligned) buffer, for typed-array views. */
-  aligned(n: number, what: string): ArrayBuffer {
-    this.need(n, what);
-    const copy = new Uint8Array(n); // not bytes.slice(): on a Buffer that is a view, not a copy
-    copy.set(this.bytes.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return copy.buffer;
+  /** The rest of the file copied into a fresh (4-byte aligned) buffer, for typed-array views. */
+  alignedRest(): Uint8Array {
+    const copy = new Uint8Array(this.remaining()); // not bytes.slice(): on a Buffer that is a view, not a copy
+    copy.set(this.bytes.subarray(this.pos));
+    return copy;
   }
 
   block(n: number, what: string): DataView {

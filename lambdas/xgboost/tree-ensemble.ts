@@ -1,15 +1,22 @@
 /**
- * The scorer's in-memory model: every tree's reachable nodes in flat typed arrays (depth-first order, so a
- * left child usually sits next to its parent), validated once so evaluation never meets a bad index or a cycle.
+ * The scorer's in-memory model: every tree's reachable nodes in flat typed arrays, validated once so
+ * evaluation never meets a bad index or a cycle. Nodes are numbered breadth-first with each node's two
+ * children side by side — the one a missing value goes to first — which is the layout the branch-free
+ * evaluator needs, so building it costs a single pass.
  */
 import { ModelFormatError } from './model-error';
 import { baseMargin, type Objective } from './objective';
 
-/** One tree as a parser found it, in XGBoost's own node numbering. */
-export interface RawTree {
+/**
+ * All trees as a parser found them, concatenated: tree t owns entries `offset[t]…offset[t+1]-1`, and the
+ * node indices stored in `left`, `right` and `parent` are local to their tree (0 = its root), as XGBoost
+ * numbers them.
+ */
+export interface RawForest {
+  readonly offset: Int32Array;
   readonly left: ArrayLike<number>;
   readonly right: ArrayLike<number>;
-  /** Parent of each node (root: any negative or out-of-range value), used to cross-check the links. */
+  /** Parent of each node (root: any value that is not a node index), used to cross-check the links. */
   readonly parent?: ArrayLike<number>;
   readonly splitIndex: ArrayLike<number>;
   /** Split threshold of an internal node, leaf value of a leaf (XGBoost's `split_conditions`). */
@@ -17,7 +24,7 @@ export interface RawTree {
   readonly defaultLeft: ArrayLike<number>;
   /** Nodes marked deleted (legacy binary only); they must be unreachable. */
   readonly deleted?: ArrayLike<number>;
-  /** Categorical splits: node → categories that go right. */
+  /** Categorical splits: global entry index → categories that go right. */
   readonly categories?: ReadonlyMap<number, ArrayLike<number>>;
 }
 
@@ -66,6 +73,8 @@ export interface TreeEnsemble extends Omit<EnsembleHeader, 'baseScore' | 'treeGr
   readonly catBits?: Uint32Array;
   /** Deepest root-to-leaf path, in edges. */
   readonly maxDepth: number;
+  /** Deepest root-to-leaf path of each tree. */
+  readonly treeDepth: Int32Array;
 }
 
 /** Largest category XGBoost accepts (2^24: exactly representable in float32). */
@@ -74,77 +83,95 @@ const MAX_CATEGORY = 1 << 24;
 const MAX_CATEGORY_WORDS = 1 << 22;
 
 /** Validates raw trees against the header and packs them. Any inconsistency throws {@link ModelFormatError}. */
-export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree[]): TreeEnsemble {
+export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): TreeEnsemble {
   const { numFeature, numGroup } = header;
+  const numTrees = forest.offset.length - 1;
   if (!Number.isInteger(numFeature) || numFeature < 1 || numFeature > 1_000_000) {
     throw new ModelFormatError(`invalid feature count ${numFeature}`);
   }
   if (!Number.isInteger(numGroup) || numGroup < 1 || numGroup > 10_000) {
     throw new ModelFormatError(`invalid output group count ${numGroup}`);
   }
-  if (header.treeGroup.length !== trees.length) {
-    throw new ModelFormatError(`tree_info has ${header.treeGroup.length} entries for ${trees.length} trees`);
+  if (header.treeGroup.length !== numTrees) {
+    throw new ModelFormatError(`tree_info has ${header.treeGroup.length} entries for ${numTrees} trees`);
   }
-  if (header.treeWeight && header.treeWeight.length !== trees.length) {
-    throw new ModelFormatError(`weight_drop has ${header.treeWeight.length} entries for ${trees.length} trees`);
+  if (header.treeWeight && header.treeWeight.length !== numTrees) {
+    throw new ModelFormatError(`weight_drop has ${header.treeWeight.length} entries for ${numTrees} trees`);
   }
   if (header.baseScore.length !== 1 && header.baseScore.length !== numGroup) {
     throw new ModelFormatError(`base_score has ${header.baseScore.length} values for ${numGroup} output groups`);
+  }
+  const entries = forest.offset[numTrees];
+  for (const [name, array] of [
+    ['left', forest.left],
+    ['right', forest.right],
+    ['split index', forest.splitIndex],
+    ['condition', forest.condition],
+    ['default-left', forest.defaultLeft],
+  ] as const) {
+    if (array.length !== entries)
+      throw new ModelFormatError(`${name} array has ${array.length} entries, expected ${entries}`);
   }
   const margin = new Float32Array(numGroup);
   for (let k = 0; k < numGroup; k++) {
     margin[k] = baseMargin(header.objective, header.baseScore[header.baseScore.length === 1 ? 0 : k]);
   }
 
+  // One breadth-first pass per tree validates it and fixes its node order; scratch space is shared.
+  let largest = 0;
+  for (let t = 0; t < numTrees; t++) largest = Math.max(largest, forest.offset[t + 1] - forest.offset[t]);
+  const scratch = { seen: new Uint8Array(largest), level: new Int32Array(largest), position: new Int32Array(largest) };
+  const order = new Int32Array(entries);
+  const treeRoot = new Int32Array(numTrees);
+  const treeDepth = new Int32Array(numTrees);
   let total = 0;
-  const orders = trees.map((tree, t) => {
-    const reached = reachableNodes(tree, t, numFeature);
-    total += reached.order.length;
-    return reached;
-  });
+  for (let t = 0; t < numTrees; t++) {
+    treeRoot[t] = total;
+    const reached = orderTree(forest, t, numFeature, scratch, order, total);
+    treeDepth[t] = reached.depth;
+    total += reached.count;
+  }
 
   const feature = new Int32Array(total);
   const value = new Float32Array(total);
   const left = new Int32Array(total);
   const right = new Int32Array(total);
   const defaultLeft = new Uint8Array(total);
-  const treeRoot = new Int32Array(trees.length);
-  const treeGroup = new Int32Array(trees.length);
-  const anyCategorical = trees.some((tree) => tree.categories && tree.categories.size > 0);
+  const treeGroup = new Int32Array(numTrees);
+  const anyCategorical = forest.categories !== undefined && forest.categories.size > 0;
   const categorical = anyCategorical ? new Int32Array(total) : undefined;
   const catOffset: number[] = [];
   const catLength: number[] = [];
   const catWords: number[] = [];
   let maxDepth = 0;
 
-  let base = 0;
-  for (let t = 0; t < trees.length; t++) {
-    const tree = trees[t];
+  for (let t = 0; t < numTrees; t++) {
     const group = header.treeGroup[t];
     if (!Number.isInteger(group) || group < 0 || group >= numGroup) {
       throw new ModelFormatError(`tree ${t} belongs to output group ${group}, outside 0..${numGroup - 1}`);
     }
     treeGroup[t] = group;
-    treeRoot[t] = base;
-    const { order, depth } = orders[t];
-    maxDepth = Math.max(maxDepth, depth);
-    const position = new Int32Array(tree.left.length);
-    for (let i = 0; i < order.length; i++) position[order[i]] = base + i;
-    for (let i = 0; i < order.length; i++) {
-      const node = order[i];
-      const at = base + i;
-      const condition = tree.condition[node];
-      if (tree.left[node] === -1) {
+    maxDepth = Math.max(maxDepth, treeDepth[t]);
+    const start = treeRoot[t];
+    const end = t + 1 < numTrees ? treeRoot[t + 1] : total;
+    const base = forest.offset[t];
+    const { position } = scratch;
+    for (let at = start; at < end; at++) position[order[at]] = at;
+    for (let at = start; at < end; at++) {
+      const node = order[at];
+      const entry = base + node;
+      const condition = forest.condition[entry];
+      if (forest.left[entry] === -1) {
         if (!Number.isFinite(condition)) throw new ModelFormatError(`tree ${t} node ${node}: leaf value is not finite`);
         feature[at] = -1;
         value[at] = condition;
         continue;
       }
-      feature[at] = tree.splitIndex[node];
-      left[at] = position[tree.left[node]];
-      right[at] = position[tree.right[node]];
-      defaultLeft[at] = tree.defaultLeft[node] ? 1 : 0;
-      const cats = tree.categories?.get(node);
+      feature[at] = forest.splitIndex[entry];
+      left[at] = position[forest.left[entry]];
+      right[at] = position[forest.right[entry]];
+      defaultLeft[at] = forest.defaultLeft[entry] ? 1 : 0;
+      const cats = anyCategorical ? forest.categories!.get(entry) : undefined;
       if (cats) {
         categorical![at] = catOffset.length + 1;
         catOffset.push(catWords.length);
@@ -159,7 +186,6 @@ export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree
         value[at] = condition;
       }
     }
-    base += order.length;
   }
 
   let treeWeight: Float32Array | undefined;
@@ -179,7 +205,7 @@ export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree
     featureTypes: header.featureTypes,
     version: header.version,
     baseMargin: margin,
-    numTrees: trees.length,
+    numTrees,
     treeRoot,
     treeGroup,
     treeWeight,
@@ -193,66 +219,66 @@ export function assembleEnsemble(header: EnsembleHeader, trees: readonly RawTree
     catLength: anyCategorical ? Int32Array.from(catLength) : undefined,
     catBits: anyCategorical ? Uint32Array.from(catWords) : undefined,
     maxDepth,
+    treeDepth,
   };
 }
 
 /**
- * Nodes reachable from the root in depth-first (left first) order and the tree's depth, checking every link
- * on the way.
+ * Writes tree `t`'s reachable nodes to `order[at…]` in breadth-first order, each node's children adjacent
+ * (the default child first), checking every link; returns how many there are and the tree's depth.
  */
-function reachableNodes(tree: RawTree, t: number, numFeature: number): { order: Int32Array; depth: number } {
-  const n = tree.left.length;
+function orderTree(
+  forest: RawForest,
+  t: number,
+  numFeature: number,
+  scratch: { seen: Uint8Array; level: Int32Array },
+  order: Int32Array,
+  at: number,
+): { count: number; depth: number } {
+  const base = forest.offset[t];
+  const n = forest.offset[t + 1] - base;
   if (n < 1) throw new ModelFormatError(`tree ${t} has no nodes`);
-  for (const [name, array] of [
-    ['right', tree.right],
-    ['split index', tree.splitIndex],
-    ['condition', tree.condition],
-    ['default-left', tree.defaultLeft],
-  ] as const) {
-    if (array.length !== n)
-      throw new ModelFormatError(`tree ${t}: ${name} array has ${array.length} entries, expected ${n}`);
-  }
-  const { parent, deleted } = tree;
-  if (parent && parent.length !== n) throw new ModelFormatError(`tree ${t}: parent array length mismatch`);
-  const seen = new Uint8Array(n);
-  const order = new Int32Array(n);
-  const stack = new Int32Array(n + 1);
-  const depths = new Int32Array(n + 1);
-  let count = 0;
-  let top = 1;
+  const { parent, deleted, left, right, defaultLeft, splitIndex } = forest;
+  const { seen, level } = scratch;
+  seen.fill(0, 0, n);
+  seen[0] = 1;
+  order[at] = 0;
+  level[0] = 0;
+  let count = 1;
   let deepest = 0;
-  while (top > 0) {
-    top--;
-    const node = stack[top];
-    const depth = depths[top];
-    if (seen[node]) throw new ModelFormatError(`tree ${t}: node ${node} is reached twice (not a tree)`);
-    seen[node] = 1;
-    if (deleted && deleted[node]) throw new ModelFormatError(`tree ${t}: deleted node ${node} is reachable`);
-    order[count++] = node;
-    const l = tree.left[node];
-    const r = tree.right[node];
+  for (let head = 0; head < count; head++) {
+    const node = order[at + head];
+    const entry = base + node;
+    if (deleted && deleted[entry]) throw new ModelFormatError(`tree ${t}: deleted node ${node} is reachable`);
+    const l = left[entry];
+    const r = right[entry];
     if (l === -1) {
       if (r !== -1) throw new ModelFormatError(`tree ${t} node ${node}: leaf with a right child`);
-      if (depth > deepest) deepest = depth;
+      if (level[head] > deepest) deepest = level[head];
       continue;
     }
     if (!(l > 0 && l < n && r > 0 && r < n && Number.isInteger(l) && Number.isInteger(r))) {
       throw new ModelFormatError(`tree ${t} node ${node}: child index outside 1..${n - 1}`);
     }
-    if (parent && (parent[l] !== node || parent[r] !== node)) {
+    if (seen[l] || seen[r] || l === r) {
+      throw new ModelFormatError(`tree ${t}: node ${node} links to a node reached twice (not a tree)`);
+    }
+    if (parent && (parent[base + l] !== node || parent[base + r] !== node)) {
       throw new ModelFormatError(`tree ${t} node ${node}: a child's parent link does not point back`);
     }
-    const feature = tree.splitIndex[node];
+    const feature = splitIndex[entry];
     if (!Number.isInteger(feature) || feature < 0 || feature >= numFeature) {
       throw new ModelFormatError(`tree ${t} node ${node}: split feature ${feature} outside 0..${numFeature - 1}`);
     }
-    if (top + 2 > n) throw new ModelFormatError(`tree ${t}: more branches than nodes (not a tree)`);
-    stack[top] = r;
-    depths[top++] = depth + 1;
-    stack[top] = l;
-    depths[top++] = depth + 1;
+    seen[l] = 1;
+    seen[r] = 1;
+    const first = defaultLeft[entry] ? l : r;
+    order[at + count] = first;
+    level[count++] = level[head] + 1;
+    order[at + count] = first === l ? r : l;
+    level[count++] = level[head] + 1;
   }
-  return { order: order.subarray(0, count), depth: deepest };
+  return { count, depth: deepest };
 }
 
 function packCategories(categories: ArrayLike<number>, t: number, node: number): number[] {
