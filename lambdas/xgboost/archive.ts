@@ -16,9 +16,16 @@ export function extractModelFromTarGz(gz: Uint8Array): Uint8Array {
       cause: error,
     });
   }
+  return extractModelFromTar(tar);
+}
+
+/** Returns the bytes of a tar archive's model file: `xgboost-model`, or its only regular file. */
+export function extractModelFromTar(tar: Uint8Array): Uint8Array {
+  // nanotar reads `data.buffer` from its start: hand it an array that owns its whole buffer.
+  const whole = tar.byteOffset === 0 && tar.buffer.byteLength === tar.length ? tar : Uint8Array.from(tar);
   let entries: ParsedTarFileItem[];
   try {
-    entries = parseTar<never, { metaOnly: false }, ParsedTarFileItem>(tar);
+    entries = parseTar<never, { metaOnly: false }, ParsedTarFileItem>(whole);
   } catch (error) {
     throw new ModelFormatError(`model.tar.gz holds no valid tar archive: ${(error as Error).message}`, {
       cause: error,

@@ -4,7 +4,8 @@
  * categories right, and leaf values added in float32, tree by tree in model order, onto the base margin
  * (times the tree weight for DART). Raw margins match `predict(output_margin=True)` bit for bit.
  *
- * Numeric ensembles run on the branch-free {@link FlatForest}: rows in blocks, four walks interleaved.
+ * Numeric ensembles run on the branch-free {@link FlatForest}: a single row walks eight trees at once; a batch
+ * goes in blocks of rows, four rows walking each tree side by side.
  * Ensembles with categorical splits take a plain node walk.
  */
 import { fillKeys, type FlatForest, flattenForest } from './flat-forest';
@@ -27,8 +28,8 @@ export class Predictor {
   private readonly rowMargins: Float32Array;
   private readonly rowKeys: Float64Array;
   private readonly blockKeys: Float64Array;
-  /** Deepest tree in each run of four consecutive trees (single-row path). */
-  private readonly quadDepth: Int32Array;
+  /** Deepest tree in each run of eight consecutive trees (single-row path). */
+  private readonly octetDepth: Int32Array;
   /** True when one group and no tree weights: leaves add straight into one accumulator. */
   private readonly plainSum: boolean;
 
@@ -41,10 +42,10 @@ export class Predictor {
     this.rowKeys = new Float64Array(2 * model.numFeature);
     this.blockKeys = new Float64Array(BLOCK_ROWS * 2 * model.numFeature);
     this.plainSum = model.numGroup === 1 && model.treeWeight === undefined;
-    this.quadDepth = new Int32Array(Math.ceil(model.numTrees / 4));
+    this.octetDepth = new Int32Array(Math.ceil(model.numTrees / 8));
     if (this.flat) {
       for (let t = 0; t < model.numTrees; t++) {
-        this.quadDepth[t >> 2] = Math.max(this.quadDepth[t >> 2], this.flat.depth[t]);
+        this.octetDepth[t >> 3] = Math.max(this.octetDepth[t >> 3], this.flat.depth[t]);
       }
     }
   }
@@ -91,35 +92,47 @@ export class Predictor {
     return out;
   }
 
-  /** One row: trees four at a time, each walk a fixed number of branch-free steps. */
+  /** One row: trees eight at a time, each walk a fixed number of branch-free steps. */
   private flatRow(flat: FlatForest, keys: Float64Array, margins: Float32Array): void {
     const { slot, bound, first, leaf, root } = flat;
     const numTrees = this.model.numTrees;
-    const quads = numTrees >> 2;
+    const octets = numTrees >> 3;
     let acc = margins[0];
-    for (let q = 0; q < quads; q++) {
-      const t = q << 2;
+    for (let q = 0; q < octets; q++) {
+      const t = q << 3;
       let a = root[t];
       let b = root[t + 1];
       let c = root[t + 2];
       let d = root[t + 3];
-      for (let s = this.quadDepth[q]; s > 0; s--) {
+      let e = root[t + 4];
+      let g = root[t + 5];
+      let h = root[t + 6];
+      let k = root[t + 7];
+      for (let s = this.octetDepth[q]; s > 0; s--) {
         a = first[a] + +(keys[slot[a]] > bound[a]);
         b = first[b] + +(keys[slot[b]] > bound[b]);
         c = first[c] + +(keys[slot[c]] > bound[c]);
         d = first[d] + +(keys[slot[d]] > bound[d]);
+        e = first[e] + +(keys[slot[e]] > bound[e]);
+        g = first[g] + +(keys[slot[g]] > bound[g]);
+        h = first[h] + +(keys[slot[h]] > bound[h]);
+        k = first[k] + +(keys[slot[k]] > bound[k]);
       }
       if (this.plainSum) {
-        acc = f(f(f(f(acc + leaf[a]) + leaf[b]) + leaf[c]) + leaf[d]);
+        acc = f(f(f(f(f(f(f(f(acc + leaf[a]) + leaf[b]) + leaf[c]) + leaf[d]) + leaf[e]) + leaf[g]) + leaf[h]) + leaf[k]);
       } else {
         this.accumulate(margins, 0, t, leaf[a]);
         this.accumulate(margins, 0, t + 1, leaf[b]);
         this.accumulate(margins, 0, t + 2, leaf[c]);
         this.accumulate(margins, 0, t + 3, leaf[d]);
+        this.accumulate(margins, 0, t + 4, leaf[e]);
+        this.accumulate(margins, 0, t + 5, leaf[g]);
+        this.accumulate(margins, 0, t + 6, leaf[h]);
+        this.accumulate(margins, 0, t + 7, leaf[k]);
       }
     }
     if (this.plainSum) margins[0] = acc;
-    for (let t = quads << 2; t < numTrees; t++) {
+    for (let t = octets << 3; t < numTrees; t++) {
       let n = root[t];
       for (let s = flat.depth[t]; s > 0; s--) n = first[n] + +(keys[slot[n]] > bound[n]);
       this.accumulate(margins, 0, t, leaf[n]);
