@@ -119,7 +119,9 @@ export class Predictor {
         k = first[k] + +(keys[slot[k]] > bound[k]);
       }
       if (this.plainSum) {
-        acc = f(f(f(f(f(f(f(f(acc + leaf[a]) + leaf[b]) + leaf[c]) + leaf[d]) + leaf[e]) + leaf[g]) + leaf[h]) + leaf[k]);
+        acc = f(
+          f(f(f(f(f(f(f(acc + leaf[a]) + leaf[b]) + leaf[c]) + leaf[d]) + leaf[e]) + leaf[g]) + leaf[h]) + leaf[k],
+        );
       } else {
         this.accumulate(margins, 0, t, leaf[a]);
         this.accumulate(margins, 0, t + 1, leaf[b]);
