@@ -5,9 +5,11 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
 import packageJson from '../package.json';
+import { registerAgentCommand } from './commands/agent';
 import { registerEnvCommand } from './commands/env';
 import { registerPredictCommand } from './commands/predict';
 import { registerScoreCommand } from './commands/score';
+import { registerSeedCommand } from './commands/seed';
 import { registerServeCommand } from './commands/serve';
 import { registerSynthCommand } from './commands/synth';
 import { UsageError } from './usage-error';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerServeCommand(program);
   registerScoreCommand(program);
+  registerSeedCommand(program);
+  registerAgentCommand(program);
   return program;
 }
 

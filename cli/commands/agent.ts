@@ -1,0 +1,79 @@
+/**
+ * `mlp agent run`: extracts every dataset of an agent config (anonymised at source) into the configured
+ * store; `--dry-run` prints the plan and SQL and writes nothing. Exit codes: 0 done, 2 bad config or usage,
+ * 3 extract refused (policy, data tests, k-anonymity), 1 anything else.
+ */
+import type { Command } from 'commander';
+import { AgentConfigError, loadAgentConfig, readSecret } from '../../onprem-agent/config/agent-config';
+import { ExtractAbort, planExtract, runExtract } from '../../onprem-agent/extract/run-extract';
+import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
+import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
+import { UsageError } from '../usage-error';
+
+/** Registers `mlp agent`. */
+export function registerAgentCommand(program: Command): void {
+  const agent = program.command('agent').description('the on-prem extract agent');
+  agent
+    .command('run')
+    .description('extract, anonymise and push every dataset of a config')
+    .requiredOption('--config <file>', 'agent config (YAML or JSON)')
+    .option('--dataset <name>', 'only this dataset')
+    .option('--dry-run', 'print the plan and SQL; write nothing')
+    .action(async (options: { config: string; dataset?: string; dryRun?: boolean }) => {
+      let config;
+      try {
+        config = loadAgentConfig(options.config);
+      } catch (error) {
+        if (error instanceof AgentConfigError) throw new UsageError(error.message);
+        throw error;
+      }
+      if (config.source.type !== 'sqlite')
+        throw new UsageError('this build runs the sqlite source only; the Oracle source is not built yet');
+      if (config.sink.type !== 'filesystem')
+        throw new UsageError('this build writes to the filesystem store only; the S3 sink is not built yet');
+      const datasets = config.datasets.filter((d) => !options.dataset || d.name === options.dataset);
+      if (datasets.length === 0) throw new UsageError(`no dataset named "${options.dataset}" in ${options.config}`);
+      const source = new SqliteSource(config.source.path);
+      try {
+        const key = options.dryRun ? Buffer.alloc(32) : readSecret(config.pseudonymisation.key, 'pseudonymisation key');
+        if (!options.dryRun && key.length < 32)
+          throw new UsageError('the pseudonymisation key must be at least 32 bytes');
+        const deps = { source, store: new FilesystemStore(config.sink.root), key, now: () => new Date() };
+        for (const dataset of datasets) {
+          if (options.dryRun) {
+            const plan = planExtract(config, dataset, deps);
+            console.log(
+              JSON.stringify(
+                {
+                  dataset: plan.dataset,
+                  run: plan.plan,
+                  resuming: plan.resuming,
+                  sql: plan.sql,
+                  binds: plan.binds,
+                  output: plan.outputColumns,
+                  dropped: plan.dropped,
+                },
+                null,
+                2,
+              ),
+            );
+            continue;
+          }
+          const result = await runExtract(config, dataset, deps);
+          console.log(
+            JSON.stringify({ level: 'INFO', message: result.rows === 0 ? 'no new rows' : 'extract stored', ...result }),
+          );
+        }
+      } catch (error) {
+        if (error instanceof ExtractAbort) {
+          console.error(`mlp: extract refused: ${error.message}`);
+          process.exitCode = 3;
+          return;
+        }
+        if (error instanceof AgentConfigError) throw new UsageError(error.message);
+        throw error;
+      } finally {
+        source.close();
+      }
+    });
+}

@@ -1,0 +1,217 @@
+/**
+ * The agent's configuration (YAML or JSON): where rows come from, where extracts go, the pseudonymisation key,
+ * and for every dataset a policy for **every** column. Validated before anything runs; errors name the field.
+ * Secrets are never in the file: the Oracle password and the HMAC key come from an environment variable or a
+ * file named here.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Identifiers (tables, columns) must match this pattern and come from the config: SQL never takes free text. */
+export const SQL_IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
+const identifier = z.string().regex(SQL_IDENTIFIER, 'must be a plain SQL identifier (letters, digits, _)');
+const tableName = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_]{0,127}(\.[A-Za-z][A-Za-z0-9_]{0,127})?$/,
+    'must be [schema.]table with plain identifiers',
+  );
+const secretRef = z
+  .object({
+    env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .optional(),
+    file: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((r) => (r.env ? 1 : 0) + (r.file ? 1 : 0) === 1, 'give exactly one of env or file');
+
+const policy = z.discriminatedUnion('policy', [
+  z.object({ policy: z.literal('drop') }).strict(),
+  z.object({ policy: z.literal('keep') }).strict(),
+  z.object({ policy: z.literal('hmac') }).strict(),
+  z
+    .object({
+      policy: z.literal('generalise'),
+      method: z.enum(['buckets', 'age-band', 'postcode-prefix', 'month']),
+      /** buckets: ascending bucket edges. */
+      edges: z.array(z.number()).min(1).optional(),
+      /** age-band: width of an age band in years (age from a birth date). */
+      width: z.number().int().min(1).max(50).optional(),
+    })
+    .strict()
+    .superRefine((g, ctx) => {
+      if (g.method === 'buckets' && !g.edges)
+        ctx.addIssue({ code: 'custom', path: ['edges'], message: 'buckets need edges' });
+      if (g.method === 'age-band' && !g.width)
+        ctx.addIssue({ code: 'custom', path: ['width'], message: 'age-band needs a width' });
+    }),
+]);
+
+const dataTest = z.discriminatedUnion('test', [
+  z.object({ test: z.literal('not-null'), column: identifier }).strict(),
+  z.object({ test: z.literal('unique'), column: identifier }).strict(),
+  z
+    .object({
+      test: z.literal('accepted-values'),
+      column: identifier,
+      values: z.array(z.union([z.string(), z.number()])).min(1),
+    })
+    .strict(),
+  z
+    .object({ test: z.literal('range'), column: identifier, min: z.number().optional(), max: z.number().optional() })
+    .strict(),
+]);
+
+const dataset = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, _ or -'),
+    table: tableName,
+    primaryKey: identifier,
+    watermark: z
+      .object({
+        column: identifier,
+        lagSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(86_400 * 30),
+      })
+      .strict(),
+    columns: z.record(identifier, policy),
+    quasiIdentifiers: z.array(identifier).default([]),
+    k: z.number().int().min(2).max(1000).default(5),
+    /** Largest fraction of rows the k-anonymity gate may suppress before the run aborts. */
+    maxSuppressedFraction: z.number().min(0).max(0.5).default(0.01),
+    /** Rows per part file (bounded part size). */
+    partRows: z.number().int().min(1).max(10_000_000).default(250_000),
+    tests: z.array(dataTest).default([]),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const known = new Set(Object.keys(d.columns));
+    const need = (column: string, path: (string | number)[], why: string) => {
+      if (!known.has(column))
+        ctx.addIssue({ code: 'custom', path, message: `"${column}" has no column policy (${why})` });
+    };
+    need(d.primaryKey, ['primaryKey'], 'primary key');
+    need(d.watermark.column, ['watermark', 'column'], 'watermark');
+    d.quasiIdentifiers.forEach((q, i) => {
+      need(q, ['quasiIdentifiers', i], 'quasi-identifier');
+      if (d.columns[q]?.policy === 'drop')
+        ctx.addIssue({ code: 'custom', path: ['quasiIdentifiers', i], message: `"${q}" is dropped` });
+    });
+    d.tests.forEach((t, i) => need(t.column, ['tests', i, 'column'], 'data test'));
+    if (d.columns[d.primaryKey]?.policy === 'drop')
+      ctx.addIssue({ code: 'custom', path: ['primaryKey'], message: 'the primary key cannot be dropped' });
+  });
+
+/** Schema of an agent config file. */
+export const agentConfigSchema = z
+  .object({
+    source: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('sqlite'), path: z.string().min(1) }).strict(),
+      z
+        .object({
+          type: z.literal('oracle'),
+          connectString: z.string().min(1),
+          user: z.string().min(1),
+          password: secretRef,
+        })
+        .strict(),
+    ]),
+    sink: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('filesystem'), root: z.string().min(1) }).strict(),
+      z
+        .object({
+          type: z.literal('s3'),
+          bucket: z.string().min(3),
+          region: z.string().min(1),
+          endpoint: z.string().url().optional(),
+          kmsKeyId: z.string().min(1),
+        })
+        .strict(),
+    ]),
+    pseudonymisation: z.object({ kid: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), key: secretRef }).strict(),
+    /** Directory of the agent's journal and watermarks. */
+    stateDir: z.string().min(1),
+    datasets: z.array(dataset).min(1),
+  })
+  .strict();
+
+/** A validated agent config, with relative paths resolved against the config file's directory. */
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+/** One dataset of a config. */
+export type DatasetConfig = AgentConfig['datasets'][number];
+/** One column policy. */
+export type ColumnPolicy = DatasetConfig['columns'][string];
+
+/** A config problem; the message names the file and field. */
+export class AgentConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentConfigError';
+  }
+}
+
+/** Reads and validates a YAML or JSON config file. */
+export function loadAgentConfig(path: string): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AgentConfigError(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let document: unknown;
+  try {
+    document = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new AgentConfigError(
+      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+  return parseAgentConfig(document, path);
+}
+
+/** Validates a parsed config; `origin` names the file in errors and anchors relative paths. */
+export function parseAgentConfig(document: unknown, origin: string): AgentConfig {
+  const result = agentConfigSchema.safeParse(document);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new AgentConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);
+  }
+  const base = dirname(resolve(origin));
+  const config = result.data;
+  const at = (p: string) => resolve(base, p);
+  return {
+    ...config,
+    source: config.source.type === 'sqlite' ? { ...config.source, path: at(config.source.path) } : config.source,
+    sink: config.sink.type === 'filesystem' ? { ...config.sink, root: at(config.sink.root) } : config.sink,
+    stateDir: at(config.stateDir),
+    pseudonymisation: {
+      ...config.pseudonymisation,
+      key: config.pseudonymisation.key.file
+        ? { file: at(config.pseudonymisation.key.file) }
+        : config.pseudonymisation.key,
+    },
+  };
+}
+
+/** Reads a secret named by the config (never logged). */
+export function readSecret(ref: { env?: string; file?: string }, what: string): Buffer {
+  if (ref.env) {
+    const value = process.env[ref.env];
+    if (!value) throw new AgentConfigError(`${what}: environment variable ${ref.env} is not set`);
+    return Buffer.from(value, 'utf8');
+  }
+  try {
+    return readFileSync(ref.file!);
+  } catch (error) {
+    throw new AgentConfigError(
+      `${what}: cannot read ${ref.file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}

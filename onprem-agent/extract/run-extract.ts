@@ -1,0 +1,317 @@
+/**
+ * One extract run of one dataset: plan (fail closed on any column without a policy), check the data tests and
+ * the k-anonymity gate on a first pass, then stream, anonymise and write gzip CSV parts on a second pass over
+ * the same snapshot, store the manifest last, and only then advance the watermark. A killed run resumes from
+ * the journal: parts are deterministic, stored ones are not sent again, and the manifest appears exactly once.
+ */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { AgentConfig, DatasetConfig } from '../config/agent-config';
+import { compileTransform, type ColumnTransform, type SourceValue } from '../anonymise/column-transform';
+import type { ObjectStore } from '../sink/object-store';
+import { quoteIdentifier, type Source, type SourceColumn } from '../source/sqlite-source';
+import { csvLine } from './csv';
+import { Journal, type RunPlan, type WatermarkPosition } from './journal';
+
+/** Version written into every manifest. */
+export const AGENT_VERSION = '0.1.0';
+/** Identifier of the manifest format. */
+export const MANIFEST_FORMAT = 'mlp.extract-manifest/1';
+
+/** A refusal to extract: the data or the policy does not allow it. Nothing has been written when it is thrown. */
+export class ExtractAbort extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExtractAbort';
+  }
+}
+
+/** What a run needs besides the config. */
+export interface ExtractDependencies {
+  readonly source: Source;
+  readonly store: ObjectStore;
+  /** Master pseudonymisation key. */
+  readonly key: Buffer;
+  /** Clock, for the upper watermark bound of a new run. */
+  readonly now: () => Date;
+  /** Progress callback (rows written so far). */
+  readonly progress?: (rows: number) => void;
+}
+
+/** A run's outcome. */
+export interface ExtractResult {
+  readonly dataset: string;
+  readonly runId: string | null;
+  readonly rows: number;
+  readonly suppressedRows: number;
+  readonly parts: number;
+  readonly manifestKey: string | null;
+  readonly resumed: boolean;
+}
+
+/** The plan of a dataset extract, shown by `--dry-run`. */
+export interface ExtractPlan {
+  readonly dataset: string;
+  readonly outputColumns: readonly string[];
+  readonly dropped: readonly string[];
+  readonly sql: string;
+  readonly binds: readonly unknown[];
+  readonly plan: RunPlan;
+  readonly resuming: boolean;
+}
+
+/** Builds the plan; throws {@link ExtractAbort} if a source column lacks a policy or a policy names no column. */
+export function planExtract(
+  config: AgentConfig,
+  dataset: DatasetConfig,
+  deps: ExtractDependencies,
+): ExtractPlan & { columns: SourceColumn[] } {
+  const columns = deps.source.describe(dataset.table);
+  const names = new Set(columns.map((c) => c.name));
+  const unpoliced = columns.filter((c) => !(c.name in dataset.columns)).map((c) => c.name);
+  if (unpoliced.length > 0) {
+    throw new ExtractAbort(
+      `${dataset.name}: ${unpoliced.length} source column(s) have no policy (${unpoliced.join(', ')}); every column needs drop, keep, hmac or generalise`,
+    );
+  }
+  const missing = Object.keys(dataset.columns).filter((c) => !names.has(c));
+  if (missing.length > 0)
+    throw new ExtractAbort(`${dataset.name}: policy names column(s) the source lacks: ${missing.join(', ')}`);
+
+  const journal = new Journal(config.stateDir, dataset.name);
+  const policySha256 = sha256(JSON.stringify({ dataset, kid: config.pseudonymisation.kid }));
+  const open = journal.openRun();
+  let plan: RunPlan;
+  if (open && open.policySha256 === policySha256) {
+    plan = open;
+  } else {
+    const wmColumn = columns.find((c) => c.name === dataset.watermark.column)!;
+    const numeric = /INT|REAL|NUM|FLOA|DOUB/.test(wmColumn.type);
+    const bound = new Date(deps.now().getTime() - dataset.watermark.lagSeconds * 1000);
+    const upperBound = numeric ? Math.floor(bound.getTime() / 1000) : bound.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const from = journal.watermark();
+    const startedAt = deps
+      .now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    const runId = `${startedAt.replace(/[-:]/g, '')}-${sha256(JSON.stringify({ from, upperBound, policySha256 })).slice(0, 8)}`;
+    plan = { runId, startedAt, from, upperBound, policySha256 };
+  }
+  const outputColumns = columns.filter((c) => dataset.columns[c.name].policy !== 'drop').map((c) => c.name);
+  const { where, binds } = windowClause(dataset, plan);
+  const select = columns.map((c) => quoteIdentifier(c.name)).join(', ');
+  const order = `${quoteIdentifier(dataset.watermark.column)}, ${quoteIdentifier(dataset.primaryKey)}`;
+  return {
+    dataset: dataset.name,
+    columns,
+    outputColumns,
+    dropped: columns.filter((c) => dataset.columns[c.name].policy === 'drop').map((c) => c.name),
+    sql: `SELECT ${select} FROM ${quoteIdentifier(dataset.table)} WHERE ${where} ORDER BY ${order}`,
+    binds,
+    plan,
+    resuming: open !== null && open.policySha256 === policySha256,
+  };
+}
+
+/** Keyset window: after the committed (watermark, key) position, up to the run's upper bound. */
+function windowClause(dataset: DatasetConfig, plan: RunPlan): { where: string; binds: unknown[] } {
+  const wm = quoteIdentifier(dataset.watermark.column);
+  const pk = quoteIdentifier(dataset.primaryKey);
+  if (!plan.from) return { where: `${wm} <= ?`, binds: [plan.upperBound] };
+  return {
+    where: `(${wm} > ? OR (${wm} = ? AND ${pk} > ?)) AND ${wm} <= ?`,
+    binds: [plan.from.value, plan.from.value, plan.from.key, plan.upperBound],
+  };
+}
+
+/** Runs (or resumes) the extract of one dataset. */
+export async function runExtract(
+  config: AgentConfig,
+  dataset: DatasetConfig,
+  deps: ExtractDependencies,
+): Promise<ExtractResult> {
+  return deps.source.snapshot(async () => {
+    const planned = planExtract(config, dataset, deps);
+    const { plan, columns } = planned;
+    const table = quoteIdentifier(dataset.table);
+    const { where, binds } = windowClause(dataset, plan);
+
+    const nullWatermarks = Number(
+      deps.source.one(
+        `SELECT COUNT(*) FROM ${table} WHERE ${quoteIdentifier(dataset.watermark.column)} IS NULL`,
+        [],
+      )![0],
+    );
+    if (nullWatermarks > 0) {
+      throw new ExtractAbort(
+        `${dataset.name}: ${nullWatermarks} row(s) have a NULL watermark (${dataset.watermark.column}); they could never be extracted incrementally`,
+      );
+    }
+    runDataTests(deps.source, dataset, table, where, binds);
+
+    const asOf = String(plan.upperBound)
+      .slice(0, 10)
+      .match(/^\d{4}-\d{2}-\d{2}$/)
+      ? String(plan.upperBound).slice(0, 10)
+      : plan.startedAt.slice(0, 10);
+    const transforms = new Map<string, ColumnTransform>();
+    for (const c of columns) {
+      transforms.set(
+        c.name,
+        compileTransform(dataset.columns[c.name], { dataset: dataset.name, column: c.name, key: deps.key, asOf }),
+      );
+    }
+
+    // Pass 1: k-anonymity groups over the generalised quasi-identifiers.
+    const qi = dataset.quasiIdentifiers.map((name) => ({ name, at: columns.findIndex((c) => c.name === name) }));
+    const groups = new Map<string, number>();
+    let total = 0;
+    const groupKey = (row: unknown[]) =>
+      qi.map((q) => transforms.get(q.name)!(row[q.at] as SourceValue) ?? '\u0000').join('\u0001');
+    for (const row of deps.source.stream(planned.sql, binds)) {
+      total++;
+      if (qi.length > 0) {
+        const k = groupKey(row);
+        groups.set(k, (groups.get(k) ?? 0) + 1);
+      }
+    }
+    if (total === 0)
+      return {
+        dataset: dataset.name,
+        runId: null,
+        rows: 0,
+        suppressedRows: 0,
+        parts: 0,
+        manifestKey: null,
+        resumed: false,
+      };
+    let suppressed = 0;
+    for (const count of groups.values()) if (count < dataset.k) suppressed += count;
+    if (suppressed > dataset.maxSuppressedFraction * total) {
+      throw new ExtractAbort(
+        `${dataset.name}: k-anonymity (k=${dataset.k}) would suppress ${suppressed} of ${total} rows, above the ${dataset.maxSuppressedFraction * 100}% cap; coarsen the quasi-identifiers`,
+      );
+    }
+
+    // Pass 2: anonymise and write parts.
+    const journal = new Journal(config.stateDir, dataset.name);
+    if (!planned.resuming) journal.startRun(plan);
+    const stored = journal.parts();
+    const prefix = `landing/${dataset.name}/${plan.runId}/`;
+    const outIndex = planned.outputColumns.map((name) => columns.findIndex((c) => c.name === name));
+    const outTransforms = planned.outputColumns.map((name) => transforms.get(name)!);
+    const header = csvLine(planned.outputColumns);
+    const wmAt = columns.findIndex((c) => c.name === dataset.watermark.column);
+    const pkAt = columns.findIndex((c) => c.name === dataset.primaryKey);
+    const parts: { key: string; rows: number; bytes: number; sha256: string }[] = [];
+    let lines: string[] = [];
+    let rows = 0;
+    let last: WatermarkPosition | null = null;
+    const fields: (string | null)[] = new Array(outIndex.length);
+    const flush = async () => {
+      if (lines.length === 0) return;
+      const index = parts.length;
+      const key = `${prefix}part-${String(index).padStart(5, '0')}.csv.gz`;
+      const body = gzipSync(`${header}\n${lines.join('\n')}\n`, { level: 6 });
+      const digest = sha256(body);
+      const part = { index, key, rows: lines.length, bytes: body.length, sha256: digest };
+      const previous = stored.get(index);
+      if (previous && previous.sha256 !== digest)
+        throw new ExtractAbort(
+          `${dataset.name}: resumed part ${index} differs from the stored one; the source changed under an open run`,
+        );
+      if (!previous) {
+        await deps.store.putIfAbsent(key, body, digest);
+        journal.partStored(part);
+      }
+      parts.push(part);
+      rows += lines.length;
+      deps.progress?.(rows);
+      lines = [];
+    };
+    for (const row of deps.source.stream(planned.sql, binds)) {
+      last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
+      if (qi.length > 0 && groups.get(groupKey(row))! < dataset.k) continue;
+      for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
+      lines.push(csvLine(fields));
+      if (lines.length >= dataset.partRows) await flush();
+    }
+    await flush();
+
+    const manifest = {
+      format: MANIFEST_FORMAT,
+      dataset: dataset.name,
+      runId: plan.runId,
+      createdAt: plan.startedAt,
+      parts: parts.map(({ key, rows: r, bytes, sha256: s }) => ({ key, rows: r, bytes, sha256: s })),
+      totalRows: rows,
+      suppressedRows: suppressed,
+      schema: Object.fromEntries(planned.outputColumns.map((name) => [name, outputType(dataset, columns, name)])),
+      policySha256: plan.policySha256,
+      kid: config.pseudonymisation.kid,
+      k: dataset.k,
+      quasiIdentifiers: dataset.quasiIdentifiers,
+      watermark: { column: dataset.watermark.column, from: plan.from, to: last, upperBound: plan.upperBound },
+      agentVersion: AGENT_VERSION,
+    };
+    const manifestBody = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    const manifestKey = `${prefix}_manifest.json`;
+    await deps.store.putIfAbsent(manifestKey, manifestBody, sha256(manifestBody));
+    journal.finishRun(last);
+    return {
+      dataset: dataset.name,
+      runId: plan.runId,
+      rows,
+      suppressedRows: suppressed,
+      parts: parts.length,
+      manifestKey,
+      resumed: planned.resuming,
+    };
+  });
+}
+
+/** Output type of a column in the manifest schema. */
+function outputType(dataset: DatasetConfig, columns: SourceColumn[], name: string): string {
+  const policy = dataset.columns[name];
+  if (policy.policy !== 'keep') return 'string';
+  const type = columns.find((c) => c.name === name)!.type;
+  if (/INT/.test(type)) return 'integer';
+  if (/REAL|FLOA|DOUB|NUM|DEC/.test(type)) return 'number';
+  return 'string';
+}
+
+/** Data tests run in the database over the run's window; failures name the column and count, never values. */
+function runDataTests(source: Source, dataset: DatasetConfig, table: string, where: string, binds: unknown[]): void {
+  const failures: string[] = [];
+  for (const test of dataset.tests) {
+    const column = quoteIdentifier(test.column);
+    let sql: string;
+    let extra: unknown[] = [];
+    switch (test.test) {
+      case 'not-null':
+        sql = `SELECT COUNT(*) FROM ${table} WHERE ${where} AND ${column} IS NULL`;
+        break;
+      case 'unique':
+        sql = `SELECT COUNT(*) FROM (SELECT ${column} FROM ${table} WHERE ${where} AND ${column} IS NOT NULL GROUP BY ${column} HAVING COUNT(*) > 1)`;
+        break;
+      case 'accepted-values':
+        sql = `SELECT COUNT(*) FROM ${table} WHERE ${where} AND ${column} IS NOT NULL AND ${column} NOT IN (${test.values.map(() => '?').join(',')})`;
+        extra = test.values;
+        break;
+      case 'range':
+        sql = `SELECT COUNT(*) FROM ${table} WHERE ${where} AND (${column} < ? OR ${column} > ?)`;
+        extra = [test.min ?? -Number.MAX_VALUE, test.max ?? Number.MAX_VALUE];
+        break;
+    }
+    const count = Number(source.one(sql, [...binds, ...extra])![0]);
+    if (count > 0)
+      failures.push(
+        `${test.test} on ${test.column}: ${count} violating ${test.test === 'unique' ? 'value(s)' : 'row(s)'}`,
+      );
+  }
+  if (failures.length > 0) throw new ExtractAbort(`${dataset.name}: data tests failed: ${failures.join('; ')}`);
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
