@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { AgentConfigError, loadAgentConfig, readSecret } from '../../onprem-agent/config/agent-config';
 import { ExtractAbort, planExtract, runExtract } from '../../onprem-agent/extract/run-extract';
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
+import { S3Store } from '../../onprem-agent/sink/s3-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { UsageError } from '../usage-error';
 
@@ -38,7 +39,9 @@ export function registerAgentCommand(program: Command): void {
         const key = options.dryRun ? Buffer.alloc(32) : readSecret(config.pseudonymisation.key, 'pseudonymisation key');
         if (!options.dryRun && key.length < 32)
           throw new UsageError('the pseudonymisation key must be at least 32 bytes');
-        const deps = { source, store: new FilesystemStore(config.sink.root), key, now: () => new Date() };
+        const store =
+          config.sink.type === 'filesystem' ? new FilesystemStore(config.sink.root) : new S3Store(config.sink);
+        const deps = { source, store, key, now: () => new Date() };
         for (const dataset of datasets) {
           if (options.dryRun) {
             const plan = planExtract(config, dataset, deps);

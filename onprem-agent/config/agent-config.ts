@@ -130,7 +130,10 @@ export const agentConfigSchema = z
           type: z.literal('s3'),
           bucket: z.string().min(3),
           region: z.string().min(1),
-          endpoint: z.string().url().optional(),
+          /** The S3 interface endpoint, e.g. https://vpce-…s3.eu-west-2.vpce.amazonaws.com */
+          endpoint: z.url().optional(),
+          forcePathStyle: z.boolean().default(false),
+          maxAttempts: z.number().int().min(1).max(20).default(6),
           kmsKeyId: z.string().min(1),
         })
         .strict(),
