@@ -11,10 +11,14 @@ import { S3Store } from '../../onprem-agent/sink/s3-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { UsageError } from '../usage-error';
 
-/** Registers `mlp agent`. */
+/** Registers `mlp agent` (the same commands the standalone agent bundle exposes at its top level). */
 export function registerAgentCommand(program: Command): void {
-  const agent = program.command('agent').description('the on-prem extract agent');
-  agent
+  registerAgentCommands(program.command('agent').description('the on-prem extract agent'));
+}
+
+/** Adds the agent's commands (`run`) to `parent`. */
+export function registerAgentCommands(parent: Command): void {
+  parent
     .command('run')
     .description('extract, anonymise and push every dataset of a config')
     .requiredOption('--config <file>', 'agent config (YAML or JSON)')

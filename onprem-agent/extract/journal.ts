@@ -95,6 +95,13 @@ export class Journal {
     }
   }
 
+  /** Forgets an open run that cannot be completed (its stored parts stay, without a manifest). */
+  abandonRun(): void {
+    rmSync(this.file('parts.jsonl'), { force: true });
+    rmSync(this.file('run.json'), { force: true });
+    syncDirectory(this.dir);
+  }
+
   /** Commits the watermark (after the manifest is stored) and closes the run. */
   finishRun(to: WatermarkPosition | null): void {
     if (to) writeDurably(this.file('watermark.json'), JSON.stringify(to));

@@ -124,8 +124,29 @@ function windowClause(dataset: DatasetConfig, plan: RunPlan): { where: string; b
   };
 }
 
-/** Runs (or resumes) the extract of one dataset. */
+/**
+ * Runs (or resumes) the extract of one dataset. A run whose manifest is already stored is just closed. A run
+ * that cannot be resumed because the source changed since it was interrupted is abandoned — its parts have no
+ * manifest, so no reader ever sees them — and a fresh run starts from the committed watermark.
+ */
 export async function runExtract(
+  config: AgentConfig,
+  dataset: DatasetConfig,
+  deps: ExtractDependencies,
+): Promise<ExtractResult> {
+  try {
+    return await extractOnce(config, dataset, deps);
+  } catch (error) {
+    if (!(error instanceof StaleRun)) throw error;
+    new Journal(config.stateDir, dataset.name).abandonRun();
+    return extractOnce(config, dataset, deps);
+  }
+}
+
+/** Raised when a resumed run cannot reproduce a part it already stored: the source changed since the crash. */
+class StaleRun extends Error {}
+
+async function extractOnce(
   config: AgentConfig,
   dataset: DatasetConfig,
   deps: ExtractDependencies,
@@ -133,6 +154,23 @@ export async function runExtract(
   return deps.source.snapshot(async () => {
     const planned = planExtract(config, dataset, deps);
     const { plan, columns } = planned;
+    if (planned.resuming) {
+      const manifestKey = `landing/${dataset.name}/${plan.runId}/_manifest.json`;
+      if (await deps.store.head(manifestKey)) {
+        // Interrupted after the manifest was stored: only the watermark commit is missing.
+        const manifest = JSON.parse(Buffer.from(await deps.store.get(manifestKey)).toString('utf8'));
+        new Journal(config.stateDir, dataset.name).finishRun(manifest.watermark.to);
+        return {
+          dataset: dataset.name,
+          runId: plan.runId,
+          rows: manifest.totalRows,
+          suppressedRows: manifest.suppressedRows,
+          parts: manifest.parts.length,
+          manifestKey,
+          resumed: true,
+        };
+      }
+    }
     const table = quoteIdentifier(dataset.table);
     const { where, binds } = windowClause(dataset, plan);
 
@@ -216,10 +254,9 @@ export async function runExtract(
       const digest = sha256(body);
       const part = { index, key, rows: lines.length, bytes: body.length, sha256: digest };
       const previous = stored.get(index);
-      if (previous && previous.sha256 !== digest)
-        throw new ExtractAbort(
-          `${dataset.name}: resumed part ${index} differs from the stored one; the source changed under an open run`,
-        );
+      if (previous && previous.sha256 !== digest) {
+        throw new StaleRun(`${dataset.name}: resumed part ${index} differs from the stored one`);
+      }
       if (!previous) {
         await deps.store.putIfAbsent(key, body, digest);
         journal.partStored(part);
