@@ -5,13 +5,13 @@
  * the journal: parts are deterministic, stored ones are not sent again, and the manifest appears exactly once.
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import type { AgentConfig, DatasetConfig } from '../config/agent-config';
 import { compileTransform, type ColumnTransform, type SourceValue } from '../anonymise/column-transform';
 import type { ObjectStore } from '../sink/object-store';
 import { quoteIdentifier, type Source, type SourceColumn } from '../source/sqlite-source';
 import { csvLine } from './csv';
 import { Journal, type RunPlan, type WatermarkPosition } from './journal';
+import { GzipPartWriter } from './part-writer';
 
 /** Version written into every manifest. */
 export const AGENT_VERSION = '0.1.0';
@@ -242,17 +242,19 @@ async function extractOnce(
     const wmAt = columns.findIndex((c) => c.name === dataset.watermark.column);
     const pkAt = columns.findIndex((c) => c.name === dataset.primaryKey);
     const parts: { key: string; rows: number; bytes: number; sha256: string }[] = [];
-    let lines: string[] = [];
+    let writer: GzipPartWriter | undefined;
     let rows = 0;
     let last: WatermarkPosition | null = null;
     const fields: (string | null)[] = new Array(outIndex.length);
     const flush = async () => {
-      if (lines.length === 0) return;
+      if (!writer) return;
       const index = parts.length;
       const key = `${prefix}part-${String(index).padStart(5, '0')}.csv.gz`;
-      const body = gzipSync(`${header}\n${lines.join('\n')}\n`, { level: 6 });
+      const partRows = writer.rows;
+      const body = await writer.finish();
+      writer = undefined;
       const digest = sha256(body);
-      const part = { index, key, rows: lines.length, bytes: body.length, sha256: digest };
+      const part = { index, key, rows: partRows, bytes: body.length, sha256: digest };
       const previous = stored.get(index);
       if (previous && previous.sha256 !== digest) {
         throw new StaleRun(`${dataset.name}: resumed part ${index} differs from the stored one`);
@@ -262,16 +264,16 @@ async function extractOnce(
         journal.partStored(part);
       }
       parts.push(part);
-      rows += lines.length;
+      rows += partRows;
       deps.progress?.(rows);
-      lines = [];
     };
     for (const row of deps.source.stream(planned.sql, binds)) {
       last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
       if (qi.length > 0 && groups.get(groupKey(row))! < dataset.k) continue;
       for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
-      lines.push(csvLine(fields));
-      if (lines.length >= dataset.partRows) await flush();
+      writer ??= new GzipPartWriter(header);
+      await writer.add(csvLine(fields));
+      if (writer.rows >= dataset.partRows) await flush();
     }
     await flush();
 

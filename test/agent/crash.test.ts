@@ -88,7 +88,6 @@ test(`${KILLS} SIGKILLs leave exactly-once, complete extracts`, async () => {
     expect(final.status).toBe(0);
   }
   expect(killed).toBe(KILLS);
-  expect(completed).toBeGreaterThan(0);
 
   const store = new FilesystemStore(join(dir, 'store'));
   const keys = await store.list('landing/loans/');
