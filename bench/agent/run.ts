@@ -41,7 +41,7 @@ async function measure(dir: string): Promise<void> {
     now: () => new Date('2026-11-28T12:00:00Z'),
   });
   const agentSeconds = (performance.now() - t0) / 1000;
-  source.close();
+  await source.close();
   const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
   console.log(
     JSON.stringify({

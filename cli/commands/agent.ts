@@ -4,10 +4,17 @@
  * 3 extract refused (policy, data tests, k-anonymity), 1 anything else.
  */
 import type { Command } from 'commander';
-import { AgentConfigError, loadAgentConfig, readSecret } from '../../onprem-agent/config/agent-config';
+import {
+  type AgentConfig,
+  AgentConfigError,
+  loadAgentConfig,
+  readSecret,
+} from '../../onprem-agent/config/agent-config';
 import { ExtractAbort, planExtract, runExtract } from '../../onprem-agent/extract/run-extract';
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
 import { S3Store } from '../../onprem-agent/sink/s3-store';
+import { OracleSource } from '../../onprem-agent/source/oracle-source';
+import type { Source } from '../../onprem-agent/source/source';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { UsageError } from '../usage-error';
 
@@ -38,7 +45,12 @@ export function registerAgentCommands(parent: Command): void {
         throw new UsageError('this build writes to the filesystem store only; the S3 sink is not built yet');
       const datasets = config.datasets.filter((d) => !options.dataset || d.name === options.dataset);
       if (datasets.length === 0) throw new UsageError(`no dataset named "${options.dataset}" in ${options.config}`);
-      const source = new SqliteSource(config.source.path);
+      const source = await openSource(config).catch((error: unknown) => {
+        throw error instanceof AgentConfigError ? new UsageError(error.message) : error;
+      });
+      // Drain the database pool on SIGTERM (systemd, cron timeouts), then let the run fail.
+      const drain = () => void source.close();
+      process.once('SIGTERM', drain);
       try {
         const key = options.dryRun ? Buffer.alloc(32) : readSecret(config.pseudonymisation.key, 'pseudonymisation key');
         if (!options.dryRun && key.length < 32)
@@ -48,7 +60,7 @@ export function registerAgentCommands(parent: Command): void {
         const deps = { source, store, key, now: () => new Date() };
         for (const dataset of datasets) {
           if (options.dryRun) {
-            const plan = planExtract(config, dataset, deps);
+            const plan = await planExtract(config, dataset, deps);
             console.log(
               JSON.stringify(
                 {
@@ -80,7 +92,14 @@ export function registerAgentCommands(parent: Command): void {
         if (error instanceof AgentConfigError) throw new UsageError(error.message);
         throw error;
       } finally {
-        source.close();
+        process.off('SIGTERM', drain);
+        await source.close();
       }
     });
+}
+
+async function openSource(config: AgentConfig): Promise<Source> {
+  if (config.source.type === 'sqlite') return new SqliteSource(config.source.path);
+  const password = readSecret(config.source.password, 'Oracle password').toString('utf8').trimEnd();
+  return OracleSource.open({ connectString: config.source.connectString, user: config.source.user, password });
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { AgentConfig, DatasetConfig } from '../config/agent-config';
 import { compileTransform, type ColumnTransform, type SourceValue } from '../anonymise/column-transform';
 import type { ObjectStore } from '../sink/object-store';
-import { quoteIdentifier, type Source, type SourceColumn } from '../source/sqlite-source';
+import { quoteIdentifier, type Source, type SourceColumn } from '../source/source';
 import { csvLine } from './csv';
 import { Journal, type RunPlan, type WatermarkPosition } from './journal';
 import { GzipPartWriter } from './part-writer';
@@ -61,12 +61,12 @@ export interface ExtractPlan {
 }
 
 /** Builds the plan; throws {@link ExtractAbort} if a source column lacks a policy or a policy names no column. */
-export function planExtract(
+export async function planExtract(
   config: AgentConfig,
   dataset: DatasetConfig,
   deps: ExtractDependencies,
-): ExtractPlan & { columns: SourceColumn[] } {
-  const columns = deps.source.describe(dataset.table);
+): Promise<ExtractPlan & { columns: SourceColumn[] }> {
+  const columns = await deps.source.describe(dataset.table);
   const names = new Set(columns.map((c) => c.name));
   const unpoliced = columns.filter((c) => !(c.name in dataset.columns)).map((c) => c.name);
   if (unpoliced.length > 0) {
@@ -152,7 +152,7 @@ async function extractOnce(
   deps: ExtractDependencies,
 ): Promise<ExtractResult> {
   return deps.source.snapshot(async () => {
-    const planned = planExtract(config, dataset, deps);
+    const planned = await planExtract(config, dataset, deps);
     const { plan, columns } = planned;
     if (planned.resuming) {
       const manifestKey = `landing/${dataset.name}/${plan.runId}/_manifest.json`;
@@ -174,18 +174,17 @@ async function extractOnce(
     const table = quoteIdentifier(dataset.table);
     const { where, binds } = windowClause(dataset, plan);
 
-    const nullWatermarks = Number(
-      deps.source.one(
-        `SELECT COUNT(*) FROM ${table} WHERE ${quoteIdentifier(dataset.watermark.column)} IS NULL`,
-        [],
-      )![0],
+    const nullCount = await deps.source.one(
+      `SELECT COUNT(*) FROM ${table} WHERE ${quoteIdentifier(dataset.watermark.column)} IS NULL`,
+      [],
     );
+    const nullWatermarks = Number(nullCount![0]);
     if (nullWatermarks > 0) {
       throw new ExtractAbort(
         `${dataset.name}: ${nullWatermarks} row(s) have a NULL watermark (${dataset.watermark.column}); they could never be extracted incrementally`,
       );
     }
-    runDataTests(deps.source, dataset, table, where, binds);
+    await runDataTests(deps.source, dataset, table, where, binds);
 
     const asOf = String(plan.upperBound)
       .slice(0, 10)
@@ -206,7 +205,7 @@ async function extractOnce(
     let total = 0;
     const groupKey = (row: unknown[]) =>
       qi.map((q) => transforms.get(q.name)!(row[q.at] as SourceValue) ?? '\u0000').join('\u0001');
-    for (const row of deps.source.stream(planned.sql, binds)) {
+    for await (const row of deps.source.stream(planned.sql, binds)) {
       total++;
       if (qi.length > 0) {
         const k = groupKey(row);
@@ -267,7 +266,7 @@ async function extractOnce(
       rows += partRows;
       deps.progress?.(rows);
     };
-    for (const row of deps.source.stream(planned.sql, binds)) {
+    for await (const row of deps.source.stream(planned.sql, binds)) {
       last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
       if (qi.length > 0 && groups.get(groupKey(row))! < dataset.k) continue;
       for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
@@ -320,7 +319,13 @@ function outputType(dataset: DatasetConfig, columns: SourceColumn[], name: strin
 }
 
 /** Data tests run in the database over the run's window; failures name the column and count, never values. */
-function runDataTests(source: Source, dataset: DatasetConfig, table: string, where: string, binds: unknown[]): void {
+async function runDataTests(
+  source: Source,
+  dataset: DatasetConfig,
+  table: string,
+  where: string,
+  binds: unknown[],
+): Promise<void> {
   const failures: string[] = [];
   for (const test of dataset.tests) {
     const column = quoteIdentifier(test.column);
@@ -342,7 +347,7 @@ function runDataTests(source: Source, dataset: DatasetConfig, table: string, whe
         extra = [test.min ?? -Number.MAX_VALUE, test.max ?? Number.MAX_VALUE];
         break;
     }
-    const count = Number(source.one(sql, [...binds, ...extra])![0]);
+    const count = Number((await source.one(sql, [...binds, ...extra]))![0]);
     if (count > 0)
       failures.push(
         `${test.test} on ${test.column}: ${count} violating ${test.test === 'unique' ? 'value(s)' : 'row(s)'}`,

@@ -1,35 +1,9 @@
 /**
- * The embedded source: a read-only SQLite database (better-sqlite3). Queries are built only from identifiers
- * the config allow-listed (and that match a strict pattern); every value travels as a bind parameter. Reads
- * of one run happen inside a single read transaction, so both passes see the same snapshot.
+ * The embedded source: a read-only SQLite database (better-sqlite3). Reads of one run happen inside a single
+ * read transaction, so both passes see the same snapshot.
  */
 import Database from 'better-sqlite3';
-import { SQL_IDENTIFIER } from '../config/agent-config';
-
-/** A source column and its declared type. */
-export interface SourceColumn {
-  readonly name: string;
-  readonly type: string;
-}
-
-/** Read access the extractor needs from a database. */
-export interface Source {
-  describe(table: string): SourceColumn[];
-  /** All rows of a query, as arrays in column order. */
-  stream(sql: string, binds: readonly unknown[]): IterableIterator<unknown[]>;
-  /** The first row of a query. */
-  one(sql: string, binds: readonly unknown[]): unknown[] | undefined;
-  /** Runs `fn` inside one read snapshot. */
-  snapshot<T>(fn: () => Promise<T>): Promise<T>;
-  close(): void;
-}
-
-/** Quotes an identifier after checking it against the strict pattern (tables may be schema-qualified). */
-export function quoteIdentifier(name: string): string {
-  const parts = name.split('.');
-  if (parts.length > 2 || !parts.every((p) => SQL_IDENTIFIER.test(p))) throw new Error('invalid SQL identifier');
-  return parts.map((p) => `"${p}"`).join('.');
-}
+import { quoteIdentifier, type Source, type SourceColumn } from './source';
 
 /** SQLite implementation of {@link Source}. */
 export class SqliteSource implements Source {
@@ -39,21 +13,21 @@ export class SqliteSource implements Source {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
   }
 
-  describe(table: string): SourceColumn[] {
+  async describe(table: string): Promise<SourceColumn[]> {
     return this.db
       .prepare(`SELECT * FROM ${quoteIdentifier(table)} LIMIT 0`)
       .columns()
       .map((c) => ({ name: c.name, type: (c.type ?? '').toUpperCase() }));
   }
 
-  stream(sql: string, binds: readonly unknown[]): IterableIterator<unknown[]> {
-    return this.db
+  async *stream(sql: string, binds: readonly unknown[]): AsyncIterable<unknown[]> {
+    yield* this.db
       .prepare(sql)
       .raw(true)
       .iterate(...binds) as IterableIterator<unknown[]>;
   }
 
-  one(sql: string, binds: readonly unknown[]): unknown[] | undefined {
+  async one(sql: string, binds: readonly unknown[]): Promise<unknown[] | undefined> {
     return this.db
       .prepare(sql)
       .raw(true)
@@ -69,7 +43,7 @@ export class SqliteSource implements Source {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -49,7 +49,7 @@ async function extract(config: AgentConfig, dataset: DatasetConfig, store: Objec
   try {
     return await runExtract(config, dataset, { source, store, key, now: () => now });
   } finally {
-    source.close();
+    await source.close();
   }
 }
 

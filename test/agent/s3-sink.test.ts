@@ -100,7 +100,7 @@ test('a whole extract lands in S3 with its manifest last', async () => {
     key: Buffer.alloc(32, 1),
     now: () => new Date('2026-11-28T12:00:00Z'),
   });
-  source.close();
+  await source.close();
   const puts = s3.requests
     .slice(before)
     .filter((r) => r.method === 'PUT')

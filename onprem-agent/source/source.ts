@@ -1,0 +1,33 @@
+/**
+ * What the extractor needs from a database, and identifier quoting. Queries are built only from identifiers the
+ * config allow-listed (and that match a strict pattern); every value travels as a bind parameter.
+ */
+import { SQL_IDENTIFIER } from '../config/agent-config';
+
+/** A source column and its declared type. */
+export interface SourceColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/**
+ * Read access the extractor needs from a database. SQL reaches a source with `?` placeholders; a source
+ * rewrites them to its driver's syntax.
+ */
+export interface Source {
+  describe(table: string): Promise<SourceColumn[]>;
+  /** All rows of a query, as arrays in column order, streamed. */
+  stream(sql: string, binds: readonly unknown[]): AsyncIterable<unknown[]>;
+  /** The first row of a query. */
+  one(sql: string, binds: readonly unknown[]): Promise<unknown[] | undefined>;
+  /** Runs `fn` inside one read-consistent snapshot. */
+  snapshot<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Quotes an identifier after checking it against the strict pattern (tables may be schema-qualified). */
+export function quoteIdentifier(name: string): string {
+  const parts = name.split('.');
+  if (parts.length > 2 || !parts.every((p) => SQL_IDENTIFIER.test(p))) throw new Error('invalid SQL identifier');
+  return parts.map((p) => `"${p}"`).join('.');
+}
