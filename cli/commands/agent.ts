@@ -78,7 +78,8 @@ export function registerAgentCommands(parent: Command): void {
             );
             continue;
           }
-          const result = await runExtract(config, dataset, deps);
+          const result = await runExtract(config, dataset, { ...deps, progress: progressReporter(dataset.name) });
+          if (process.stderr.isTTY) process.stderr.write('\n');
           console.log(
             JSON.stringify({ level: 'INFO', message: result.rows === 0 ? 'no new rows' : 'extract stored', ...result }),
           );
@@ -102,4 +103,19 @@ async function openSource(config: AgentConfig): Promise<Source> {
   if (config.source.type === 'sqlite') return new SqliteSource(config.source.path);
   const password = readSecret(config.source.password, 'Oracle password').toString('utf8').trimEnd();
   return OracleSource.open({ connectString: config.source.connectString, user: config.source.user, password });
+}
+
+/**
+ * Progress per stored part: a live line with rows/s on a terminal, one JSON log line otherwise (cron, systemd).
+ */
+function progressReporter(dataset: string): (rows: number) => void {
+  const started = Date.now();
+  return (rows) => {
+    const rate = Math.round(rows / Math.max((Date.now() - started) / 1000, 0.001));
+    if (process.stderr.isTTY)
+      process.stderr.write(
+        `\r${dataset}: ${rows.toLocaleString('en-GB')} rows written, ${rate.toLocaleString('en-GB')} rows/s`,
+      );
+    else console.log(JSON.stringify({ level: 'INFO', message: 'part stored', dataset, rows, rowsPerSecond: rate }));
+  };
 }
