@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { ModelFormatError } from '../../lambdas/xgboost/model-error';
 import { Predictor } from '../../lambdas/xgboost/predictor';
 import { readModel } from '../../lambdas/xgboost/read-model';
+import { tarOf } from '../support/tar';
 import { rowsAsMatrix, xgboostFixtures } from '../support/xgboost-fixtures';
 
 const fixtures = xgboostFixtures();
@@ -75,25 +76,16 @@ test('unknown magic bytes are named in the error', () => {
 });
 
 test('a tar.gz without xgboost-model names what it found', () => {
-  const header = Buffer.alloc(512);
-  header.write('notes.txt', 0);
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write('00000000005\0', 124);
-  header.write('00000000000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\u000000', 257);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  const body = Buffer.alloc(512);
-  body.write('hello');
-  const tar = Buffer.concat([header, body, Buffer.alloc(1024)]);
-  const both = Buffer.concat([tar.subarray(0, 1024), header, body, Buffer.alloc(1024)]);
-  expect(() => readModel(gzipSync(tar))).toThrow(/unknown model format/);
-  expect(() => readModel(gzipSync(both))).toThrow(
-    /model.tar.gz has no xgboost-model file \(found: notes.txt, notes.txt\)/,
-  );
+  const notes = Buffer.from('hello');
+  expect(() => readModel(gzipSync(tarOf([['notes.txt', notes]])))).toThrow(/unknown model format/);
+  expect(() =>
+    readModel(
+      gzipSync(
+        tarOf([
+          ['notes.txt', notes],
+          ['readme.md', notes],
+        ]),
+      ),
+    ),
+  ).toThrow(/model.tar.gz has no xgboost-model file \(found: notes.txt, readme.md\)/);
 });
