@@ -14,7 +14,7 @@ export interface ScoringModelSource {
   readonly modelUri: string;
   /** feature-spec.json; when absent, numeric features named after the model (or f0…). */
   readonly featureSpecUri?: string;
-  /** Label reported with every prediction. @default the model file's SHA-256 prefix is not computed; "unversioned" */
+  /** Label reported with every prediction. @default "unversioned" */
   readonly modelVersion?: string;
   /** Expected SHA-256 of the model file. */
   readonly modelSha256?: string;
