@@ -235,3 +235,23 @@ test('huge strings and unusual text survive a round trip through the CSV parts',
   expect(text.includes(`,"Ynys Môn, ""Anglesey""\n😀",`)).toBe(true);
   expect(readFileSync(join(config.stateDir, 'loans', 'watermark.json'), 'utf8')).toContain('"value"');
 });
+
+test('a source that gains a column between runs is refused until the column has a policy', async () => {
+  const { db, config, store } = workspace(3000);
+  const dataset = { ...config.datasets[0], quasiIdentifiers: [] }; // a 50-row increment cannot meet a k gate
+  await extract(config, dataset, store);
+  const writable = new Database(db);
+  const view = (writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loan_features'").get() as { sql: string })
+    .sql;
+  writable.exec('DROP VIEW loan_features');
+  writable.exec(view.replace('l.defaulted_12m', "l.defaulted_12m, 'web' AS channel"));
+  writable.prepare("UPDATE loans SET updated_at = '2026-11-21T00:00:00Z' WHERE loan_id <= 50").run();
+  writable.close();
+  const before = await store.list('');
+  const watermark = readFileSync(join(config.stateDir, 'loans', 'watermark.json'), 'utf8');
+  await expect(extract(config, dataset, store)).rejects.toThrow('1 source column(s) have no policy (channel)');
+  expect(await store.list('')).toEqual(before);
+  expect(readFileSync(join(config.stateDir, 'loans', 'watermark.json'), 'utf8')).toBe(watermark);
+  const withPolicy = { ...dataset, columns: { ...dataset.columns, channel: { policy: 'keep' as const } } };
+  await expect(extract(config, withPolicy, store)).resolves.toMatchObject({ rows: expect.any(Number) });
+});
