@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { z } from 'zod';
+import { describeIssues } from '../lambdas/commons/describe-issues';
 import { ENVIRONMENTS } from './environments';
 import { environmentInputSchema, type EnvironmentInput } from './schema';
 
@@ -55,9 +55,9 @@ export function loadEnvironment(name: string, options: LoadOptions = {}): Enviro
       `unknown environment "${name}"; known environments: ${environmentNames(environments).join(', ')}`,
     );
   }
-  const result = environmentInputSchema.safeParse(environments[name]);
+  const result = environmentInputSchema.safeParse(environments[name], { reportInput: true });
   if (!result.success) {
-    const problems = result.error.issues.flatMap(describeIssue);
+    const problems = describeIssues(result.error.issues);
     throw new ConfigError(`environment "${name}" is misconfigured:\n  ${problems.join('\n  ')}`);
   }
   const env = result.data;
@@ -79,16 +79,6 @@ export function loadEnvironment(name: string, options: LoadOptions = {}): Enviro
 export function loadEnvironments(names: readonly string[] = [], options: LoadOptions = {}): EnvironmentConfig[] {
   const wanted = names.length > 0 ? [...new Set(names)] : environmentNames(options.environments);
   return wanted.map((name) => loadEnvironment(name, options));
-}
-
-/** One line per problem, `field.path: what is wrong`, never echoing more than the offending value. */
-function describeIssue(issue: z.core.$ZodIssue): string[] {
-  const at = (path: readonly PropertyKey[]) => path.map(String).join('.') || '(root)';
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => `${at([...issue.path, key])}: unknown field`);
-  }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return [`${at(issue.path)}: is required`];
-  return [`${at(issue.path)}: ${issue.message}`];
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;

@@ -47,6 +47,11 @@ describe('environment configuration', () => {
 
   test.each([
     ['a missing field', (e: Record<string, unknown>) => delete e.vpcCidr, 'vpcCidr: is required'],
+    [
+      'a field of the wrong type',
+      (e: Record<string, unknown>) => (e.vpcCidr = 5),
+      'vpcCidr: Invalid input: expected string, received number',
+    ],
     ['a malformed CIDR', (e: Record<string, unknown>) => (e.vpcCidr = '10.0.0.0/33'), 'vpcCidr: "10.0.0.0/33"'],
     ['a CIDR with host bits', (e: Record<string, unknown>) => (e.vpcCidr = '10.40.0.1/20'), 'host bits'],
     [

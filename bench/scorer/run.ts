@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     cold_start: { bare_node_ms: median(bare), import_and_load_ms: median(cold), runs: COLD_RUNS },
     model: {
       trees: predictor.model.numTrees,
-      max_depth: predictor.model.maxDepth,
+      max_depth: Math.max(...predictor.model.treeDepth),
       features: width,
       file_kb: Math.round(statSync(modelPath).size / 1024),
     },

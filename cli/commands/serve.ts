@@ -4,7 +4,9 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { currentModel, handler } from '../../lambdas/scorer/handler';
+import { createScoringHandler } from '../../lambdas/scorer/handler';
+import { MAX_BODY_BYTES } from '../../lambdas/scorer/request';
+import { loadScoringModel } from '../../lambdas/scorer/scoring-model';
 import { startLambdaHttpServer } from '../../local/lambda-http-server';
 import { UsageError } from '../usage-error';
 import { parsePort } from './options';
@@ -20,15 +22,19 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'TCP port (0 picks a free one)', '8080')
     .action(async (options: { model?: string; spec?: string; modelVersion?: string; port: string }) => {
       const port = parsePort(options.port);
-      if (options.model) process.env.MODEL_URI = resolve(options.model);
-      if (options.spec) process.env.FEATURE_SPEC_URI = resolve(options.spec);
-      if (options.modelVersion) process.env.MODEL_VERSION = options.modelVersion;
-      if (!process.env.MODEL_URI) throw new UsageError('give --model PATH (or set MODEL_URI)');
-      process.env.POWERTOOLS_SERVICE_NAME ??= 'mlp-scorer-local';
-      const model = await currentModel();
-      const running = await startLambdaHttpServer(handler as never, {
+      const modelUri = options.model ? resolve(options.model) : process.env.MODEL_URI;
+      if (!modelUri) throw new UsageError('give --model PATH (or set MODEL_URI)');
+      const specUri = options.spec ? resolve(options.spec) : process.env.FEATURE_SPEC_URI;
+      const model = await loadScoringModel({
+        modelUri,
+        featureSpecUri: specUri || undefined,
+        modelVersion: options.modelVersion ?? (process.env.MODEL_VERSION || undefined),
+        modelSha256: process.env.MODEL_SHA256 || undefined,
+      });
+      const handler = createScoringHandler(async () => model);
+      const running = await startLambdaHttpServer(handler, {
         port,
-        maxBodyBytes: 256 * 1024,
+        maxBodyBytes: MAX_BODY_BYTES,
         functionName: 'mlp-scorer-local',
       });
       const { objective, numTrees } = model.predictor.model;

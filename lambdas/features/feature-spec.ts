@@ -15,7 +15,8 @@
  * category (1 for the record's category, 0 for the others); an ordinal feature one column holding the
  * category's index. Missing or null values, and categories the spec does not list, are missing (NaN).
  */
-import * as z from 'zod/mini'; // zod/mini: the scorer bundle stays small
+import * as z from 'zod/mini';
+import { describeIssues } from '../commons/describe-issues'; // zod/mini: the scorer bundle stays small
 
 /** Identifier of this spec format, stored in every spec file. */
 export const FEATURE_SPEC_FORMAT = 'mlp.feature-spec/1';
@@ -69,10 +70,9 @@ export class FeatureSpecError extends Error {
 
 /** Validates a parsed `feature-spec.json`, naming every problem by path. */
 export function parseFeatureSpec(document: unknown): FeatureSpec {
-  const result = featureSpecSchema.safeParse(document);
+  const result = featureSpecSchema.safeParse(document, { reportInput: true });
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new FeatureSpecError(`invalid feature spec: ${problems.slice(0, 10).join('; ')}`);
+    throw new FeatureSpecError(`invalid feature spec: ${describeIssues(result.error.issues).slice(0, 10).join('; ')}`);
   }
   return result.data;
 }

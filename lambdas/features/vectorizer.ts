@@ -4,7 +4,6 @@
  * appear in an error.
  */
 import type { FeatureSpec } from './feature-spec';
-import { specColumns } from './feature-spec';
 
 /** A record the spec cannot turn into a row. */
 export class RecordError extends Error {
@@ -27,8 +26,6 @@ interface Column {
 export class Vectorizer {
   /** Columns per row. */
   readonly width: number;
-  /** Column names in order. */
-  readonly columns: readonly string[];
   private readonly fields: ReadonlyMap<string, Column>;
 
   constructor(readonly spec: FeatureSpec) {
@@ -47,7 +44,6 @@ export class Vectorizer {
     }
     this.fields = fields;
     this.width = offset;
-    this.columns = specColumns(spec);
   }
 
   /**

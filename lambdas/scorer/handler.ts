@@ -13,7 +13,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { RecordError } from '../features/vectorizer';
-import { HttpError, parseScoringEvent } from './request';
+import { HttpError, isApiGatewayEvent, parseScoringEvent } from './request';
 import { loadScoringModel, type ScoringModel } from './scoring-model';
 
 const logger = new Logger({ serviceName: 'mlp-scorer' });
@@ -73,22 +73,20 @@ async function scoreEvent(
 ): Promise<ScoringResponse | ProxyResponse> {
   const started = performance.now();
   const requestId = context.awsRequestId;
-  let viaApiGateway = false;
+  const viaApiGateway = isApiGatewayEvent(event);
   try {
-    const request = parseScoringEvent(event);
-    viaApiGateway = request.viaApiGateway;
+    const records = parseScoringEvent(event);
     const loaded = await loadedModel(model);
-    const predictions = loaded.score(request.records);
-    metrics.addMetric('Records', MetricUnit.Count, request.records.length);
+    const predictions = loaded.score(records);
+    metrics.addMetric('Records', MetricUnit.Count, records.length);
     for (let i = 0; i < Math.min(SCORE_SAMPLES, predictions.length); i++) {
       const p = predictions[i];
       metrics.addMetric('Score', MetricUnit.NoUnit, Array.isArray(p) ? p[0] : p);
     }
     metrics.addMetric('Latency', MetricUnit.Milliseconds, performance.now() - started);
-    logger.info('scored', { records: request.records.length, modelVersion: loaded.version });
+    logger.info('scored', { records: records.length, modelVersion: loaded.version });
     return respond(viaApiGateway, 200, { modelVersion: loaded.version, requestId, predictions }, loaded.version);
   } catch (error) {
-    viaApiGateway ||= isProxy(event);
     if (error instanceof HttpError || error instanceof RecordError) {
       const status = error instanceof HttpError ? error.statusCode : 400;
       metrics.addMetric('BadRequests', MetricUnit.Count, 1);
@@ -112,10 +110,6 @@ async function loadedModel(model: () => Promise<ScoringModel>): Promise<ScoringM
   } catch (error) {
     throw new ModelUnavailable((error as Error).message, { cause: error });
   }
-}
-
-function isProxy(event: unknown): boolean {
-  return event !== null && typeof event === 'object' && 'requestContext' in event;
 }
 
 function respond(

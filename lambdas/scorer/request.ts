@@ -21,13 +21,6 @@ export class HttpError extends Error {
   }
 }
 
-/** A parsed scoring request. */
-export interface ScoringRequest {
-  readonly records: readonly unknown[];
-  /** True when the event came through API Gateway (the response must be a proxy response). */
-  readonly viaApiGateway: boolean;
-}
-
 const bodySchema = z.union([
   z.strictObject({ records: z.array(z.unknown()) }),
   z.strictObject({ record: z.unknown() }),
@@ -41,8 +34,8 @@ export function isApiGatewayEvent(event: unknown): event is Record<string, unkno
 }
 
 /** Extracts and validates the records of an event. */
-export function parseScoringEvent(event: unknown): ScoringRequest {
-  if (!isApiGatewayEvent(event)) return { records: recordsOf(event), viaApiGateway: false };
+export function parseScoringEvent(event: unknown): readonly unknown[] {
+  if (!isApiGatewayEvent(event)) return recordsOf(event);
   const method = (event.httpMethod ?? (event.requestContext as { http?: { method?: string } }).http?.method) as string;
   if (method !== 'POST') throw new HttpError(405, 'use POST with a JSON body');
   const raw = event.body;
@@ -55,7 +48,7 @@ export function parseScoringEvent(event: unknown): ScoringRequest {
   } catch {
     throw new HttpError(400, 'the body is not valid JSON');
   }
-  return { records: recordsOf(parsed), viaApiGateway: true };
+  return recordsOf(parsed);
 }
 
 function recordsOf(body: unknown): readonly unknown[] {

@@ -41,7 +41,7 @@ function fromDocument(doc: unknown, format: 'json' | 'ubjson'): TreeEnsemble {
     model = object(booster.model, 'gradient_booster.model');
   } else if (boosterName === 'dart') {
     model = object(object(booster.gbtree, 'gradient_booster.gbtree').model, 'gradient_booster.gbtree.model');
-    treeWeight = numbers(booster.weight_drop, 'gradient_booster.weight_drop');
+    treeWeight = Array.from(numbers(booster.weight_drop, 'gradient_booster.weight_drop'));
   } else if (boosterName === 'gblinear') {
     throw new ModelFormatError('gblinear models are not supported: only tree boosters');
   } else {
@@ -52,7 +52,7 @@ function fromDocument(doc: unknown, format: 'json' | 'ubjson'): TreeEnsemble {
   const numTrees = integer(object(model.gbtree_model_param, 'model.gbtree_model_param').num_trees, 'num_trees');
   if (numTrees !== treeDocs.length)
     throw new ModelFormatError(`num_trees is ${numTrees} but ${treeDocs.length} trees are stored`);
-  const treeGroup = numbers(model.tree_info, 'model.tree_info');
+  const treeGroup = integers(model.tree_info, 'model.tree_info');
   const trees = concatenate(treeDocs.map((tree, t) => readTree(object(tree, `trees[${t}]`), t)));
 
   const numClass = integer(param.num_class ?? '0', 'learner_model_param.num_class');
@@ -72,7 +72,7 @@ function fromDocument(doc: unknown, format: 'json' | 'ubjson'): TreeEnsemble {
       attributes: stringRecord(learner.attributes),
       featureNames: optionalStrings(learner.feature_names, 'learner.feature_names'),
       featureTypes: optionalStrings(learner.feature_types, 'learner.feature_types'),
-      version: root.version === undefined ? undefined : numbers(root.version, 'version'),
+      version: root.version === undefined ? undefined : Array.from(numbers(root.version, 'version')),
     },
     trees,
   );
@@ -80,13 +80,13 @@ function fromDocument(doc: unknown, format: 'json' | 'ubjson'): TreeEnsemble {
 
 /** One tree's arrays as stored in the document. */
 interface DocTree {
-  readonly left: number[];
-  readonly right: number[];
-  readonly parent: number[];
-  readonly splitIndex: number[];
-  readonly condition: number[];
-  readonly defaultLeft: number[];
-  readonly categories?: Map<number, number[]>;
+  readonly left: ArrayLike<number>;
+  readonly right: ArrayLike<number>;
+  readonly parent: ArrayLike<number>;
+  readonly splitIndex: ArrayLike<number>;
+  readonly condition: ArrayLike<number>;
+  readonly defaultLeft: ArrayLike<number>;
+  readonly categories?: Map<number, ArrayLike<number>>;
 }
 
 /** Joins per-tree arrays into one {@link RawForest} (categorical nodes re-keyed to global entries). */
@@ -96,7 +96,7 @@ function concatenate(trees: DocTree[]): RawForest {
   const total = offset[trees.length];
   const join = <A extends Int32Array | Float32Array | Uint8Array>(
     make: (n: number) => A,
-    pick: (tree: DocTree) => number[],
+    pick: (tree: DocTree) => ArrayLike<number>,
   ): A => {
     const out = make(total);
     trees.forEach((tree, t) => {
@@ -106,7 +106,7 @@ function concatenate(trees: DocTree[]): RawForest {
     });
     return out;
   };
-  const categories = new Map<number, number[]>();
+  const categories = new Map<number, ArrayLike<number>>();
   trees.forEach((tree, t) => tree.categories?.forEach((cats, node) => categories.set(offset[t] + node, cats)));
   return {
     offset,
@@ -145,41 +145,41 @@ function readTree(tree: Doc, t: number): DocTree {
   const leafVector = integer(treeParam.size_leaf_vector ?? '0', at('tree_param.size_leaf_vector'));
   if (leafVector > 1) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
   const numNodes = integer(treeParam.num_nodes, at('tree_param.num_nodes'));
-  const left = numbers(tree.left_children, at('left_children'));
+  const left = integers(tree.left_children, at('left_children'));
   if (left.length !== numNodes)
     throw new ModelFormatError(`tree ${t}: ${left.length} nodes stored, num_nodes is ${numNodes}`);
-  const parents = numbers(tree.parents, at('parents'));
-  const splitType = tree.split_type === undefined ? undefined : numbers(tree.split_type, at('split_type'));
-  let categories: Map<number, number[]> | undefined;
-  if (splitType?.some((type) => type !== 0)) {
-    const nodes = numbers(tree.categories_nodes, at('categories_nodes'));
-    const segments = numbers(tree.categories_segments, at('categories_segments'));
-    const sizes = numbers(tree.categories_sizes, at('categories_sizes'));
+  const parents = integers(tree.parents, at('parents'));
+  const splitType = tree.split_type === undefined ? undefined : integers(tree.split_type, at('split_type'));
+  let categories: Map<number, ArrayLike<number>> | undefined;
+  if (splitType && Array.prototype.some.call(splitType, (type: number) => type !== 0)) {
+    const nodes = integers(tree.categories_nodes, at('categories_nodes'));
+    const segments = integers(tree.categories_segments, at('categories_segments'));
+    const sizes = integers(tree.categories_sizes, at('categories_sizes'));
     const values = numbers(tree.categories, at('categories'));
     if (segments.length !== nodes.length || sizes.length !== nodes.length) {
       throw new ModelFormatError(`tree ${t}: categorical split tables disagree in length`);
     }
     categories = new Map();
-    nodes.forEach((node, i) => {
-      const start = segments[i];
-      const size = sizes[i];
+    for (let i = 0; i < nodes.length; i++) {
+      const [node, start, size] = [nodes[i], segments[i], sizes[i]];
       if (!(start >= 0 && size >= 0 && start + size <= values.length) || splitType[node] !== 1) {
         throw new ModelFormatError(`tree ${t}: categorical split of node ${node} is inconsistent`);
       }
-      categories!.set(node, values.slice(start, start + size));
-    });
-    splitType.forEach((type, node) => {
-      if (type === 1 && !categories!.has(node))
+      categories.set(node, Array.prototype.slice.call(values, start, start + size));
+    }
+    for (let node = 0; node < splitType.length; node++) {
+      if (splitType[node] === 1 && !categories.has(node)) {
         throw new ModelFormatError(`tree ${t}: node ${node} lacks its categories`);
-    });
+      }
+    }
   }
   return {
     left,
-    right: numbers(tree.right_children, at('right_children')),
+    right: integers(tree.right_children, at('right_children')),
     parent: parents,
-    splitIndex: numbers(tree.split_indices, at('split_indices')),
+    splitIndex: integers(tree.split_indices, at('split_indices')),
     condition: numbers(tree.split_conditions, at('split_conditions')),
-    defaultLeft: numbers(tree.default_left, at('default_left')),
+    defaultLeft: integers(tree.default_left, at('default_left')),
     categories,
   };
 }
@@ -209,10 +209,12 @@ function integer(value: unknown, path: string): number {
   return n;
 }
 
-/** A numeric array (plain or typed); JSON nulls (from NaN) become NaN and booleans become 0/1. */
-function numbers(value: unknown, path: string): number[] {
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
-    return Array.from(value as unknown as ArrayLike<number>);
+/**
+ * A numeric array: UBJSON typed arrays as they are (no copy), JSON arrays with nulls (from NaN) as NaN and
+ * booleans as 0/1.
+ */
+function numbers(value: unknown, path: string): ArrayLike<number> {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return value as unknown as ArrayLike<number>;
   if (!Array.isArray(value)) throw new ModelFormatError(`${path} is missing or not an array`);
   return value.map((v, i) => {
     if (typeof v === 'number') return v;
@@ -220,6 +222,22 @@ function numbers(value: unknown, path: string): number[] {
     if (typeof v === 'boolean') return v ? 1 : 0;
     throw new ModelFormatError(`${path}[${i}] is not a number`);
   });
+}
+
+/** A numeric array of integers (indices, flags): packed into integer arrays later, so nothing may be truncated. */
+function integers(value: unknown, path: string): ArrayLike<number> {
+  const out = numbers(value, path);
+  if (!(
+    out instanceof Int32Array ||
+    out instanceof Int16Array ||
+    out instanceof Int8Array ||
+    out instanceof Uint8Array
+  )) {
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isInteger(out[i])) throw new ModelFormatError(`${path}[${i}] is not an integer`);
+    }
+  }
+  return out;
 }
 
 /** base_score: "5E-1" (XGBoost 1.x/2.x) or "[5E-1]" / "[a,b,c]" (3.x, one per output group). */

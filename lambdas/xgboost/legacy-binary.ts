@@ -14,6 +14,7 @@ const TREE_PARAM_BYTES = 148;
 const NODE_BYTES = 20;
 const NODE_STAT_BYTES = 16;
 const DELETED = 0xffffffff;
+const utf8 = new TextDecoder('utf-8');
 
 /** Parses a legacy binary model (with or without the `binf` prefix). */
 export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
@@ -218,7 +219,7 @@ class Cursor {
   string(what: string): string {
     const n = this.uint64(`${what} length`);
     this.need(n, what);
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(this.pos, this.pos + n));
+    const text = utf8.decode(this.bytes.subarray(this.pos, this.pos + n));
     this.pos += n;
     return text;
   }

@@ -16,7 +16,7 @@ const f = Math.fround;
 /** Rows whose keys are prepared together: small enough to stay in L1 with the current tree. */
 const BLOCK_ROWS = 64;
 
-/** Scores feature rows with one model. Build once per model; scoring allocates nothing per row. */
+/** Scores feature rows with one model. Build once per model; buffers are reused across calls. */
 export class Predictor {
   /** Features per row. */
   readonly numFeature: number;
@@ -26,6 +26,8 @@ export class Predictor {
   readonly outputWidth: number;
   private readonly flat: FlatForest | undefined;
   private readonly rowMargins: Float32Array;
+  /** Margins of the last batch, grown on demand and reused. */
+  private batchMargins = new Float32Array(0);
   private readonly rowKeys: Float64Array;
   private readonly blockKeys: Float64Array;
   /** Deepest tree in each run of eight consecutive trees (single-row path). */
@@ -85,7 +87,8 @@ export class Predictor {
       transform(this.model.objective, this.predictMarginRow(x), 0, this.numGroup, out, 0);
       return out;
     }
-    const margins = this.predictMargin(x, rows, new Float32Array(rows * this.numGroup));
+    if (this.batchMargins.length < rows * this.numGroup) this.batchMargins = new Float32Array(rows * this.numGroup);
+    const margins = this.predictMargin(x, rows, this.batchMargins);
     for (let r = 0; r < rows; r++) {
       transform(this.model.objective, margins, r * this.numGroup, this.numGroup, out, r * this.outputWidth);
     }

@@ -3,7 +3,7 @@
  * and returns a validated {@link TreeEnsemble}. Optionally verifies a SHA-256 first, the only defence against
  * corruption that keeps a model well-formed (a flipped bit inside a leaf value).
  */
-import type * as Crypto from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { extractModelFromTarGz } from './archive';
 import { readJsonModel, readUbjsonModel } from './document-model';
 import { readLegacyBinary } from './legacy-binary';
@@ -43,17 +43,19 @@ export function detectModelFormat(bytes: Uint8Array): ModelFileFormat {
 /** Reads a model file of any supported format. */
 export function readModel(bytes: Uint8Array, options: ReadModelOptions = {}): TreeEnsemble {
   if (options.sha256 !== undefined) {
-    // Loaded on demand: node:crypto costs start-up time when no checksum is asked for.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { createHash } = require('node:crypto') as typeof Crypto;
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== options.sha256.toLowerCase()) {
       throw new ModelFormatError(`model checksum mismatch: expected sha256 ${options.sha256}, file has ${actual}`);
     }
   }
+  return readFormat(bytes, true);
+}
+
+function readFormat(bytes: Uint8Array, archiveAllowed: boolean): TreeEnsemble {
   switch (detectModelFormat(bytes)) {
     case 'tar.gz':
-      return readInner(extractModelFromTarGz(bytes));
+      if (!archiveAllowed) throw new ModelFormatError('model.tar.gz contains another gzip archive');
+      return readFormat(extractModelFromTarGz(bytes), false);
     case 'binary':
       return readLegacyBinary(bytes);
     case 'json':
@@ -61,10 +63,4 @@ export function readModel(bytes: Uint8Array, options: ReadModelOptions = {}): Tr
     case 'ubjson':
       return readUbjsonModel(bytes);
   }
-}
-
-function readInner(bytes: Uint8Array): TreeEnsemble {
-  const format = detectModelFormat(bytes);
-  if (format === 'tar.gz') throw new ModelFormatError('model.tar.gz contains another gzip archive');
-  return readModel(bytes);
 }

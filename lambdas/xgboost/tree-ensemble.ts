@@ -71,9 +71,7 @@ export interface TreeEnsemble extends Omit<EnsembleHeader, 'baseScore' | 'treeGr
   readonly catLength?: Int32Array;
   /** Bit sets of right-going categories, 32 per word. */
   readonly catBits?: Uint32Array;
-  /** Deepest root-to-leaf path, in edges. */
-  readonly maxDepth: number;
-  /** Deepest root-to-leaf path of each tree. */
+  /** Deepest root-to-leaf path of each tree, in edges. */
   readonly treeDepth: Int32Array;
 }
 
@@ -143,7 +141,6 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
   const catOffset: number[] = [];
   const catLength: number[] = [];
   const catWords: number[] = [];
-  let maxDepth = 0;
 
   for (let t = 0; t < numTrees; t++) {
     const group = header.treeGroup[t];
@@ -151,7 +148,6 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
       throw new ModelFormatError(`tree ${t} belongs to output group ${group}, outside 0..${numGroup - 1}`);
     }
     treeGroup[t] = group;
-    maxDepth = Math.max(maxDepth, treeDepth[t]);
     const start = treeRoot[t];
     const end = t + 1 < numTrees ? treeRoot[t + 1] : total;
     const base = forest.offset[t];
@@ -218,7 +214,6 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
     catOffset: anyCategorical ? Int32Array.from(catOffset) : undefined,
     catLength: anyCategorical ? Int32Array.from(catLength) : undefined,
     catBits: anyCategorical ? Uint32Array.from(catWords) : undefined,
-    maxDepth,
     treeDepth,
   };
 }

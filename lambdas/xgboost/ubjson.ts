@@ -35,6 +35,20 @@ export function decodeUbjson(bytes: Uint8Array): UbjValue {
 
 const ELEMENT_SIZE: Record<string, number> = { i: 1, U: 1, I: 2, l: 4, L: 8, d: 4, D: 8, C: 1, T: 0, F: 0, Z: 0, N: 0 };
 
+type TypedArrayOf = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+/** Numeric container types that decode to typed arrays: element size, array type, big-endian reader. */
+const TYPED_ARRAYS: Record<
+  string,
+  readonly [number, new (n: number) => TypedArrayOf, (view: DataView, at: number) => number]
+> = {
+  d: [4, Float32Array, (v, at) => v.getFloat32(at)],
+  D: [8, Float64Array, (v, at) => v.getFloat64(at)],
+  l: [4, Int32Array, (v, at) => v.getInt32(at)],
+  I: [2, Int16Array, (v, at) => v.getInt16(at)],
+  i: [1, Int8Array, (v, at) => v.getInt8(at)],
+  U: [1, Uint8Array, (v, at) => v.getUint8(at)],
+};
+
 class Reader {
   pos = 0;
   private readonly view: DataView;
@@ -198,58 +212,14 @@ class Reader {
   }
 
   private typedArray(type: string, count: number): UbjValue | undefined {
-    const start = this.pos;
-    const read = <T>(
-      size: number,
-      make: (n: number) => T & { [i: number]: number },
-      get: (offset: number) => number,
-    ): T => {
-      this.need(size * count);
-      const out = make(count);
-      for (let i = 0; i < count; i++) out[i] = get(start + i * size);
-      this.pos = start + size * count;
-      return out;
-    };
-    switch (type) {
-      case 'd':
-        return read(
-          4,
-          (n) => new Float32Array(n),
-          (o) => this.view.getFloat32(o),
-        );
-      case 'D':
-        return read(
-          8,
-          (n) => new Float64Array(n),
-          (o) => this.view.getFloat64(o),
-        );
-      case 'l':
-        return read(
-          4,
-          (n) => new Int32Array(n),
-          (o) => this.view.getInt32(o),
-        );
-      case 'I':
-        return read(
-          2,
-          (n) => new Int16Array(n),
-          (o) => this.view.getInt16(o),
-        );
-      case 'i':
-        return read(
-          1,
-          (n) => new Int8Array(n),
-          (o) => this.view.getInt8(o),
-        );
-      case 'U':
-        return read(
-          1,
-          (n) => new Uint8Array(n),
-          (o) => this.bytes[o],
-        );
-      default:
-        return undefined;
-    }
+    const layout = TYPED_ARRAYS[type];
+    if (!layout) return undefined;
+    const [size, Make, get] = layout;
+    this.need(size * count);
+    const out = new Make(count);
+    for (let i = 0, o = this.pos; i < count; i++, o += size) out[i] = get(this.view, o);
+    this.pos += size * count;
+    return out;
   }
 
   private object(depth: number): UbjValue {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { describeIssues } from '../../lambdas/commons/describe-issues';
 
 /** Identifiers (tables, columns) must match this pattern and come from the config: SQL never takes free text. */
 export const SQL_IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
@@ -181,9 +182,9 @@ export function loadAgentConfig(path: string): AgentConfig {
 
 /** Validates a parsed config; `origin` names the file in errors and anchors relative paths. */
 export function parseAgentConfig(document: unknown, origin: string): AgentConfig {
-  const result = agentConfigSchema.safeParse(document);
+  const result = agentConfigSchema.safeParse(document, { reportInput: true });
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = describeIssues(result.error.issues);
     throw new AgentConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);
   }
   const base = dirname(resolve(origin));

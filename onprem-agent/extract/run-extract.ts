@@ -81,8 +81,9 @@ export async function planExtract(
   const journal = new Journal(config.stateDir, dataset.name);
   const policySha256 = sha256(JSON.stringify({ dataset, kid: config.pseudonymisation.kid }));
   const open = journal.openRun();
+  const resuming = open !== null && open.policySha256 === policySha256;
   let plan: RunPlan;
-  if (open && open.policySha256 === policySha256) {
+  if (resuming) {
     plan = open;
   } else {
     const wmColumn = columns.find((c) => c.name === dataset.watermark.column)!;
@@ -109,7 +110,7 @@ export async function planExtract(
     sql: `SELECT ${select} FROM ${quoteIdentifier(dataset.table)} WHERE ${where} ORDER BY ${order}`,
     binds,
     plan,
-    resuming: open !== null && open.policySha256 === policySha256,
+    resuming,
   };
 }
 
@@ -154,12 +155,13 @@ async function extractOnce(
   return deps.source.snapshot(async () => {
     const planned = await planExtract(config, dataset, deps);
     const { plan, columns } = planned;
+    const journal = new Journal(config.stateDir, dataset.name);
     if (planned.resuming) {
       const manifestKey = `landing/${dataset.name}/${plan.runId}/_manifest.json`;
       if (await deps.store.head(manifestKey)) {
         // Interrupted after the manifest was stored: only the watermark commit is missing.
         const manifest = JSON.parse(Buffer.from(await deps.store.get(manifestKey)).toString('utf8'));
-        new Journal(config.stateDir, dataset.name).finishRun(manifest.watermark.to);
+        journal.finishRun(manifest.watermark.to);
         return {
           dataset: dataset.name,
           runId: plan.runId,
@@ -222,8 +224,15 @@ async function extractOnce(
         manifestKey: null,
         resumed: false,
       };
+    // Groups below k, kept so the second pass only computes a row's group when something is suppressed.
+    const suppressedGroups = new Set<string>();
     let suppressed = 0;
-    for (const count of groups.values()) if (count < dataset.k) suppressed += count;
+    for (const [group, count] of groups) {
+      if (count < dataset.k) {
+        suppressed += count;
+        suppressedGroups.add(group);
+      }
+    }
     if (suppressed > dataset.maxSuppressedFraction * total) {
       throw new ExtractAbort(
         `${dataset.name}: k-anonymity (k=${dataset.k}) would suppress ${suppressed} of ${total} rows, above the ${dataset.maxSuppressedFraction * 100}% cap; coarsen the quasi-identifiers`,
@@ -231,7 +240,6 @@ async function extractOnce(
     }
 
     // Pass 2: anonymise and write parts.
-    const journal = new Journal(config.stateDir, dataset.name);
     if (!planned.resuming) journal.startRun(plan);
     const stored = journal.parts();
     const prefix = `landing/${dataset.name}/${plan.runId}/`;
@@ -268,7 +276,7 @@ async function extractOnce(
     };
     for await (const row of deps.source.stream(planned.sql, binds)) {
       last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
-      if (qi.length > 0 && groups.get(groupKey(row))! < dataset.k) continue;
+      if (suppressedGroups.size > 0 && suppressedGroups.has(groupKey(row))) continue;
       for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
       writer ??= new GzipPartWriter(header);
       await writer.add(csvLine(fields));

@@ -13,7 +13,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -64,7 +63,7 @@ export class FilesystemStore implements ObjectStore {
     const path = this.path(key);
     try {
       const body = readFileSync(path);
-      return { key, bytes: statSync(path).size, sha256: createHash('sha256').update(body).digest('hex') };
+      return { key, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;

@@ -7,7 +7,7 @@ import { compileTransform } from '../../onprem-agent/anonymise/column-transform'
 import { AgentConfigError, loadAgentConfig, parseAgentConfig } from '../../onprem-agent/config/agent-config';
 import { csvLine } from '../../onprem-agent/extract/csv';
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
-import { ObjectConflictError } from '../../onprem-agent/sink/object-store';
+import { expectCreateOnly } from '../support/object-store-contract';
 
 const key = Buffer.alloc(32, 7);
 const ctx = (column: string, dataset = 'loans') => ({ dataset, column, key, asOf: '2026-10-31' });
@@ -70,16 +70,7 @@ describe('filesystem store', () => {
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
   test('puts are create-only: the same bytes again succeed, different bytes are refused', async () => {
-    const body = Buffer.from('hello');
-    await store.putIfAbsent('landing/x/part-00000.csv.gz', body, sha(body));
-    await expect(store.putIfAbsent('landing/x/part-00000.csv.gz', body, sha(body))).resolves.toMatchObject({
-      bytes: 5,
-    });
-    const other = Buffer.from('HELLO');
-    await expect(store.putIfAbsent('landing/x/part-00000.csv.gz', other, sha(other))).rejects.toBeInstanceOf(
-      ObjectConflictError,
-    );
-    expect(Buffer.from(await store.get('landing/x/part-00000.csv.gz')).toString()).toBe('hello');
+    await expectCreateOnly(store, 'landing/x/part-00000.csv.gz', Buffer.from('hello'), Buffer.from('HELLO'));
     expect(readdirSync(join(root, 'landing', 'x'))).toEqual(['part-00000.csv.gz']);
   });
 

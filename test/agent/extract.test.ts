@@ -93,9 +93,6 @@ describe('extract', () => {
       .iterate()) {
       for (const value of row as string[]) identifiers.add(value);
     }
-    for (const row of source.prepare('SELECT loan_id, customer_id FROM loans').raw().iterate()) {
-      for (const value of row as number[]) if (value > 99_999) identifiers.add(String(value));
-    }
     source.close();
     const written = [Buffer.from(await store.get(result.manifestKey!)).toString('utf8')];
     for (const part of manifest.parts)

@@ -9,7 +9,7 @@ import { runExtract } from '../../onprem-agent/extract/run-extract';
 import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
 import { S3Store } from '../../onprem-agent/sink/s3-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
-import { ObjectConflictError } from '../../onprem-agent/sink/object-store';
+import { expectCreateOnly } from '../support/object-store-contract';
 import { startS3StandIn, type S3StandIn } from '../support/s3-stand-in';
 
 const KMS_KEY = 'arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -49,15 +49,7 @@ test('a put is create-only, SSE-KMS with the landing key, and carries its SHA-25
 });
 
 test('putting the same bytes again is a no-op; different bytes are a conflict', async () => {
-  const body = Buffer.from('manifest');
-  await store.putIfAbsent('landing/loans/r1/_manifest.json', body, sha(body));
-  await expect(store.putIfAbsent('landing/loans/r1/_manifest.json', body, sha(body))).resolves.toMatchObject({
-    bytes: 8,
-  });
-  const other = Buffer.from('MANIFEST');
-  await expect(store.putIfAbsent('landing/loans/r1/_manifest.json', other, sha(other))).rejects.toBeInstanceOf(
-    ObjectConflictError,
-  );
+  await expectCreateOnly(store, 'landing/loans/r1/_manifest.json', Buffer.from('manifest'), Buffer.from('MANIFEST'));
   expect(s3.objects.get('/landing-bucket/landing/loans/r1/_manifest.json')?.toString()).toBe('manifest');
 });
 

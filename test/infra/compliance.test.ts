@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Stage, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import { compliancePacks } from '../../lib/compliance/packs';
@@ -34,7 +34,7 @@ function acknowledgements(
     for (const entry of construct.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
       for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
-        const isStackOrStage = construct.node.scope === undefined || construct.node.scope.node.scope === undefined;
+        const isStackOrStage = Stack.isStack(construct) || Stage.isStage(construct);
         out.push({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason, isStackOrStage });
       }
     }
