@@ -18,8 +18,8 @@ import type { TreeEnsemble } from './tree-ensemble';
 export interface FlatForest {
   /** Index into the row's key vector read at each node (0 for leaves). */
   readonly slot: Int32Array;
-  /** Comparison bound of each node (+Infinity for leaves). */
-  readonly bound: Float64Array;
+  /** Comparison bound of each node (+Infinity for leaves); every bound is a float32, so the array is one. */
+  readonly bound: Float32Array;
   /** Index of the first child; leaves point to themselves. */
   readonly first: Int32Array;
   /** Leaf value at each leaf (0 elsewhere). */
@@ -48,13 +48,25 @@ export function float32Below(t: number): number {
  */
 export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
   if (model.categorical) return undefined;
+  const total = model.feature.length;
+  const flat: FlatForest = {
+    slot: new Int32Array(total),
+    bound: new Float32Array(total),
+    first: new Int32Array(total),
+    leaf: new Float32Array(total),
+    root: model.treeRoot,
+    depth: model.treeDepth,
+  };
+  // Tree by tree: a function called per tree is optimised early in the cold start, one long loop is not.
+  const { treeRoot, numTrees } = model;
+  for (let t = 0; t < numTrees; t++) flattenNodes(model, treeRoot[t], t + 1 < numTrees ? treeRoot[t + 1] : total, flat);
+  return flat;
+}
+
+function flattenNodes(model: TreeEnsemble, from: number, to: number, flat: FlatForest): void {
   const { feature, value, left, right, defaultLeft, numFeature } = model;
-  const total = feature.length;
-  const slot = new Int32Array(total);
-  const bound = new Float64Array(total);
-  const first = new Int32Array(total);
-  const leaf = new Float32Array(total);
-  for (let at = 0; at < total; at++) {
+  const { slot, bound, first, leaf } = flat;
+  for (let at = from; at < to; at++) {
     const f = feature[at];
     if (f < 0) {
       first[at] = at;
@@ -70,7 +82,6 @@ export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
       bound[at] = -value[at];
     }
   }
-  return { slot, bound, first, leaf, root: model.treeRoot, depth: model.treeDepth };
 }
 
 /** Writes the key vector of the row at `x[offset…]` into `keys[keyOffset…]` (2 × numFeature values). */

@@ -1,8 +1,8 @@
 /**
  * Reader for XGBoost's legacy binary model format (what SageMaker's built-in XGBoost 1.7-1 writes as
  * `xgboost-model`): the `binf` header, LearnerModelParam, objective and booster names, the GBTree model with
- * its RegTrees, tree_info, DART weights and the attribute list. Little-endian, as XGBoost writes it on x86/ARM
- * (node records are read through typed arrays, which use the platform's byte order: little-endian on both).
+ * its RegTrees, tree_info, DART weights and the attribute list, all little-endian as XGBoost writes them on x86
+ * and ARM. Node records are read in place through a DataView.
  */
 import { ModelFormatError } from './model-error';
 import { parseObjective } from './objective';
@@ -49,12 +49,9 @@ export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
   }
   if (sizeLeafVector !== 0) throw new ModelFormatError('multi-output (vector-leaf) trees are not supported');
 
-  // Everything from here on is made of 4-byte fields: copy it once into an aligned buffer and read it
-  // through typed arrays (little-endian on every platform XGBoost and Lambda run on).
-  const tail = r.alignedRest();
-  const words = new Int32Array(tail.buffer, 0, tail.byteLength >> 2);
-  const floats = new Float32Array(tail.buffer, 0, tail.byteLength >> 2);
-  const forest = readTrees(words, floats, numTrees);
+  // The trees are made of 4-byte little-endian fields, read in place: the section is rarely 4-byte aligned,
+  // and copying it to align it would touch another megabyte of fresh memory during the cold start.
+  const forest = readTrees(r.rest(), numTrees);
   r.skip(forest.bytes);
 
   const treeGroup = new Int32Array(numTrees);
@@ -102,17 +99,19 @@ const NODE_WORDS = NODE_BYTES / 4;
 const NODE_STAT_WORDS = NODE_STAT_BYTES / 4;
 
 /** Reads `numTrees` RegTrees from 32-bit words: a scan for their sizes, then one fill of shared arrays. */
-function readTrees(words: Int32Array, floats: Float32Array, numTrees: number): { trees: RawForest; bytes: number } {
+function readTrees(view: DataView, numTrees: number): { trees: RawForest; bytes: number } {
+  const numWords = view.byteLength >> 2;
+  const word = (w: number) => view.getInt32(w * 4, true);
   const offset = new Int32Array(numTrees + 1);
   const start = new Int32Array(numTrees);
   let w = 0;
   for (let t = 0; t < numTrees; t++) {
-    if (w + TREE_PARAM_WORDS > words.length) throw new ModelFormatError(`truncated model: tree ${t} parameters`);
-    const numNodes = words[w + 1];
-    const numDeleted = words[w + 2];
-    if (words[w + 5] !== 0) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
+    if (w + TREE_PARAM_WORDS > numWords) throw new ModelFormatError(`truncated model: tree ${t} parameters`);
+    const numNodes = word(w + 1);
+    const numDeleted = word(w + 2);
+    if (word(w + 5) !== 0) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
     const size = numNodes * (NODE_WORDS + NODE_STAT_WORDS);
-    if (numNodes < 1 || numDeleted < 0 || numDeleted >= numNodes || w + TREE_PARAM_WORDS + size > words.length) {
+    if (numNodes < 1 || numDeleted < 0 || numDeleted >= numNodes || w + TREE_PARAM_WORDS + size > numWords) {
       throw new ModelFormatError(`tree ${t}: node count ${numNodes} does not fit the file`);
     }
     start[t] = w + TREE_PARAM_WORDS;
@@ -120,35 +119,57 @@ function readTrees(words: Int32Array, floats: Float32Array, numTrees: number): {
     w += TREE_PARAM_WORDS + size;
   }
   const total = offset[numTrees];
-  const parent = new Int32Array(total);
-  const left = new Int32Array(total);
-  const right = new Int32Array(total);
-  const splitIndex = new Uint32Array(total);
-  const condition = new Float32Array(total);
-  const defaultLeft = new Uint8Array(total);
-  const deleted = new Uint8Array(total);
+  const trees = {
+    offset,
+    parent: new Int32Array(total),
+    left: new Int32Array(total),
+    right: new Int32Array(total),
+    splitIndex: new Uint32Array(total),
+    condition: new Float32Array(total),
+    defaultLeft: new Uint8Array(total),
+    deleted: new Uint8Array(total),
+  };
+  // One call per tree rather than one long loop: V8 optimises a function called hundreds of times long
+  // before it would replace a long-running loop on the stack, and this runs during the cold start.
   for (let t = 0; t < numTrees; t++) {
-    let deletedCount = 0;
-    for (let i = offset[t], o = start[t]; i < offset[t + 1]; i++, o += NODE_WORDS) {
-      parent[i] = words[o] & 0x7fffffff;
-      left[i] = words[o + 1];
-      right[i] = words[o + 2];
-      const sindex = words[o + 3] >>> 0;
-      condition[i] = floats[o + 4];
-      if (sindex === DELETED) {
-        deleted[i] = 1;
-        deletedCount++;
-        continue;
-      }
-      splitIndex[i] = sindex & 0x7fffffff;
-      defaultLeft[i] = sindex >>> 31;
-    }
-    const numDeleted = words[start[t] - TREE_PARAM_WORDS + 2];
+    const deletedCount = readNodes(view, start[t] * 4, offset[t], offset[t + 1], trees);
+    const numDeleted = word(start[t] - TREE_PARAM_WORDS + 2);
     if (deletedCount !== numDeleted) {
       throw new ModelFormatError(`tree ${t}: ${deletedCount} deleted nodes, header says ${numDeleted}`);
     }
   }
-  return { trees: { offset, parent, left, right, splitIndex, condition, defaultLeft, deleted }, bytes: w * 4 };
+  return { trees, bytes: w * 4 };
+}
+
+interface NodeArrays {
+  readonly parent: Int32Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly splitIndex: Uint32Array;
+  readonly condition: Float32Array;
+  readonly defaultLeft: Uint8Array;
+  readonly deleted: Uint8Array;
+}
+
+/** Copies one tree's node records (from byte `o`) into entries `from…to-1`; returns its deleted-node count. */
+function readNodes(view: DataView, o: number, from: number, to: number, a: NodeArrays): number {
+  const { parent, left, right, splitIndex, condition, defaultLeft, deleted } = a;
+  let deletedCount = 0;
+  for (let i = from; i < to; i++, o += NODE_BYTES) {
+    parent[i] = view.getInt32(o, true) & 0x7fffffff;
+    left[i] = view.getInt32(o + 4, true);
+    right[i] = view.getInt32(o + 8, true);
+    const sindex = view.getUint32(o + 12, true);
+    condition[i] = view.getFloat32(o + 16, true);
+    if (sindex === DELETED) {
+      deleted[i] = 1;
+      deletedCount++;
+      continue;
+    }
+    splitIndex[i] = sindex & 0x7fffffff;
+    defaultLeft[i] = sindex >>> 31;
+  }
+  return deletedCount;
 }
 
 /** Bounds-checked little-endian reader; every overrun names what was being read. */
@@ -180,11 +201,9 @@ class Cursor {
     }
   }
 
-  /** The rest of the file copied into a fresh (4-byte aligned) buffer, for typed-array views. */
-  alignedRest(): Uint8Array {
-    const copy = new Uint8Array(this.remaining()); // not bytes.slice(): on a Buffer that is a view, not a copy
-    copy.set(this.bytes.subarray(this.pos));
-    return copy;
+  /** A view of the rest of the file (the position does not move). */
+  rest(): DataView {
+    return new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, this.remaining());
   }
 
   block(n: number, what: string): DataView {

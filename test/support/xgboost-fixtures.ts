@@ -44,7 +44,8 @@ export function xgboostFixtures(): XgbFixtures {
   const result = spawnSync(SYSTEM_PYTHON, [script, dir], { encoding: 'utf8' });
   if (result.status !== 0) {
     throw new Error(
-      `training XGBoost fixtures failed (is python3-xgboost installed? apt-get install python3-xgboost):\n${result.stderr}`,
+      `training XGBoost fixtures failed (is python3-xgboost installed? apt-get install python3-xgboost):\n` +
+        (result.error?.message ?? result.stderr ?? `killed by ${result.signal}`),
     );
   }
   cached = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as XgbFixtures;
