@@ -8,6 +8,7 @@ import packageJson from '../package.json';
 import { registerAgentCommand } from './commands/agent';
 import { registerEnvCommand } from './commands/env';
 import { registerPredictCommand } from './commands/predict';
+import { registerRetrainCommands } from './commands/retrain';
 import { registerScoreCommand } from './commands/score';
 import { registerSeedCommand } from './commands/seed';
 import { registerServeCommand } from './commands/serve';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerScoreCommand(program);
   registerSeedCommand(program);
   registerAgentCommand(program);
+  registerRetrainCommands(program);
   return program;
 }
 

@@ -6,6 +6,42 @@ import type { EnvironmentInput } from './schema';
 
 const EXAMPLE_CA = 'config/certs/example-bank-ca.pem';
 
+/** What the loans model trains on and how: shared by every environment, promotion rules tighten per env. */
+const LOANS_MODEL: Omit<EnvironmentInput['retraining'], 'promotion' | 'requireApproval' | 'schedule'> = {
+  dataset: 'loans',
+  keyColumn: 'loan_id',
+  label: 'defaulted_12m',
+  numericFeatures: [
+    'annual_income',
+    'n_accounts',
+    'total_balance',
+    'avg_monthly_spend',
+    'avg_monthly_inflow',
+    'max_monthly_spend',
+    'months_overdrawn',
+    'loan_amount',
+    'term_months',
+    'interest_rate',
+    'debt_to_income',
+    'spend_to_inflow',
+    'missed_payments_6m',
+  ],
+  categoricalFeatures: ['region', 'employment_status', 'purpose'],
+  hyperparameters: {
+    objective: 'binary:logistic',
+    eval_metric: 'auc',
+    num_round: '300',
+    early_stopping_rounds: '20',
+    max_depth: '4',
+    eta: '0.1',
+    subsample: '0.8',
+    colsample_bytree: '0.8',
+    min_child_weight: '5',
+    seed: '7',
+  },
+  canary: { percent: 10, minutes: 10 },
+};
+
 /** Environment name → configuration. Order matters only for display. */
 export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
   dev: {
@@ -25,6 +61,13 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
       agentCertificateCommonName: 'mlp-agent.dev.bank.example',
       datasets: ['loans'],
     },
+    retraining: {
+      ...LOANS_MODEL,
+      hyperparameters: { ...LOANS_MODEL.hyperparameters },
+      promotion: { minAuc: 0.65, maxAucDrop: 0.01, maxCalibrationError: 0.05 },
+      requireApproval: false,
+      schedule: 'cron(0 3 ? * MON *)',
+    },
   },
   staging: {
     account: '222222222222',
@@ -42,6 +85,13 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.staging.bank.example',
       datasets: ['loans'],
+    },
+    retraining: {
+      ...LOANS_MODEL,
+      hyperparameters: { ...LOANS_MODEL.hyperparameters },
+      promotion: { minAuc: 0.7, maxAucDrop: 0.005, maxCalibrationError: 0.04 },
+      requireApproval: false,
+      schedule: 'cron(0 3 ? * MON *)',
     },
   },
   prod: {
@@ -61,6 +111,13 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.prod.bank.example',
       datasets: ['loans'],
+    },
+    retraining: {
+      ...LOANS_MODEL,
+      hyperparameters: { ...LOANS_MODEL.hyperparameters },
+      promotion: { minAuc: 0.7, maxAucDrop: 0.005, maxCalibrationError: 0.03 },
+      requireApproval: true,
+      schedule: 'cron(0 3 ? * MON *)',
     },
   },
 };

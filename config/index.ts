@@ -66,6 +66,7 @@ export function loadEnvironment(name: string, options: LoadOptions = {}): Enviro
   };
   if (name !== 'dev' && !env.retainData) fail('retainData', 'must be true outside dev');
   if (name === 'prod' && !env.auditObjectLock) fail('auditObjectLock', 'is required in prod');
+  if (name === 'prod' && !env.retraining.requireApproval) fail('retraining.requireApproval', 'must be true in prod');
   const rootDir = options.rootDir ?? resolve(__dirname, '..');
   const caCertificatePem = readCaBundle(resolve(rootDir, env.onPrem.caCertificateFile), options.now ?? new Date());
   if (typeof caCertificatePem !== 'string') return fail('onPrem.caCertificateFile', caCertificatePem.problem);

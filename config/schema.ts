@@ -25,6 +25,43 @@ const objectLock = z
   })
   .strict();
 
+const columnName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a column name');
+
+/** What retraining trains on, how, and when a candidate may replace the champion. */
+const retraining = z
+  .object({
+    /** The dataset (an `onPrem.datasets` entry) whose manifests trigger retraining. */
+    dataset: z.string().regex(DATASET_NAME, `must match ${DATASET_NAME.source}`),
+    /** Pseudonymised primary key: hashed for the deterministic train/validation/test split. */
+    keyColumn: columnName,
+    /** Binary label (0/1). */
+    label: columnName,
+    /** Numeric model inputs, in order. */
+    numericFeatures: z.array(columnName).min(1, 'needs at least one numeric feature'),
+    /** Categorical model inputs (one-hot encoded from the categories seen in training). */
+    categoricalFeatures: z.array(columnName),
+    /** SageMaker XGBoost hyperparameters, as the container takes them (strings). */
+    hyperparameters: z.record(z.string().regex(/^[a-z_]+$/), z.string().min(1)),
+    /** Promotion policy applied by the Gate state. */
+    promotion: z
+      .object({
+        /** Lowest test AUC a candidate may have. */
+        minAuc: z.number().gt(0.5).max(1),
+        /** Largest AUC drop versus the champion on the same rows. */
+        maxAucDrop: z.number().min(0).max(0.5),
+        /** Largest expected calibration error (mean |observed - predicted| over the calibration bins). */
+        maxCalibrationError: z.number().gt(0).max(1),
+      })
+      .strict(),
+    /** Wait for a human decision before deploying (required in prod). */
+    requireApproval: z.boolean(),
+    /** EventBridge Scheduler expression for periodic retraining. */
+    schedule: z.string().regex(/^(cron|rate)\(.+\)$/, 'must be an EventBridge cron(...) or rate(...) expression'),
+    /** Canary: share of traffic the new scorer version takes, and for how long, before the full shift. */
+    canary: z.object({ percent: z.number().int().min(1).max(50), minutes: z.number().int().min(1).max(120) }).strict(),
+  })
+  .strict();
+
 /** Raw configuration of one environment, as written in `config/environments.ts`. */
 export const environmentInputSchema = z
   .object({
@@ -83,9 +120,28 @@ export const environmentInputSchema = z
           .min(1, 'needs at least one dataset'),
       })
       .strict(),
+    retraining,
   })
   .strict()
   .superRefine((env, ctx) => {
+    if (!env.onPrem.datasets.includes(env.retraining.dataset)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retraining', 'dataset'],
+        message: `"${env.retraining.dataset}" is not one of onPrem.datasets`,
+      });
+    }
+    const inputs = [...env.retraining.numericFeatures, ...env.retraining.categoricalFeatures];
+    const clash = inputs.find(
+      (c, i) => inputs.indexOf(c) !== i || c === env.retraining.label || c === env.retraining.keyColumn,
+    );
+    if (clash) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retraining'],
+        message: `column "${clash}" is listed twice or is also the label or key`,
+      });
+    }
     env.availabilityZones.forEach((az, i) => {
       if (!new RegExp(`^${env.region}[a-z]$`).test(az)) {
         ctx.addIssue({

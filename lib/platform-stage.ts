@@ -5,6 +5,7 @@
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
+import packageJson from '../package.json';
 import { acknowledgeFindings } from './compliance/acknowledgements';
 import { AlertsStack } from './stacks/alerts-stack';
 import { AuditStack } from './stacks/audit-stack';
@@ -12,6 +13,7 @@ import { DataStack } from './stacks/data-stack';
 import { KeysStack } from './stacks/keys-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { OnPremAccessStack } from './stacks/onprem-access-stack';
+import { RetrainingStack } from './stacks/retraining-stack';
 import { ServingStack } from './stacks/serving-stack';
 
 /** Properties of {@link PlatformStage}. */
@@ -35,6 +37,7 @@ export class PlatformStage extends Stage {
   public readonly onPremAccess: OnPremAccessStack;
   public readonly alerts: AlertsStack;
   public readonly serving: ServingStack;
+  public readonly retraining: RetrainingStack;
 
   constructor(scope: Construct, props: PlatformStageProps) {
     const { config } = props;
@@ -106,6 +109,26 @@ export class PlatformStage extends Stage {
       tags,
     });
     this.serving.addStackDependency(this.data, 'imports the models bucket ARN by export name');
+    this.retraining = new RetrainingStack(this, 'Retraining', {
+      config,
+      vpc: this.network.vpc,
+      buckets: { landing: this.data.landingBucket, curated: this.data.curatedBucket, models: this.data.modelsBucket },
+      bucketArnExports: {
+        landing: this.data.landingBucketArnExport,
+        curated: this.data.curatedBucketArnExport,
+        models: this.data.modelsBucketArnExport,
+      },
+      keys: { landing: this.keys.landingKey, models: this.keys.modelsKey, logs: this.keys.auditKey },
+      alertTopic: this.alerts.topic,
+      scorer: {
+        function: this.serving.scorer.function,
+        aliasName: this.serving.liveAlias.aliasName,
+        alarmNames: [this.serving.errorRateAlarm.alarmName, this.serving.latencyAlarm.alarmName],
+      },
+      codeVersion: packageJson.version,
+      tags,
+    });
+    this.retraining.addStackDependency(this.data, 'imports the bucket ARNs by export name');
     if (props.acknowledgeFindings ?? true) acknowledgeFindings(this);
   }
 }

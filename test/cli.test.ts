@@ -66,6 +66,7 @@ describe('mlp CLI', () => {
       'devKeys',
       'devNetwork',
       'devOnPremAccess',
+      'devRetraining',
       'devServing',
     ]);
     expect(existsSync(join(out, 'assembly-staging'))).toBe(false);

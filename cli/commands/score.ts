@@ -60,10 +60,14 @@ async function signedPost(envName: string, explicitUrl: string | undefined, body
 }
 
 async function scoringUrl(envName: string, region: string): Promise<string> {
+  return stackOutput(`${envName}-Serving`, SCORING_URL_OUTPUT, region, 'pass --url');
+}
+
+/** A deployed stack's output value (default credential chain), or a UsageError naming what is missing. */
+export async function stackOutput(stackName: string, key: string, region: string, hint: string): Promise<string> {
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
-  const stackName = `${envName}-Serving`;
   const result = await new CloudFormationClient({ region }).send(new DescribeStacksCommand({ StackName: stackName }));
-  const url = result.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === SCORING_URL_OUTPUT)?.OutputValue;
-  if (!url) throw new UsageError(`stack ${stackName} has no ${SCORING_URL_OUTPUT} output; pass --url`);
-  return url;
+  const value = result.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  if (!value) throw new UsageError(`stack ${stackName} has no ${key} output; ${hint}`);
+  return value;
 }

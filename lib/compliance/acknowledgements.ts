@@ -2,7 +2,7 @@
  * Every compliance finding the platform accepts, each acknowledged on the one resource it concerns with the
  * reason a security reviewer needs. Nothing is acknowledged at stack or stage level.
  */
-import { Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { landingPrefix } from '../naming';
 import type { PlatformStage } from '../platform-stage';
@@ -55,6 +55,7 @@ export function acknowledgeFindings(stage: PlatformStage): void {
   );
 
   acknowledgeServing(stage);
+  acknowledgeRetraining(stage);
 
   const exportName = stage.data.landingBucketArnExport;
   for (const dataset of stage.onPremAccess.datasets) {
@@ -145,5 +146,143 @@ function acknowledgeServing(stage: PlatformStage): void {
     ['NIST.800.53.R5-APIGWSSLEnabled', 'PCI.DSS.321-APIGWSSLEnabled'],
     'Client certificates authenticate API Gateway to HTTP backends; this API integrates with Lambda through the ' +
       'AWS API (TLS, IAM), so there is no HTTP backend to present a certificate to.',
+  );
+}
+
+/** The Lambda basics every platform function shares (runtime pin, synchronous use, AWS execution policies). */
+function acknowledgeFunctionBasics(fn: IConstruct & { role?: IConstruct }, purpose: string): void {
+  const role = fn.node.findChild('ServiceRole');
+  acknowledge(
+    role,
+    [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+    ],
+    'AWS-maintained minimal Lambda execution policies: CloudWatch Logs writes and the ENI management a function ' +
+      'in the isolated subnets needs; they grant no data access.',
+  );
+  acknowledge(
+    role.node.findChild('DefaultPolicy'),
+    ['AwsSolutions-IAM5[Resource::*]'],
+    'Only xray:PutTraceSegments and xray:PutTelemetryRecords are granted on "*": X-Ray has no resource-level ' +
+      'permissions for them.',
+  );
+  acknowledge(
+    role.node.findChild('DefaultPolicy'),
+    INLINE_POLICY,
+    `CDK-generated policy of the ${purpose} role, scoped to the objects and keys that step uses. Inline keeps it ` +
+      'deleted with the role; no other principal uses it.',
+  );
+  acknowledge(
+    fn,
+    ['AwsSolutions-L1'],
+    'Pinned to nodejs22.x, the runtime the platform is built and tested for (esbuild target node22); moving ' +
+      'to a newer runtime is a deliberate, tested change rather than a silent one.',
+  );
+  acknowledge(
+    fn,
+    ['NIST.800.53.R5-LambdaDLQ'],
+    'Invoked synchronously by the retraining state machine only: a failure returns to the state machine, which ' +
+      'retries, then notifies and fails the execution; nothing is queued asynchronously.',
+  );
+}
+
+function acknowledgeRetraining(stage: PlatformStage): void {
+  const { retraining, data } = stage;
+  const config = stage.retraining.config;
+  const dataset = config.retraining.dataset;
+  const arn = (service: string, resource: string) =>
+    `arn:aws:${service}:${config.region}:${config.account}:${resource}`;
+  const prefixes: Record<string, string[]> = {
+    ValidateManifestStep: [`${data.landingBucketArnExport}/landing/${dataset}/*`],
+    PrepareStep: [`${data.landingBucketArnExport}/landing/${dataset}/*`, `${data.curatedBucketArnExport}/${dataset}/*`],
+    EvaluateStep: [
+      `${data.curatedBucketArnExport}/${dataset}/*`,
+      `${data.modelsBucketArnExport}/${dataset}/*`,
+      `${data.modelsBucketArnExport}/champion/${dataset}/*`,
+      `${data.modelsBucketArnExport}/${dataset}/evaluations/*`,
+    ],
+    GateStep: [],
+    DeployerStep: [
+      `${data.curatedBucketArnExport}/${dataset}/*`,
+      `${data.modelsBucketArnExport}/champion/${dataset}/*`,
+      `${data.modelsBucketArnExport}/${dataset}/training/*`,
+    ],
+    ApprovalStep: [],
+  };
+  for (const [name, step] of Object.entries(retraining.steps)) {
+    const fn = step.function;
+    acknowledgeFunctionBasics(fn, `retraining ${name}`);
+    const stepPrefixes = prefixes[step.node.id] ?? [];
+    if (stepPrefixes.length > 0) {
+      acknowledge(
+        fn.role!.node.findChild('DefaultPolicy'),
+        stepPrefixes.map((p) => `AwsSolutions-IAM5[Resource::${p}]`),
+        `s3:GetObject/s3:PutObject on the ${dataset} prefixes this step reads or writes: the objects are named by ` +
+          'run id, dataset version and training job, which only exist at run time.',
+      );
+    }
+  }
+  acknowledge(
+    retraining.steps.deployer.function.role!.node.findChild('DefaultPolicy'),
+    [`AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/mlp-${config.name}-${dataset}/*`)}]`],
+    'sagemaker:UpdateModelPackage on the versions of the one model package group of this dataset: versions are ' +
+      'numbered by SageMaker at registration.',
+  );
+  const smPolicy = retraining.stateMachine.role.node.findChild('DefaultPolicy');
+  acknowledge(
+    smPolicy,
+    Object.values(retraining.steps).map((step) => {
+      const logicalId = Stack.of(step).getLogicalId(step.function.node.defaultChild as CfnElement);
+      return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`;
+    }),
+    "CDK grants lambda:InvokeFunction on the step functions and their versions (`:*`): only the platform's own " +
+      'retraining functions are named.',
+  );
+  acknowledge(
+    smPolicy,
+    [
+      `AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/mlp-${config.name}-${dataset}/*`)}]`,
+      `AwsSolutions-IAM5[Resource::${arn('sagemaker', `training-job/mlp-${config.name}-${dataset}-*`)}]`,
+    ],
+    'Training jobs and model packages are created per execution under the environment and dataset name prefix.',
+  );
+  acknowledge(
+    smPolicy,
+    ['AwsSolutions-IAM5[Resource::*]'],
+    'X-Ray trace writes and CloudWatch Logs delivery management, which have no resource-level permissions.',
+  );
+  acknowledge(
+    smPolicy,
+    INLINE_POLICY,
+    'CDK-generated policy of the state machine role: invoke the step functions, run the training job, register ' +
+      'the model, publish failures. Inline keeps it deleted with the role.',
+  );
+  for (const role of [
+    retraining.stateMachine.node.findChild('EventsRole'),
+    retraining.node.findChild('ScheduleRole'),
+  ]) {
+    acknowledge(
+      role.node.findChild('DefaultPolicy'),
+      INLINE_POLICY,
+      'states:StartExecution on the retraining state machine only; inline keeps it deleted with the role.',
+    );
+  }
+  const trainingPolicy = retraining.trainingRole.node.findChild('DefaultPolicy');
+  acknowledge(
+    trainingPolicy,
+    [
+      'AwsSolutions-IAM5[Resource::*]',
+      `AwsSolutions-IAM5[Resource::${arn('logs', 'log-group:/aws/sagemaker/TrainingJobs:*')}]`,
+      `AwsSolutions-IAM5[Resource::${data.curatedBucketArnExport}/${dataset}/*]`,
+      `AwsSolutions-IAM5[Resource::${data.modelsBucketArnExport}/${dataset}/training/*]`,
+    ],
+    'SageMaker training in the VPC: ENI management and PutMetricData (namespace-conditioned) have no resource ' +
+      'scoping; logs go to the SageMaker training log group; data access is the dataset channels and its output prefix.',
+  );
+  acknowledge(
+    trainingPolicy,
+    INLINE_POLICY,
+    'Policy of the SageMaker training role, scoped as above. Inline keeps it deleted with the role.',
   );
 }

@@ -42,6 +42,8 @@ export class DataStack extends Stack {
   public readonly landingBucketArnExport: string;
   /** Export name of the models bucket ARN (same reason as the landing one). */
   public readonly modelsBucketArnExport: string;
+  /** Export name of the curated bucket's ARN (retraining IAM statements import it by name). */
+  public readonly curatedBucketArnExport: string;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -57,6 +59,11 @@ export class DataStack extends Stack {
       accessLogs: logged('landing'),
       retain,
     }).bucket;
+    // Manifests landing start retraining through EventBridge (a bucket property: no notification custom resource).
+    (this.landingBucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
+      'NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled',
+      true,
+    );
     this.curatedBucket = new SecureBucket(this, 'Curated', {
       encryptionKey: keys.landing,
       accessLogs: logged('curated'),
@@ -81,6 +88,11 @@ export class DataStack extends Stack {
       exportName: this.landingBucketArnExport,
     });
     new CfnOutput(this, 'LandingBucketName', { value: this.landingBucket.bucketName });
+    this.curatedBucketArnExport = `mlp-${props.envName}-curated-bucket-arn`;
+    new CfnOutput(this, 'CuratedBucketArn', {
+      value: this.curatedBucket.bucketArn,
+      exportName: this.curatedBucketArnExport,
+    });
     this.modelsBucketArnExport = `mlp-${props.envName}-models-bucket-arn`;
     new CfnOutput(this, 'ModelsBucketArn', {
       value: this.modelsBucket.bucketArn,

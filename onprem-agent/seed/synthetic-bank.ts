@@ -169,8 +169,8 @@ SELECT l.loan_id, l.customer_id, c.full_name, c.national_id, c.email, c.phone, c
        c.region, c.employment_status, c.annual_income, c.customer_since, a.n_accounts, a.total_balance,
        a.avg_monthly_spend, a.avg_monthly_inflow, a.max_monthly_spend, a.months_overdrawn, l.amount AS loan_amount,
        l.term_months, l.interest_rate, l.purpose, l.originated_on,
-       ROUND(l.amount / MAX(c.annual_income, 1000), 4) AS debt_to_income,
-       ROUND(a.avg_monthly_spend / MAX(a.avg_monthly_inflow, 1), 4) AS spend_to_inflow,
+       CAST(ROUND(l.amount / MAX(c.annual_income, 1000), 4) AS REAL) AS debt_to_income,
+       CAST(ROUND(a.avg_monthly_spend / MAX(a.avg_monthly_inflow, 1), 4) AS REAL) AS spend_to_inflow,
        l.missed_payments_6m, l.updated_at, l.defaulted_12m
 FROM loans l JOIN customers c USING (customer_id) JOIN customer_aggregates a USING (customer_id);
 `;

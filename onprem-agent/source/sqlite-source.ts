@@ -13,11 +13,24 @@ export class SqliteSource implements Source {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
   }
 
+  /**
+   * Column names and types. SQLite declares no type for expression columns of a view: those report the storage
+   * class of their first non-null value (REAL, INTEGER, TEXT, BLOB), or nothing when the column is all NULL.
+   */
   async describe(table: string): Promise<SourceColumn[]> {
+    const quoted = quoteIdentifier(table);
     return this.db
-      .prepare(`SELECT * FROM ${quoteIdentifier(table)} LIMIT 0`)
+      .prepare(`SELECT * FROM ${quoted} LIMIT 0`)
       .columns()
-      .map((c) => ({ name: c.name, type: (c.type ?? '').toUpperCase() }));
+      .map((c) => {
+        if (c.type) return { name: c.name, type: c.type.toUpperCase() };
+        const column = quoteIdentifier(c.name);
+        const row = this.db
+          .prepare(`SELECT typeof(${column}) FROM ${quoted} WHERE ${column} IS NOT NULL LIMIT 1`)
+          .raw(true)
+          .get() as [string] | undefined;
+        return { name: c.name, type: (row?.[0] ?? '').toUpperCase() };
+      });
   }
 
   async *stream(sql: string, binds: readonly unknown[]): AsyncIterable<unknown[]> {

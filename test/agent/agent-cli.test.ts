@@ -37,7 +37,7 @@ test('agent run: dry run writes nothing, a run stores a manifest, a bad config e
     dataset: 'loans',
     sql: expect.stringContaining('FROM "loan_features"'),
   });
-  expect(existsSync(join(dir, '.mlp', 'store'))).toBe(false);
+  expect(existsSync(join(dir, '.mlp', 's3'))).toBe(false);
 
   const real = run('agent', 'run', '--config', config);
   expect(real.status).toBe(0);
@@ -47,9 +47,10 @@ test('agent run: dry run writes nothing, a run stores a manifest, a bad config e
     dataset: 'loans',
     manifestKey: expect.stringMatching(/_manifest\.json$/),
   });
-  expect(JSON.parse(readFileSync(join(dir, '.mlp', 'store', ...result.manifestKey.split('/')), 'utf8')).totalRows).toBe(
-    result.rows,
-  );
+  expect(
+    JSON.parse(readFileSync(join(dir, '.mlp', 's3', 'mlp-local-landing', ...result.manifestKey.split('/')), 'utf8'))
+      .totalRows,
+  ).toBe(result.rows);
 
   const broken = join(dir, 'broken.yaml');
   writeFileSync(

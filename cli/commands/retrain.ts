@@ -1,0 +1,125 @@
+/**
+ * `mlp retrain`, `mlp models`, `mlp lineage`: the retraining lifecycle from the command line.
+ *
+ * - `mlp retrain --local [--manifest KEY]` runs the synthesized state machine locally under `$MLP_HOME`;
+ *   `mlp retrain --env ENV` starts the deployed state machine with the AWS SDK and follows it to the end.
+ * - `mlp models` lists registered versions with metrics, gate decision and status, the champion marked.
+ * - `mlp lineage VERSION` prints prediction → model version → training job → dataset version → extract.
+ */
+import type { Command } from 'commander';
+import { loadEnvironment } from '../../config';
+import { readChampion } from '../../stepfunctions/champion';
+import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { localLayout, localSettings, mlpHome, runLocalRetraining } from '../../stepfunctions/local/local-retraining';
+import { LocalModelRegistry, type ModelVersionRecord } from '../../stepfunctions/model-registry';
+import { UsageError } from '../usage-error';
+import { stackOutput } from './score';
+
+/** Registers the retraining commands. */
+export function registerRetrainCommands(program: Command): void {
+  program
+    .command('retrain')
+    .description('run the retraining state machine locally (--local) or in an environment (--env)')
+    .option('--local', 'run the synthesized state machine on this machine, under $MLP_HOME (default .mlp/)')
+    .option('--env <name>', 'environment whose configuration (local) or deployment (AWS) to use', 'dev')
+    .option('--manifest <key>', 'extract manifest key (default: the dataset latest)')
+    .action(async (options: { local?: boolean; env: string; manifest?: string }) => {
+      const config = loadEnvironment(options.env);
+      if (!options.local) return startInAws(config.name, config.region, options.manifest);
+      const home = mlpHome();
+      const started = Date.now();
+      const result = await runLocalRetraining({
+        config,
+        home,
+        input: options.manifest ? { manifestKey: options.manifest, trigger: 'manual' } : { trigger: 'manual' },
+        onState: (state) => console.error(`  ${state}`),
+      });
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      if (result.status === 'FAILED') {
+        console.error(`retraining failed in ${seconds} s: ${result.error!.name}: ${result.error!.cause}`);
+        console.error('the champion keeps serving');
+        process.exitCode = 1;
+        return;
+      }
+      const out = result.output as {
+        evaluation: { candidate: { auc: number; ks: number; brier: number; calibrationError: number } };
+        gate: { promote: boolean; reasons: string[] };
+        registration: { modelPackageArn: string };
+      };
+      const m = out.evaluation.candidate;
+      console.log(
+        `retrained in ${seconds} s: AUC ${m.auc.toFixed(4)}, KS ${m.ks.toFixed(4)}, Brier ${m.brier.toFixed(4)}, ` +
+          `calibration error ${m.calibrationError.toFixed(4)}`,
+      );
+      console.log(
+        out.gate.promote
+          ? `promoted: ${out.registration.modelPackageArn.split('/').slice(-2).join('/')} now serves`
+          : `not promoted: ${out.gate.reasons.join('; ')}`,
+      );
+    });
+
+  program
+    .command('models')
+    .description('list registered model versions (local registry under $MLP_HOME), champion marked')
+    .option('--env <name>', 'environment', 'dev')
+    .action(async (options: { env: string }) => {
+      const { versions, champion } = await localModels(options.env);
+      if (versions.length === 0) return console.log('no registered models yet: run mlp retrain --local');
+      for (const v of versions) {
+        const mark = v.modelVersion === champion ? '*' : ' ';
+        const auc = v.metadata.auc ? ` AUC ${Number(v.metadata.auc).toFixed(4)}` : '';
+        const why = v.statusReasons?.length ? ` (${v.statusReasons.join('; ')})` : '';
+        console.log(`${mark} ${v.modelVersion}  ${v.status}${auc}  ${v.createdAt}${why}`);
+      }
+    });
+
+  program
+    .command('lineage')
+    .argument('<version>', 'model version, as predictions carry it (e.g. mlp-dev-loans/1)')
+    .description('print a model version lineage: training job, dataset version, extract, policy, key id')
+    .option('--env <name>', 'environment', 'dev')
+    .action(async (version: string, options: { env: string }) => {
+      const { versions } = await localModels(options.env);
+      const record = versions.find((v) => v.modelVersion === version);
+      if (!record) throw new UsageError(`no model version ${version} in the registry`);
+      const m = record.metadata;
+      console.log(`model version   ${record.modelVersion} (${record.status})`);
+      console.log(`  artifact      ${record.modelDataUrl}  sha256 ${m.modelSha256}`);
+      console.log(`  training job  ${m.trainingJobName}  image ${record.image}`);
+      console.log(`  dataset       version ${m.datasetVersion}`);
+      console.log(`  extract       ${m.manifestUri} (run ${m.extractRunId})`);
+      console.log(`  policy        sha256 ${m.policySha256}, pseudonym key id ${m.kid}, agent ${m.agentVersion}`);
+      console.log(`  feature spec  ${m.featureSpecUri}`);
+      console.log(`  evaluation    ${m.evaluationUri}`);
+    });
+}
+
+async function localModels(envName: string): Promise<{ versions: ModelVersionRecord[]; champion?: string }> {
+  const config = loadEnvironment(envName);
+  const layout = localLayout(mlpHome());
+  const versions = await new LocalModelRegistry(layout.registry).list();
+  const champion = await readChampion(new LocalArtifactStore(layout.objects), localSettings(config));
+  return { versions, champion: champion?.modelVersion };
+}
+
+/** Starts the deployed state machine and follows the execution to its end. */
+async function startInAws(envName: string, region: string, manifestKey?: string): Promise<void> {
+  const sfn = await import('@aws-sdk/client-sfn');
+  const client = new sfn.SFNClient({ region });
+  const stateMachineArn = await stackOutput(`${envName}-Retraining`, 'StateMachineArn', region, 'deploy it first');
+  const { executionArn } = await client.send(
+    new sfn.StartExecutionCommand({
+      stateMachineArn,
+      input: JSON.stringify(manifestKey ? { manifestKey, trigger: 'manual' } : { trigger: 'manual' }),
+    }),
+  );
+  console.error(`started ${executionArn}`);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 10_000));
+    const d = await client.send(new sfn.DescribeExecutionCommand({ executionArn }));
+    if (d.status === 'RUNNING') continue;
+    console.log(`${d.status}${d.error ? `: ${d.error}: ${d.cause}` : ''}`);
+    if (d.status !== 'SUCCEEDED') process.exitCode = 1;
+    return;
+  }
+}

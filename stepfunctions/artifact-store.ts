@@ -1,0 +1,151 @@
+/**
+ * Where the retraining steps read and write artifacts, addressed by `s3://bucket/key` URIs in both worlds:
+ * S3 through the AWS SDK in Lambda, and a directory per bucket under `$MLP_HOME/s3/` locally. The steps
+ * never see the difference.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import type * as S3 from '@aws-sdk/client-s3';
+
+/** Artifact storage by `s3://` URI. */
+export interface ArtifactStore {
+  get(uri: string): Promise<Uint8Array>;
+  /** Writes (replaces) an object; readers see the old or the new bytes, never a mix. */
+  put(uri: string, body: Uint8Array | string): Promise<void>;
+  exists(uri: string): Promise<boolean>;
+  /** URIs of the objects under a prefix URI, sorted. */
+  list(prefixUri: string): Promise<string[]>;
+}
+
+/** Raised when an artifact is absent. */
+export class ArtifactNotFoundError extends Error {
+  constructor(uri: string) {
+    super(`${uri} does not exist`);
+    this.name = 'ArtifactNotFoundError';
+  }
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Splits an `s3://bucket/key` URI, rejecting anything else (and path tricks in keys). */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!match || !BUCKET.test(match[1])) throw new Error(`not an s3://bucket/key URI: ${uri.slice(0, 200)}`);
+  const key = match[2];
+  if (key.split('/').some((part) => part === '..' || part === '.')) throw new Error(`unsafe key in ${uri}`);
+  return { bucket: match[1], key };
+}
+
+/** The local stand-in: `root/<bucket>/<key>`. */
+export class LocalArtifactStore implements ArtifactStore {
+  constructor(readonly root: string) {}
+
+  /** Local file path of a URI (the local scorer loads models from these paths). */
+  pathOf(uri: string): string {
+    const { bucket, key } = parseS3Uri(uri);
+    return join(this.root, bucket, ...key.split('/'));
+  }
+
+  async get(uri: string): Promise<Uint8Array> {
+    try {
+      return readFileSync(this.pathOf(uri));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactNotFoundError(uri);
+      throw error;
+    }
+  }
+
+  async put(uri: string, body: Uint8Array | string): Promise<void> {
+    const path = this.pathOf(uri);
+    mkdirSync(dirname(path), { recursive: true });
+    const temp = `${path}.tmp-${process.pid}`;
+    writeFileSync(temp, body);
+    renameSync(temp, path);
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    try {
+      return statSync(this.pathOf(uri)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async list(prefixUri: string): Promise<string[]> {
+    const { bucket, key } = parseS3Uri(prefixUri);
+    const bucketRoot = join(this.root, bucket);
+    const start = join(bucketRoot, ...key.split('/').slice(0, -1));
+    const found: string[] = [];
+    const walk = (dir: string) => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (!entry.name.includes('.tmp-')) {
+          const objectKey = relative(bucketRoot, path).split(sep).join('/');
+          if (objectKey.startsWith(key)) found.push(`s3://${bucket}/${objectKey}`);
+        }
+      }
+    };
+    walk(start);
+    return found.sort();
+  }
+}
+
+/** S3 through the AWS SDK (default credential chain; the client is loaded on first use). */
+export class S3ArtifactStore implements ArtifactStore {
+  private client?: Promise<typeof S3 & { s3: S3.S3Client }>;
+
+  private sdk() {
+    this.client ??= import('@aws-sdk/client-s3').then((m) => ({ ...m, s3: new m.S3Client({}) }));
+    return this.client;
+  }
+
+  async get(uri: string): Promise<Uint8Array> {
+    const { bucket, key } = parseS3Uri(uri);
+    const { s3, GetObjectCommand, NoSuchKey } = await this.sdk();
+    try {
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return await response.Body!.transformToByteArray();
+    } catch (error) {
+      if (error instanceof NoSuchKey) throw new ArtifactNotFoundError(uri);
+      throw error;
+    }
+  }
+
+  async put(uri: string, body: Uint8Array | string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    const { s3, PutObjectCommand } = await this.sdk();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ChecksumAlgorithm: 'SHA256' }));
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    const { bucket, key } = parseS3Uri(uri);
+    const { s3, HeadObjectCommand } = await this.sdk();
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NotFound') return false;
+      throw error;
+    }
+  }
+
+  async list(prefixUri: string): Promise<string[]> {
+    const { bucket, key } = parseS3Uri(prefixUri);
+    const { s3, ListObjectsV2Command } = await this.sdk();
+    const uris: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) uris.push(`s3://${bucket}/${object.Key}`);
+      token = page.NextContinuationToken;
+    } while (token);
+    return uris.sort();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The agent's extract manifest as the cloud side reads it: parsed, validated, and its parts read back as
+ * CSV rows. The SHA-256 of the manifest's bytes is the dataset version every model is traced to.
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { describeIssues } from '../lambdas/commons/describe-issues';
+import { MANIFEST_FORMAT } from '../onprem-agent/extract/run-extract';
+import type { ArtifactStore } from './artifact-store';
+import { StepError } from './step-error';
+
+const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  dataset: z.string(),
+  runId: z.string(),
+  createdAt: z.string(),
+  parts: z
+    .array(
+      z.object({
+        key: z.string(),
+        rows: z.number().int().min(0),
+        bytes: z.number().int().min(0),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      }),
+    )
+    .min(1),
+  totalRows: z.number().int().min(1),
+  suppressedRows: z.number().int().min(0),
+  schema: z.record(z.string(), z.string()),
+  policySha256: z.string(),
+  kid: z.string(),
+  k: z.number(),
+  quasiIdentifiers: z.array(z.string()),
+  watermark: z.object({ column: z.string(), from: z.unknown(), to: z.unknown(), upperBound: z.unknown() }),
+  agentVersion: z.string(),
+});
+
+/** A validated extract manifest. */
+export type ExtractManifest = z.infer<typeof manifestSchema>;
+
+/** A manifest with where it came from and its version. */
+export interface LoadedManifest {
+  readonly uri: string;
+  readonly manifest: ExtractManifest;
+  /** SHA-256 of the manifest's bytes: the dataset version. */
+  readonly datasetVersion: string;
+}
+
+/** Reads and validates a manifest; any problem is a `ManifestInvalid` naming it. */
+export async function loadManifest(store: ArtifactStore, uri: string): Promise<LoadedManifest> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(uri);
+  } catch (error) {
+    throw new StepError('ManifestInvalid', `cannot read ${uri}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new StepError('ManifestInvalid', `${uri} is not valid JSON`);
+  }
+  const result = manifestSchema.safeParse(document);
+  if (!result.success) {
+    throw new StepError('ManifestInvalid', `${uri}: ${describeIssues(result.error.issues).slice(0, 5).join('; ')}`);
+  }
+  return { uri, manifest: result.data, datasetVersion: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** One part's rows after its checks: the header and the data rows as strings. */
+export interface PartRows {
+  readonly header: string[];
+  readonly rows: string[][];
+}
+
+/**
+ * Reads one part and checks it against the manifest: present, SHA-256 and size as recorded, gzip CSV whose
+ * header matches the schema and whose row count matches.
+ */
+export async function readPart(
+  store: ArtifactStore,
+  bucket: string,
+  part: ExtractManifest['parts'][number],
+  columns: readonly string[],
+): Promise<PartRows> {
+  const uri = `s3://${bucket}/${part.key}`;
+  let body: Uint8Array;
+  try {
+    body = await store.get(uri);
+  } catch {
+    throw new StepError('ManifestInvalid', `part ${part.key} is missing`);
+  }
+  const digest = createHash('sha256').update(body).digest('hex');
+  if (digest !== part.sha256 || body.length !== part.bytes) {
+    throw new StepError('ManifestInvalid', `part ${part.key} does not match its checksum in the manifest`);
+  }
+  let records: string[][];
+  try {
+    records = parse(gunzipSync(body), { relax_column_count: false }) as string[][];
+  } catch (error) {
+    // The parser's message may quote a field: report its code only.
+    const code = (error as { code?: string }).code ?? 'unreadable';
+    throw new StepError('ManifestInvalid', `part ${part.key} is not a well-formed gzip CSV file (${code})`);
+  }
+  const [header, ...rows] = records;
+  if (!header || header.join(',') !== columns.join(',')) {
+    throw new StepError('SchemaMismatch', `part ${part.key} has columns that differ from the manifest schema`);
+  }
+  if (rows.length !== part.rows) {
+    throw new StepError(
+      'ManifestInvalid',
+      `part ${part.key} holds ${rows.length} rows, the manifest says ${part.rows}`,
+    );
+  }
+  return { header, rows };
+}

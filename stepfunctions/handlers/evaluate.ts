@@ -1,0 +1,98 @@
+/**
+ * Evaluate: loads the trained artifact with the scorer's own reader and scores the test split with it and
+ * with the current champion (each under its own feature spec) on the very same rows. Writes the evaluation
+ * next to the model and returns the metrics the Gate and the registry use.
+ */
+import { createHash } from 'node:crypto';
+import { parseFeatureSpec } from '../../lambdas/features/feature-spec';
+import { ScoringModel } from '../../lambdas/scorer/scoring-model';
+import { Predictor } from '../../lambdas/xgboost/predictor';
+import { readModel } from '../../lambdas/xgboost/read-model';
+import type { ArtifactStore } from '../artifact-store';
+import { readChampion } from '../champion';
+import { binaryMetrics, type ModelMetrics } from '../model-metrics';
+import { StepError } from '../step-error';
+import type { PreparedData } from './prepare';
+import type { StepDependencies } from './validate-manifest';
+
+/** What the training job produced (selected from DescribeTrainingJob). */
+export interface TrainingOutcome {
+  readonly trainingJobName: string;
+  readonly trainingJobArn: string;
+  readonly modelDataUrl: string;
+  readonly finalMetrics?: readonly { MetricName: string; Value: number }[];
+}
+
+/** Input of the step. */
+export interface EvaluateInput {
+  readonly prepared: PreparedData;
+  readonly training: TrainingOutcome;
+}
+
+/** Metrics of the candidate and of the champion on the same rows. */
+export interface Evaluation {
+  readonly evaluationUri: string;
+  readonly modelSha256: string;
+  readonly candidate: ModelMetrics;
+  readonly champion: {
+    readonly modelVersion: string;
+    readonly datasetVersion: string;
+    readonly metrics: ModelMetrics;
+  } | null;
+}
+
+/** Loads a model artifact and its spec into a scorer, or fails with `ModelLoadFailed`. */
+async function loadModel(store: ArtifactStore, modelUri: string, specUri: string, version: string) {
+  try {
+    const bytes = await store.get(modelUri);
+    const spec = parseFeatureSpec(JSON.parse(Buffer.from(await store.get(specUri)).toString('utf8')));
+    const model = new ScoringModel(new Predictor(readModel(bytes)), spec, version);
+    return { model, sha256: createHash('sha256').update(bytes).digest('hex') };
+  } catch (error) {
+    throw new StepError('ModelLoadFailed', `${version} (${modelUri}) cannot be loaded: ${(error as Error).message}`);
+  }
+}
+
+/** Scores labelled records, keeping only the fields the model's spec knows. */
+function score(model: ScoringModel, rows: readonly { label: number; record: Record<string, unknown> }[]) {
+  const names = model.vectorizer.spec.features.map((f) => f.name);
+  const records = rows.map(({ record }) => Object.fromEntries(names.map((n) => [n, record[n] ?? null])));
+  const predictions = model.score(records) as number[];
+  return binaryMetrics(
+    rows.map((r) => r.label),
+    predictions,
+  );
+}
+
+/** Builds the step's handler. */
+export function evaluateStep({ store, settings }: StepDependencies) {
+  return async ({ prepared, training }: EvaluateInput): Promise<Evaluation> => {
+    const text = Buffer.from(await store.get(prepared.testRecordsUri)).toString('utf8');
+    const rows = text
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { label: number; record: Record<string, unknown> });
+    const candidate = await loadModel(store, training.modelDataUrl, prepared.featureSpecUri, training.trainingJobName);
+    const candidateMetrics = score(candidate.model, rows);
+
+    const pointer = await readChampion(store, settings);
+    let champion: Evaluation['champion'] = null;
+    if (pointer) {
+      const loaded = await loadModel(store, pointer.modelDataUrl, pointer.featureSpecUri, pointer.modelVersion);
+      champion = {
+        modelVersion: pointer.modelVersion,
+        datasetVersion: pointer.datasetVersion,
+        metrics: score(loaded.model, rows),
+      };
+    }
+    const evaluationUri = `s3://${settings.buckets.models}/${settings.dataset}/evaluations/${training.trainingJobName}.json`;
+    const evaluation: Evaluation = {
+      evaluationUri,
+      modelSha256: candidate.sha256,
+      candidate: candidateMetrics,
+      champion,
+    };
+    await store.put(evaluationUri, `${JSON.stringify({ ...evaluation, training }, null, 2)}\n`);
+    return evaluation;
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Lambda entry points of the retraining steps (one function per step; Deploy, FinishDeploy and RecordRejection
+ * share `deployer`). Dependencies come from the environment CDK sets: RETRAINING_SETTINGS, and for the deployer
+ * SCORER_FUNCTION_NAME, SCORER_ALIAS, SCORER_ALARMS, CANARY_PERCENT.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { S3ArtifactStore } from './artifact-store';
+import { SageMakerModelRegistry } from './sagemaker-registry';
+import { retrainingSteps, type DeployerEvent } from './retraining-steps';
+import { settingsFromEnvironment } from './retraining-settings';
+import { LambdaAliasDeployment } from './scorer-deployment';
+
+const logger = new Logger({ serviceName: 'mlp-retraining' });
+
+let steps: ReturnType<typeof retrainingSteps> | undefined;
+function current() {
+  steps ??= retrainingSteps({
+    store: new S3ArtifactStore(),
+    settings: settingsFromEnvironment(),
+    registry: new SageMakerModelRegistry(),
+    scorer: new LambdaAliasDeployment(
+      process.env.SCORER_FUNCTION_NAME ?? '',
+      process.env.SCORER_ALIAS ?? 'live',
+      Number(process.env.CANARY_PERCENT ?? '10'),
+      JSON.parse(process.env.SCORER_ALARMS ?? '[]') as string[],
+    ),
+  });
+  return steps;
+}
+
+/** Runs a step, logging its outcome (names and counts only: steps never log data values). */
+async function run<T>(name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    const result = await work();
+    logger.info('step succeeded', { step: name });
+    return result;
+  } catch (error) {
+    logger.error('step failed', { step: name, error: (error as Error).name, reason: (error as Error).message });
+    throw error;
+  }
+}
+
+type Input<K extends keyof ReturnType<typeof retrainingSteps>> = Parameters<ReturnType<typeof retrainingSteps>[K]>[0];
+
+export const validateManifest = (event: Input<'ValidateManifest'>) =>
+  run('ValidateManifest', () => current().ValidateManifest(event));
+export const prepare = (event: Input<'Prepare'>) => run('Prepare', () => current().Prepare(event));
+export const evaluate = (event: Input<'Evaluate'>) => run('Evaluate', () => current().Evaluate(event));
+export const gate = (event: Input<'Gate'>) => run('Gate', () => current().Gate(event));
+export const deployer = (event: DeployerEvent) => run(event.step, () => current().deployer(event));
+
+/**
+ * Approve (prod): publishes the candidate's metrics and the task token to the alerts topic; an approver
+ * answers with `mlp approve` (SendTaskSuccess with their name, or SendTaskFailure `ApprovalRejected`).
+ */
+export const requestApproval = (event: { taskToken: string; execution: string; modelPackageArn: string }) =>
+  run('Approve', async () => {
+    const { SNSClient, PublishCommand } = await import('@aws-sdk/client-sns');
+    await new SNSClient({}).send(
+      new PublishCommand({
+        TopicArn: process.env.ALERT_TOPIC_ARN,
+        Subject: 'mlp: a model is waiting for approval',
+        Message: JSON.stringify(event, null, 2),
+      }),
+    );
+    return { requested: true };
+  });

@@ -1,0 +1,225 @@
+/**
+ * `mlp retrain --local`: runs the retraining state machine **as CDK synthesizes it** with aws-local-stepfunctions.
+ * The definition is taken from the synthesized template of the environment's Retraining stack, its
+ * CloudFormation intrinsics resolved to local placeholders, and each Task state is overridden by name: the
+ * Lambda states call the same step handlers in-process, Train runs XGBoost 1.7.4 under the built-in
+ * container's contract, Register writes the local registry, NotifyFailure appends to a local log. Waits and
+ * retry intervals are shortened to zero; everything else (paths, choices, retries, catches) is the real thing.
+ *
+ * All state lives under one directory, `$MLP_HOME` (default `.mlp/`): `s3/<bucket>/…`, `registry.json`,
+ * `serving/live.json`, `logs/`.
+ */
+import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { StateMachine } from 'aws-local-stepfunctions';
+import cdkJson from '../../cdk.json';
+import type { EnvironmentConfig } from '../../config';
+import { PlatformStage } from '../../lib/platform-stage';
+import { STATE } from '../../lib/stacks/retraining-stack';
+import { LocalArtifactStore } from '../artifact-store';
+import { LocalModelRegistry, type CreateModelPackageRequest } from '../model-registry';
+import { retrainingSettings, type RetrainingSettings } from '../retraining-settings';
+import { retrainingSteps, type DeployerEvent } from '../retraining-steps';
+import { LocalScorerDeployment } from '../scorer-deployment';
+import { runLocalTrainingJob, type TrainingJobRequest } from './local-training';
+
+/** Bucket names of the local stand-in. */
+export const LOCAL_BUCKETS = { landing: 'mlp-local-landing', curated: 'mlp-local-curated', models: 'mlp-local-models' };
+
+/** The local home: `$MLP_HOME`, else `.mlp/` under the current directory. */
+export function mlpHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.MLP_HOME || '.mlp');
+}
+
+/** Where the local pieces live under a home. */
+export function localLayout(home: string) {
+  return {
+    home,
+    objects: join(home, 's3'),
+    landingRoot: join(home, 's3', LOCAL_BUCKETS.landing),
+    registry: join(home, 'registry.json'),
+    serving: join(home, 'serving'),
+    logs: join(home, 'logs'),
+  };
+}
+
+/** The retraining settings of an environment in local mode. */
+export function localSettings(config: EnvironmentConfig): RetrainingSettings {
+  return retrainingSettings(config, LOCAL_BUCKETS);
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * Synthesizes the environment's stage (no bundling, no compliance plugins: only the definition is needed) and
+ * returns the retraining state machine's definition with intrinsics resolved.
+ */
+export function synthesizedDefinition(config: EnvironmentConfig): Record<string, unknown> {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'mlp-local-cdk-')),
+    context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
+  });
+  const stage = new PlatformStage(app, { config });
+  const template = stage.synth().getStackByName(Stack.of(stage.retraining).stackName).template as {
+    Resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
+  };
+  const machine = Object.values(template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  if (!machine) throw new Error('the Retraining stack has no state machine');
+  const text = resolveIntrinsics(machine.Properties.DefinitionString, config);
+  if (typeof text !== 'string') throw new Error('the state machine definition did not resolve to a string');
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** Resolves CloudFormation intrinsics to local values (resource references become `local:` placeholders). */
+export function resolveIntrinsics(value: Json, config: EnvironmentConfig): Json {
+  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, config));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1) {
+    const [fn] = keys;
+    const arg = value[fn];
+    switch (fn) {
+      case 'Fn::Join': {
+        const [separator, parts] = arg as [string, Json[]];
+        return parts.map((p) => String(resolveIntrinsics(p, config))).join(separator);
+      }
+      case 'Ref': {
+        const pseudo: Record<string, string> = {
+          'AWS::Partition': 'aws',
+          'AWS::Region': config.region,
+          'AWS::AccountId': config.account,
+          'AWS::URLSuffix': 'amazonaws.com',
+        };
+        return pseudo[arg as string] ?? `local:${String(arg)}`;
+      }
+      case 'Fn::GetAtt':
+        return `local:${(arg as string[]).join('.')}`;
+      case 'Fn::ImportValue':
+        return `local:${String(resolveIntrinsics(arg, config))}`;
+      case 'Fn::GetStackOutput': {
+        const { OutputName } = arg as { OutputName: string };
+        return `local:${OutputName}`;
+      }
+      case 'Fn::Select': {
+        const [index, list] = arg as [number, Json];
+        const resolved = resolveIntrinsics(list, config);
+        return Array.isArray(resolved) ? resolved[index] : `local:select-${index}`;
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveIntrinsics(v, config)]));
+}
+
+/** Outcome of a local execution. */
+export interface LocalRetrainingResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly executionName: string;
+  /** Final state output (succeeded) — the whole execution state. */
+  readonly output?: Record<string, unknown>;
+  /** Failure name and reason (failed). */
+  readonly error?: { readonly name: string; readonly cause: string };
+  /** States entered, in order. */
+  readonly path: string[];
+}
+
+/** Options of {@link runLocalRetraining}. */
+export interface LocalRetrainingOptions {
+  readonly config: EnvironmentConfig;
+  readonly home: string;
+  /** Execution input (`manifestKey`, `trigger`); default: the dataset's latest manifest. */
+  readonly input?: Record<string, unknown>;
+  readonly now?: () => Date;
+  /** Called as each state is entered. */
+  readonly onState?: (name: string) => void;
+}
+
+let polyfilled = false;
+/** aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks. */
+function polyfillWithResolvers(): void {
+  if (polyfilled || typeof (Promise as { withResolvers?: unknown }).withResolvers === 'function') return;
+  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<T>() {
+    let resolveFn!: (value: T) => void;
+    let rejectFn!: (reason?: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolveFn = res;
+      rejectFn = rej;
+    });
+    return { promise, resolve: resolveFn, reject: rejectFn };
+  };
+  polyfilled = true;
+}
+
+/** Runs one retraining execution locally, to the end. */
+export async function runLocalRetraining(options: LocalRetrainingOptions): Promise<LocalRetrainingResult> {
+  polyfillWithResolvers();
+  const { config } = options;
+  const now = options.now ?? (() => new Date());
+  const layout = localLayout(options.home);
+  mkdirSync(layout.logs, { recursive: true });
+  const store = new LocalArtifactStore(layout.objects);
+  const settings = localSettings(config);
+  const registry = new LocalModelRegistry(layout.registry, now);
+  const scorer = new LocalScorerDeployment(layout.serving, (uri) => store.pathOf(uri), now);
+  const steps = retrainingSteps({ store, settings, registry, scorer, now });
+  const definition = synthesizedDefinition(config);
+
+  const executionName = `local-${now().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
+  const notifications = join(layout.logs, 'notifications.log');
+  const overrides = {
+    [STATE.validate]: steps.ValidateManifest,
+    [STATE.prepare]: steps.Prepare,
+    [STATE.evaluate]: steps.Evaluate,
+    [STATE.gate]: steps.Gate,
+    [STATE.recordRejection]: (input: unknown) => steps.deployer(input as DeployerEvent),
+    [STATE.deploy]: (input: unknown) => steps.deployer(input as DeployerEvent),
+    [STATE.finishDeploy]: (input: unknown) => steps.deployer(input as DeployerEvent),
+    [STATE.train]: (input: unknown) =>
+      runLocalTrainingJob(input as TrainingJobRequest, store, join(layout.logs, 'training')),
+    [STATE.register]: async (input: unknown) => ({
+      ModelPackageArn: await registry.register(input as CreateModelPackageRequest),
+    }),
+    [STATE.notifyFailure]: async (input: unknown) => {
+      const message = (input as { Message?: unknown }).Message ?? input;
+      appendFileSync(notifications, `${now().toISOString()} ${JSON.stringify(message)}\n`);
+      return { MessageId: `local-${Date.now()}` };
+    },
+  } as Record<string, (input: never) => Promise<unknown>>;
+
+  const states = Object.keys((definition as { States: Record<string, unknown> }).States);
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { checkArn: false, checkPaths: true },
+  });
+  const execution = machine.run((options.input ?? {}) as never, {
+    overrides: {
+      taskResourceLocalHandlers: overrides as never,
+      waitTimeOverrides: Object.fromEntries(states.map((s) => [s, 0])),
+      retryIntervalOverrides: Object.fromEntries(states.map((s) => [s, 0])),
+    },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:local:000000000000:execution:mlp-${config.name}-retraining:${executionName}`,
+        Name: executionName,
+      },
+    } as never,
+  });
+  const path: string[] = [];
+  const watching = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') {
+        path.push(event.state.name);
+        options.onState?.(event.state.name);
+      }
+    }
+  })();
+  try {
+    const output = (await execution.result) as Record<string, unknown>;
+    await watching;
+    return { status: 'SUCCEEDED', executionName, output, path };
+  } catch (error) {
+    await watching.catch(() => undefined);
+    const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
+    return { status: 'FAILED', executionName, error: { name: cause.name, cause: cause.message }, path };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs a SageMaker CreateTrainingJob request locally: lays the channels out as the built-in XGBoost container
+ * sees them, runs `xgboost_container.py` on Debian's XGBoost 1.7.4, packs `xgboost-model` into
+ * `<S3OutputPath>/<job>/output/model.tar.gz`, applies the request's metric regexes to the log, and answers
+ * like DescribeTrainingJob.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createTar } from 'nanotar';
+import type { ArtifactStore } from '../artifact-store';
+import { StepError } from '../step-error';
+
+/** Interpreter that sees Debian's python3-xgboost. */
+export const SYSTEM_PYTHON = process.env.MLP_PYTHON ?? '/usr/bin/python3';
+
+/** The fields of CreateTrainingJob the local container uses. */
+export interface TrainingJobRequest {
+  readonly TrainingJobName: string;
+  readonly HyperParameters?: Record<string, string>;
+  readonly AlgorithmSpecification: {
+    readonly TrainingImage?: string;
+    readonly MetricDefinitions?: readonly { Name: string; Regex: string }[];
+  };
+  readonly InputDataConfig: readonly {
+    ChannelName: string;
+    ContentType?: string;
+    DataSource: { S3DataSource: { S3Uri: string } };
+  }[];
+  readonly OutputDataConfig: { readonly S3OutputPath: string };
+}
+
+/** Runs the job to completion; throws `TrainingFailed` with the container's reason. */
+export async function runLocalTrainingJob(
+  request: TrainingJobRequest,
+  store: ArtifactStore,
+  logDir: string,
+): Promise<Record<string, unknown>> {
+  const job = mkdtempSync(join(tmpdir(), 'mlp-training-'));
+  try {
+    const config = join(job, 'input', 'config');
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'hyperparameters.json'), JSON.stringify(request.HyperParameters ?? {}));
+    const contentTypes: Record<string, { ContentType?: string }> = {};
+    for (const channel of request.InputDataConfig) {
+      contentTypes[channel.ChannelName] = { ContentType: channel.ContentType };
+      const prefix = channel.DataSource.S3DataSource.S3Uri;
+      for (const uri of await store.list(prefix)) {
+        const path = join(job, 'input', 'data', channel.ChannelName, uri.slice(prefix.length).replace(/\//g, '_'));
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, await store.get(uri));
+      }
+    }
+    writeFileSync(join(config, 'inputdataconfig.json'), JSON.stringify(contentTypes));
+    const script = join(__dirname, 'xgboost_container.py');
+    const run = spawnSync(SYSTEM_PYTHON, [script, job], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    mkdirSync(logDir, { recursive: true });
+    const log = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+    writeFileSync(join(logDir, `${request.TrainingJobName}.log`), log);
+    if (run.error) throw new StepError('TrainingFailed', `cannot run ${SYSTEM_PYTHON}: ${run.error.message}`);
+    if (run.status !== 0) {
+      const failure = join(job, 'output', 'failure');
+      const reason = existsSync(failure) ? readFileSync(failure, 'utf8') : log.trim().split('\n').pop();
+      throw new StepError('TrainingFailed', `training job ${request.TrainingJobName} failed: ${reason}`);
+    }
+    const model = readFileSync(join(job, 'model', 'xgboost-model'));
+    const artifact = gzipSync(createTar([{ name: 'xgboost-model', data: model }]));
+    const output = request.OutputDataConfig.S3OutputPath.replace(/\/?$/, '/');
+    const modelUri = `${output}${request.TrainingJobName}/output/model.tar.gz`;
+    await store.put(modelUri, artifact);
+    return {
+      TrainingJobName: request.TrainingJobName,
+      TrainingJobArn: `arn:aws:sagemaker:local:000000000000:training-job/${request.TrainingJobName}`,
+      TrainingJobStatus: 'Completed',
+      ModelArtifacts: { S3ModelArtifacts: modelUri },
+      HyperParameters: request.HyperParameters,
+      AlgorithmSpecification: request.AlgorithmSpecification,
+      FinalMetricDataList: finalMetrics(log, request.AlgorithmSpecification.MetricDefinitions ?? []),
+    };
+  } finally {
+    rmSync(job, { recursive: true, force: true });
+  }
+}
+
+/** The last value each metric regex captured in the log, as SageMaker reports them. */
+export function finalMetrics(log: string, definitions: readonly { Name: string; Regex: string }[]) {
+  return definitions.flatMap(({ Name, Regex }) => {
+    const pattern = new RegExp(Regex);
+    let value: number | undefined;
+    for (const line of log.split('\n')) {
+      const match = pattern.exec(line);
+      if (match?.[1] !== undefined && Number.isFinite(Number(match[1]))) value = Number(match[1]);
+    }
+    return value === undefined ? [] : [{ MetricName: Name, Value: value }];
+  });
+}

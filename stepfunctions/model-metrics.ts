@@ -1,0 +1,97 @@
+/**
+ * Binary-classifier metrics Evaluate reports for a candidate and the champion on the same test rows: AUC
+ * (ties counted half, as the Mann-Whitney statistic), Gini, Kolmogorov-Smirnov, Brier score and a calibration
+ * table with its expected calibration error.
+ */
+
+/** One calibration bin: predictions in [low, high). */
+export interface CalibrationBin {
+  readonly low: number;
+  readonly high: number;
+  readonly count: number;
+  readonly meanPredicted: number;
+  readonly observedRate: number;
+}
+
+/** Metrics of one model on one labelled set. */
+export interface ModelMetrics {
+  readonly rows: number;
+  readonly positives: number;
+  readonly auc: number;
+  readonly gini: number;
+  readonly ks: number;
+  readonly brier: number;
+  /** Expected calibration error: count-weighted mean |observed rate - mean prediction| over the bins. */
+  readonly calibrationError: number;
+  readonly calibration: readonly CalibrationBin[];
+}
+
+/** Raised when metrics are undefined for the labels (no rows, or a single class). */
+export class MetricsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetricsError';
+  }
+}
+
+/** Computes every metric from labels (0/1) and predicted probabilities. */
+export function binaryMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>, bins = 10): ModelMetrics {
+  const n = labels.length;
+  if (n !== scores.length) throw new MetricsError(`${n} labels but ${scores.length} scores`);
+  let positives = 0;
+  for (let i = 0; i < n; i++) {
+    if (labels[i] !== 0 && labels[i] !== 1) throw new MetricsError(`label at row ${i} is not 0 or 1`);
+    if (!Number.isFinite(scores[i])) throw new MetricsError(`score at row ${i} is not finite`);
+    positives += labels[i];
+  }
+  const negatives = n - positives;
+  if (positives === 0 || negatives === 0) {
+    throw new MetricsError(
+      `metrics need both classes; the set has ${positives} positive and ${negatives} negative rows`,
+    );
+  }
+
+  // Ascending by score; ties form one group that contributes half its cross pairs (AUC) and one KS step.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let rankedNegatives = 0;
+  let pairs = 0;
+  let ks = 0;
+  let cumPos = 0;
+  let cumNeg = 0;
+  for (let i = 0; i < n;) {
+    let j = i;
+    let groupPos = 0;
+    while (j < n && scores[order[j]] === scores[order[i]]) groupPos += labels[order[j++]];
+    const groupNeg = j - i - groupPos;
+    pairs += groupPos * rankedNegatives + 0.5 * groupPos * groupNeg;
+    rankedNegatives += groupNeg;
+    cumPos += groupPos;
+    cumNeg += groupNeg;
+    ks = Math.max(ks, Math.abs(cumNeg / negatives - cumPos / positives));
+    i = j;
+  }
+  const auc = pairs / (positives * negatives);
+
+  let brier = 0;
+  const sums = new Float64Array(bins);
+  const hits = new Float64Array(bins);
+  const counts = new Float64Array(bins);
+  for (let i = 0; i < n; i++) {
+    const p = scores[i];
+    brier += (p - labels[i]) ** 2;
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(p * bins)));
+    sums[b] += p;
+    hits[b] += labels[i];
+    counts[b]++;
+  }
+  const calibration: CalibrationBin[] = [];
+  let calibrationError = 0;
+  for (let b = 0; b < bins; b++) {
+    if (counts[b] === 0) continue;
+    const meanPredicted = sums[b] / counts[b];
+    const observedRate = hits[b] / counts[b];
+    calibration.push({ low: b / bins, high: (b + 1) / bins, count: counts[b], meanPredicted, observedRate });
+    calibrationError += (counts[b] / n) * Math.abs(observedRate - meanPredicted);
+  }
+  return { rows: n, positives, auc, gini: 2 * auc - 1, ks, brier: brier / n, calibrationError, calibration };
+}

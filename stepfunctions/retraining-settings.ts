@@ -1,0 +1,60 @@
+/**
+ * What the retraining steps need to know about their environment: the training contract (key, label,
+ * features), the promotion policy and the buckets. CDK passes it to each Lambda as `RETRAINING_SETTINGS`;
+ * the local runner builds it from the same environment configuration.
+ */
+import type { EnvironmentConfig } from '../config';
+
+/** Settings shared by every retraining step. */
+export interface RetrainingSettings {
+  readonly envName: string;
+  readonly dataset: string;
+  readonly keyColumn: string;
+  readonly label: string;
+  readonly numericFeatures: readonly string[];
+  readonly categoricalFeatures: readonly string[];
+  readonly promotion: {
+    readonly minAuc: number;
+    readonly maxAucDrop: number;
+    readonly maxCalibrationError: number;
+  };
+  readonly buckets: { readonly landing: string; readonly curated: string; readonly models: string };
+  /** SageMaker Model Package Group of the dataset's models. */
+  readonly modelPackageGroup: string;
+}
+
+/** Settings of an environment's retraining, with the given bucket names. */
+export function retrainingSettings(
+  config: Pick<EnvironmentConfig, 'name' | 'retraining'>,
+  buckets: RetrainingSettings['buckets'],
+): RetrainingSettings {
+  const r = config.retraining;
+  return {
+    envName: config.name,
+    dataset: r.dataset,
+    keyColumn: r.keyColumn,
+    label: r.label,
+    numericFeatures: r.numericFeatures,
+    categoricalFeatures: r.categoricalFeatures,
+    promotion: r.promotion,
+    buckets,
+    modelPackageGroup: modelPackageGroupName(config.name, r.dataset),
+  };
+}
+
+/** Name of the Model Package Group for an environment's dataset. */
+export function modelPackageGroupName(envName: string, dataset: string): string {
+  return `mlp-${envName}-${dataset}`;
+}
+
+/** URI of the pointer to the model the scorer serves for a dataset. */
+export function championPointerUri(settings: RetrainingSettings): string {
+  return `s3://${settings.buckets.models}/${settings.dataset}/champion.json`;
+}
+
+/** Reads settings from the Lambda environment (`RETRAINING_SETTINGS`, JSON). */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): RetrainingSettings {
+  const text = env.RETRAINING_SETTINGS;
+  if (!text) throw new Error('RETRAINING_SETTINGS is not set');
+  return JSON.parse(text) as RetrainingSettings;
+}

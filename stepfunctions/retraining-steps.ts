@@ -1,0 +1,49 @@
+/**
+ * Every retraining step as a handler, keyed by the state that runs it. The Lambda entry points and the local
+ * runner build the same map, so a state does the same thing in both worlds; only the dependencies differ.
+ */
+import type { ArtifactStore } from './artifact-store';
+import { deployStep, finishDeployStep, recordRejectionStep, type DeployInput } from './handlers/deploy';
+import { evaluateStep } from './handlers/evaluate';
+import { gateStep } from './handlers/gate';
+import { prepareStep } from './handlers/prepare';
+import { validateManifestStep } from './handlers/validate-manifest';
+import type { ModelRegistry } from './model-registry';
+import type { RetrainingSettings } from './retraining-settings';
+import type { ScorerDeployment } from './scorer-deployment';
+
+/** Dependencies of the steps. */
+export interface RetrainingDependencies {
+  readonly store: ArtifactStore;
+  readonly settings: RetrainingSettings;
+  readonly registry: ModelRegistry;
+  readonly scorer: ScorerDeployment;
+  readonly now?: () => Date;
+}
+
+/** Payload of the shared deployer function: which step, and the execution's state. */
+export interface DeployerEvent {
+  readonly step: 'Deploy' | 'FinishDeploy' | 'RecordRejection';
+  readonly execution: DeployInput;
+}
+
+/** Handlers by state name. */
+export function retrainingSteps(deps: RetrainingDependencies) {
+  const deployers = {
+    Deploy: deployStep(deps),
+    FinishDeploy: finishDeployStep(deps),
+    RecordRejection: recordRejectionStep(deps),
+  };
+  const deployer = (event: DeployerEvent) => {
+    const run = deployers[event.step] as ((input: DeployInput) => Promise<unknown>) | undefined;
+    if (!run) throw new Error(`unknown deployer step ${String(event.step).slice(0, 40)}`);
+    return run(event.execution);
+  };
+  return {
+    ValidateManifest: validateManifestStep(deps),
+    Prepare: prepareStep(deps),
+    Evaluate: evaluateStep(deps),
+    Gate: gateStep(deps),
+    deployer,
+  };
+}

@@ -1,0 +1,66 @@
+/** The registry in AWS: SageMaker Model Package Groups (Register creates packages; decisions update them). */
+import type { ApprovalStatus, CreateModelPackageRequest, ModelRegistry, ModelVersionRecord } from './model-registry';
+import { modelVersionOf } from './model-registry';
+
+/** SageMaker Model Registry through the AWS SDK. */
+export class SageMakerModelRegistry implements ModelRegistry {
+  private sdk = import('@aws-sdk/client-sagemaker').then((m) => ({ ...m, client: new m.SageMakerClient({}) }));
+
+  async register(request: CreateModelPackageRequest): Promise<string> {
+    const sdk = await this.sdk;
+    const response = await sdk.client.send(
+      new sdk.CreateModelPackageCommand({
+        ...request,
+        InferenceSpecification: {
+          Containers: request.InferenceSpecification.Containers.map((c) => ({ ...c })),
+          SupportedContentTypes: ['text/csv'],
+          SupportedResponseMIMETypes: ['text/csv'],
+        },
+      }),
+    );
+    return response.ModelPackageArn!;
+  }
+
+  async decide(modelPackageArn: string, status: ApprovalStatus, reasons: string[], approver?: string): Promise<void> {
+    const sdk = await this.sdk;
+    await sdk.client.send(
+      new sdk.UpdateModelPackageCommand({
+        ModelPackageArn: modelPackageArn,
+        ModelApprovalStatus: status,
+        ApprovalDescription: reasons.join('; ').slice(0, 1024),
+        ...(approver ? { CustomerMetadataProperties: { approver } } : {}),
+      }),
+    );
+  }
+
+  async list(groupName?: string): Promise<ModelVersionRecord[]> {
+    const sdk = await this.sdk;
+    const records: ModelVersionRecord[] = [];
+    let token: string | undefined;
+    do {
+      const page = await sdk.client.send(
+        new sdk.ListModelPackagesCommand({ ModelPackageGroupName: groupName, NextToken: token }),
+      );
+      for (const summary of page.ModelPackageSummaryList ?? []) {
+        const d = await sdk.client.send(
+          new sdk.DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }),
+        );
+        const container = d.InferenceSpecification?.Containers?.[0];
+        records.push({
+          modelVersion: modelVersionOf(d.ModelPackageArn!),
+          modelPackageArn: d.ModelPackageArn!,
+          group: d.ModelPackageGroupName!,
+          createdAt: d.CreationTime?.toISOString() ?? '',
+          status: (d.ModelApprovalStatus ?? 'PendingManualApproval') as ApprovalStatus,
+          statusReasons: d.ApprovalDescription ? [d.ApprovalDescription] : [],
+          approver: d.CustomerMetadataProperties?.approver,
+          modelDataUrl: container?.ModelDataUrl ?? '',
+          image: container?.Image ?? '',
+          metadata: d.CustomerMetadataProperties ?? {},
+        });
+      }
+      token = page.NextToken;
+    } while (token);
+    return records;
+  }
+}

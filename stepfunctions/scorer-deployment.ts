@@ -1,0 +1,172 @@
+/**
+ * How Deploy moves the scorer to a new model. In AWS: the scorer function gets the new artifact in its
+ * environment, a version is published, and the `live` alias sends a canary share of traffic to it; after the
+ * canary window the shift completes, or rolls back when the scorer's alarms fire. Locally: the alias is a file
+ * (`$MLP_HOME/serving/live.json`) that `mlp serve` follows, and alarms are whatever
+ * `$MLP_HOME/serving/alarms.json` lists.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The model a deployment installs. */
+export interface DeployTarget {
+  readonly modelVersion: string;
+  readonly modelDataUrl: string;
+  readonly featureSpecUri: string;
+  readonly modelSha256: string;
+}
+
+/** What a started canary needs to complete or roll back. */
+export interface CanaryHandle {
+  readonly candidate: string;
+  readonly previous: string | null;
+}
+
+/** A scorer that can be shifted to a new model. */
+export interface ScorerDeployment {
+  startCanary(target: DeployTarget): Promise<CanaryHandle>;
+  /** Names of the scorer alarms currently firing. */
+  firingAlarms(): Promise<string[]>;
+  complete(handle: CanaryHandle): Promise<void>;
+  rollback(handle: CanaryHandle): Promise<void>;
+}
+
+/** What the local alias file holds: the scorer's model with local paths. */
+export interface LocalAlias extends DeployTarget {
+  readonly modelPath: string;
+  readonly featureSpecPath: string;
+  readonly deployedAt: string;
+}
+
+/** The local alias: files under `serving/`. */
+export class LocalScorerDeployment implements ScorerDeployment {
+  constructor(
+    private readonly servingDir: string,
+    /** Maps an artifact URI to its local path. */
+    private readonly localPath: (uri: string) => string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The live alias file. */
+  static aliasPath(servingDir: string): string {
+    return join(servingDir, 'live.json');
+  }
+
+  /** The live alias, or undefined before the first deployment. */
+  static readAlias(servingDir: string): LocalAlias | undefined {
+    const path = LocalScorerDeployment.aliasPath(servingDir);
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as LocalAlias) : undefined;
+  }
+
+  private write(name: string, value: unknown): void {
+    mkdirSync(this.servingDir, { recursive: true });
+    const path = join(this.servingDir, name);
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+    renameSync(`${path}.tmp`, path);
+  }
+
+  async startCanary(target: DeployTarget): Promise<CanaryHandle> {
+    const alias: LocalAlias = {
+      ...target,
+      modelPath: this.localPath(target.modelDataUrl),
+      featureSpecPath: this.localPath(target.featureSpecUri),
+      deployedAt: this.now().toISOString(),
+    };
+    this.write('canary.json', alias);
+    return {
+      candidate: target.modelVersion,
+      previous: LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion ?? null,
+    };
+  }
+
+  async firingAlarms(): Promise<string[]> {
+    const path = join(this.servingDir, 'alarms.json');
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : [];
+  }
+
+  async complete(): Promise<void> {
+    const canary = JSON.parse(readFileSync(join(this.servingDir, 'canary.json'), 'utf8')) as LocalAlias;
+    this.write('live.json', canary);
+  }
+
+  async rollback(): Promise<void> {
+    this.write('canary.json', null);
+  }
+}
+
+/** The deployed scorer: a Lambda function, its `live` alias and its alarms. */
+export class LambdaAliasDeployment implements ScorerDeployment {
+  constructor(
+    private readonly functionName: string,
+    private readonly aliasName: string,
+    private readonly canaryPercent: number,
+    private readonly alarmNames: readonly string[],
+  ) {}
+
+  private lambda = import('@aws-sdk/client-lambda').then((m) => ({ ...m, client: new m.LambdaClient({}) }));
+
+  async startCanary(target: DeployTarget): Promise<CanaryHandle> {
+    const sdk = await this.lambda;
+    const { client } = sdk;
+    const alias = await client.send(new sdk.GetAliasCommand({ FunctionName: this.functionName, Name: this.aliasName }));
+    const current = await client.send(new sdk.GetFunctionConfigurationCommand({ FunctionName: this.functionName }));
+    await client.send(
+      new sdk.UpdateFunctionConfigurationCommand({
+        FunctionName: this.functionName,
+        Environment: {
+          Variables: {
+            ...current.Environment?.Variables,
+            MODEL_URI: target.modelDataUrl,
+            FEATURE_SPEC_URI: target.featureSpecUri,
+            MODEL_VERSION: target.modelVersion,
+            MODEL_SHA256: target.modelSha256,
+          },
+        },
+      }),
+    );
+    await sdk.waitUntilFunctionUpdatedV2({ client, maxWaitTime: 300 }, { FunctionName: this.functionName });
+    const published = await client.send(
+      new sdk.PublishVersionCommand({ FunctionName: this.functionName, Description: target.modelVersion }),
+    );
+    await client.send(
+      new sdk.UpdateAliasCommand({
+        FunctionName: this.functionName,
+        Name: this.aliasName,
+        RoutingConfig: { AdditionalVersionWeights: { [published.Version!]: this.canaryPercent / 100 } },
+      }),
+    );
+    return { candidate: published.Version!, previous: alias.FunctionVersion ?? null };
+  }
+
+  async firingAlarms(): Promise<string[]> {
+    const { CloudWatchClient, DescribeAlarmsCommand } = await import('@aws-sdk/client-cloudwatch');
+    const response = await new CloudWatchClient({}).send(
+      new DescribeAlarmsCommand({ AlarmNames: [...this.alarmNames], StateValue: 'ALARM' }),
+    );
+    return (response.MetricAlarms ?? []).map((a) => a.AlarmName!);
+  }
+
+  async complete(handle: CanaryHandle): Promise<void> {
+    const sdk = await this.lambda;
+    await sdk.client.send(
+      new sdk.UpdateAliasCommand({
+        FunctionName: this.functionName,
+        Name: this.aliasName,
+        FunctionVersion: handle.candidate,
+        RoutingConfig: { AdditionalVersionWeights: {} },
+      }),
+    );
+  }
+
+  async rollback(handle: CanaryHandle): Promise<void> {
+    const sdk = await this.lambda;
+    await sdk.client.send(
+      new sdk.UpdateAliasCommand({
+        FunctionName: this.functionName,
+        Name: this.aliasName,
+        ...(handle.previous ? { FunctionVersion: handle.previous } : {}),
+        RoutingConfig: { AdditionalVersionWeights: {} },
+      }),
+    );
+  }
+}

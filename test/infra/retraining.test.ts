@@ -1,0 +1,89 @@
+/** The synthesized retraining state machine: locked-down training, Retry/Catch everywhere, approval in prod only. */
+import { Template } from 'aws-cdk-lib/assertions';
+import { synthesizePlatform } from '../support/platform';
+
+jest.setTimeout(120_000);
+
+const { stages } = synthesizePlatform(['dev', 'prod']);
+
+function definitionOf(env: string) {
+  const template = Template.fromStack(stages[env].retraining);
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  const [machine] = Object.values(machines) as { Properties: { DefinitionString: unknown } }[];
+  // Render Fn::Join with placeholders for references: only the structure matters here.
+  const render = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    if (join) return join[1].map(render).join(join[0]);
+    return 'REF';
+  };
+  return JSON.parse(render(machine.Properties.DefinitionString)) as {
+    States: Record<string, Record<string, unknown>>;
+  };
+}
+
+test('every Task state retries with jittered backoff and catches into notify-and-fail', () => {
+  const { States } = definitionOf('dev');
+  const tasks = Object.entries(States).filter(([, s]) => s.Type === 'Task');
+  expect(tasks.map(([name]) => name).sort()).toEqual(
+    [
+      'Deploy',
+      'Evaluate',
+      'FinishDeploy',
+      'Gate',
+      'NotifyFailure',
+      'Prepare',
+      'RecordRejection',
+      'Register',
+      'Train',
+      'ValidateManifest',
+    ].sort(),
+  );
+  for (const [name, state] of tasks) {
+    const retry = state.Retry as { JitterStrategy?: string; BackoffRate?: number }[];
+    expect({ name, jitter: retry?.[0]?.JitterStrategy }).toEqual({ name, jitter: 'FULL' });
+    const catchers = state.Catch as { ErrorEquals: string[]; Next: string }[];
+    const target = name === 'NotifyFailure' ? 'RetrainingFailed' : 'NotifyFailure';
+    expect(catchers.some((c) => c.ErrorEquals.includes('States.ALL') && c.Next === target)).toBe(true);
+  }
+  expect(States.RetrainingFailed).toMatchObject({
+    Type: 'Fail',
+    ErrorPath: '$.error.Error',
+    CausePath: '$.error.Cause',
+  });
+  expect(JSON.stringify(States)).not.toContain('JSONata');
+});
+
+test('training runs SageMaker XGBoost 1.7-1 as RUN_JOB, isolated, encrypted, in the VPC, tagged', () => {
+  const { Train } = definitionOf('dev').States;
+  expect(Train.Resource).toMatch(/:states:::sagemaker:createTrainingJob\.sync$/);
+  const p = Train.Parameters as Record<string, Record<string, unknown> & unknown[]>;
+  expect(p.EnableNetworkIsolation).toBe(true);
+  expect(p.EnableInterContainerTrafficEncryption).toBe(true);
+  expect(p.AlgorithmSpecification.TrainingImage).toBe(
+    '764974769150.dkr.ecr.eu-west-2.amazonaws.com/sagemaker-xgboost:1.7-1',
+  );
+  expect(p.ResourceConfig.VolumeKmsKeyId).toBeDefined();
+  expect(p.OutputDataConfig.KmsKeyId).toBeDefined();
+  expect((p.VpcConfig.Subnets as unknown[]).length).toBeGreaterThanOrEqual(2);
+  for (const channel of p.InputDataConfig as { ContentType: string }[]) expect(channel.ContentType).toBe('text/csv');
+  expect((p.HyperParameters as Record<string, unknown>).early_stopping_rounds).toBe('20');
+  expect(JSON.stringify(p.AlgorithmSpecification.MetricDefinitions)).toContain('#011validation-auc');
+  expect(JSON.stringify(p.Tags)).toContain('mlp:dataset-version');
+});
+
+test('the approval step exists in prod only', () => {
+  expect(definitionOf('dev').States.Approve).toBeUndefined();
+  const prod = definitionOf('prod').States;
+  expect(prod.Approve.Resource).toMatch(/waitForTaskToken$/);
+  expect((prod['Promote?'].Choices as { Next: string }[])[0].Next).toBe('Approve');
+});
+
+test('manifests, the schedule and drift alarms start executions', () => {
+  const template = Template.fromStack(stages.dev.retraining);
+  template.resourceCountIs('AWS::Events::Rule', 2);
+  template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 3 ? * MON *)' });
+  Template.fromStack(stages.dev.data).hasResourceProperties('AWS::S3::Bucket', {
+    NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The whole local lifecycle on a small synthetic bank: agent extract → the synthesized state machine run
+ * locally (real XGBoost 1.7.4 training) → promotion; then the cases where the champion must keep serving.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { ENVIRONMENTS, loadEnvironment } from '../../config';
+import { readModel } from '../../lambdas/xgboost/read-model';
+import { loadAgentConfig } from '../../onprem-agent/config/agent-config';
+import { runExtract } from '../../onprem-agent/extract/run-extract';
+import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
+import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
+import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
+import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { readChampion } from '../../stepfunctions/champion';
+import { localLayout, localSettings, runLocalRetraining } from '../../stepfunctions/local/local-retraining';
+import { LocalModelRegistry } from '../../stepfunctions/model-registry';
+import { LocalScorerDeployment } from '../../stepfunctions/scorer-deployment';
+
+jest.setTimeout(120_000);
+
+const home = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-'));
+const layout = localLayout(home);
+const dev = loadEnvironment('dev');
+
+async function extract(): Promise<string> {
+  const example = loadAgentConfig(resolve(__dirname, '..', '..', 'onprem-agent', 'examples', 'synthetic-bank.yaml'));
+  const config = { ...example, stateDir: join(home, 'agent-state') };
+  const source = new SqliteSource(join(home, 'bank.db'));
+  try {
+    const result = await runExtract(config, config.datasets[0], {
+      source,
+      store: new FilesystemStore(layout.landingRoot),
+      key: Buffer.alloc(32, 3),
+      now: () => new Date('2026-11-28T12:00:00Z'),
+    });
+    return result.manifestKey!;
+  } finally {
+    await source.close();
+  }
+}
+
+const champion = () => readChampion(new LocalArtifactStore(layout.objects), localSettings(dev));
+let manifestKey: string;
+
+beforeAll(async () => {
+  mkdirSync(home, { recursive: true });
+  seedBank(join(home, 'bank.db'), { customers: 25_000, seed: 5 });
+  manifestKey = await extract();
+});
+
+test('a first retrain validates, trains, evaluates, registers and deploys through the synthesized definition', async () => {
+  const result = await runLocalRetraining({ config: dev, home, input: { manifestKey, trigger: 'manifest' } });
+  expect(result.error).toBeUndefined();
+  expect(result.path).toEqual([
+    'ValidateManifest',
+    'Prepare',
+    'Train',
+    'Evaluate',
+    'Register',
+    'Gate',
+    'Promote?',
+    'Deploy',
+    'CanaryWindow',
+    'FinishDeploy',
+    'Promoted',
+  ]);
+  const output = result.output as { evaluation: { candidate: { auc: number }; champion: unknown } };
+  expect(output.evaluation.champion).toBeNull();
+  expect(output.evaluation.candidate.auc).toBeGreaterThan(dev.retraining.promotion.minAuc);
+
+  const served = await champion();
+  expect(served?.modelVersion).toBe('mlp-dev-loans/1');
+  const alias = LocalScorerDeployment.readAlias(layout.serving)!;
+  expect(alias.modelVersion).toBe('mlp-dev-loans/1');
+  // The artifact is what SageMaker's container writes: xgboost-model in legacy binary inside model.tar.gz.
+  const artifact = readFileSync(alias.modelPath);
+  expect(gunzipSync(artifact).subarray(512, 516).toString('latin1')).toBe('binf');
+  expect(readModel(artifact).numFeature).toBeGreaterThan(dev.retraining.numericFeatures.length);
+
+  const [record] = await new LocalModelRegistry(layout.registry).list();
+  expect(record.status).toBe('Approved');
+  expect(record.metadata.manifestUri).toContain(manifestKey);
+  expect(record.metadata.kid).toBe('example-2026-11');
+  expect(record.metadata.datasetVersion).toMatch(/^[0-9a-f]{64}$/);
+});
+
+test('a second retrain on unchanged data is registered but not promoted', async () => {
+  const result = await runLocalRetraining({ config: dev, home, input: { trigger: 'schedule' } });
+  expect(result.path.slice(-2)).toEqual(['RecordRejection', 'NotPromoted']);
+  expect((result.output as { gate: { reasons: string[] } }).gate.reasons.join(' ')).toContain(
+    'already trained on this dataset version',
+  );
+  expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+  const versions = await new LocalModelRegistry(layout.registry).list();
+  expect(versions.map((v) => v.status)).toEqual(['Approved', 'Rejected']);
+});
+
+test('a worse model is rejected by the gate and the champion keeps serving', async () => {
+  const weak = structuredClone(ENVIRONMENTS.dev);
+  weak.retraining.hyperparameters = { ...weak.retraining.hyperparameters, num_round: '1', max_depth: '1' };
+  const config = loadEnvironment('dev', { environments: { dev: weak } });
+  const result = await runLocalRetraining({ config, home, input: { manifestKey } });
+  expect(result.status).toBe('SUCCEEDED');
+  expect((result.output as { gate: { reasons: string[] } }).gate.reasons.join(' ')).toMatch(
+    /drops more than .* below the champion/,
+  );
+  expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+});
+
+test('a part whose checksum does not match ends in a named failure, notified, champion untouched', async () => {
+  const manifest = JSON.parse(readFileSync(join(layout.landingRoot, manifestKey), 'utf8'));
+  const part = join(layout.landingRoot, manifest.parts[0].key);
+  const bytes = readFileSync(part);
+  bytes[bytes.length - 10] ^= 0xff;
+  writeFileSync(part, bytes);
+  const result = await runLocalRetraining({ config: dev, home, input: { manifestKey } });
+  expect(result.status).toBe('FAILED');
+  expect(result.error?.name).toBe('ManifestInvalid');
+  expect(result.error?.cause).toContain('does not match its checksum');
+  expect(result.path).toEqual(['ValidateManifest', 'NotifyFailure', 'RetrainingFailed']);
+  expect(readFileSync(join(layout.logs, 'notifications.log'), 'utf8')).toContain('ManifestInvalid');
+  expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+});
