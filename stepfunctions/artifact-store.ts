@@ -3,9 +3,10 @@
  * S3 through the AWS SDK in Lambda, and a directory per bucket under `$MLP_HOME/s3/` locally. The steps
  * never see the difference.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type * as S3 from '@aws-sdk/client-s3';
+import { listFileKeys } from '../onprem-agent/sink/filesystem-store';
 
 /** Artifact storage by `s3://` URI. */
 export interface ArtifactStore {
@@ -73,27 +74,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async list(prefixUri: string): Promise<string[]> {
     const { bucket, key } = parseS3Uri(prefixUri);
-    const bucketRoot = join(this.root, bucket);
-    const start = join(bucketRoot, ...key.split('/').slice(0, -1));
-    const found: string[] = [];
-    const walk = (dir: string) => {
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const entry of entries) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (!entry.name.includes('.tmp-')) {
-          const objectKey = relative(bucketRoot, path).split(sep).join('/');
-          if (objectKey.startsWith(key)) found.push(`s3://${bucket}/${objectKey}`);
-        }
-      }
-    };
-    walk(start);
-    return found.sort();
+    return listFileKeys(join(this.root, bucket), key).map((objectKey) => `s3://${bucket}/${objectKey}`);
   }
 }
 

@@ -5,8 +5,9 @@
  * (`$MLP_HOME/serving/live.json`) that `mlp serve` follows, and alarms are whatever
  * `$MLP_HOME/serving/alarms.json` lists.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type * as LambdaSdk from '@aws-sdk/client-lambda';
 
 /** The model a deployment installs. */
 export interface DeployTarget {
@@ -90,7 +91,7 @@ export class LocalScorerDeployment implements ScorerDeployment {
   }
 
   async rollback(): Promise<void> {
-    this.write('canary.json', null);
+    rmSync(join(this.servingDir, 'canary.json'), { force: true });
   }
 }
 
@@ -103,10 +104,29 @@ export class LambdaAliasDeployment implements ScorerDeployment {
     private readonly alarmNames: readonly string[],
   ) {}
 
-  private lambda = import('@aws-sdk/client-lambda').then((m) => ({ ...m, client: new m.LambdaClient({}) }));
+  private sdk?: Promise<typeof LambdaSdk & { client: LambdaSdk.LambdaClient }>;
+
+  /** The Lambda client, loaded on first use. */
+  private lambda() {
+    this.sdk ??= import('@aws-sdk/client-lambda').then((m) => ({ ...m, client: new m.LambdaClient({}) }));
+    return this.sdk;
+  }
+
+  /** Sends all of the alias's traffic to one version (the alias keeps its version when `version` is null). */
+  private async route(version: string | null): Promise<void> {
+    const sdk = await this.lambda();
+    await sdk.client.send(
+      new sdk.UpdateAliasCommand({
+        FunctionName: this.functionName,
+        Name: this.aliasName,
+        ...(version ? { FunctionVersion: version } : {}),
+        RoutingConfig: { AdditionalVersionWeights: {} },
+      }),
+    );
+  }
 
   async startCanary(target: DeployTarget): Promise<CanaryHandle> {
-    const sdk = await this.lambda;
+    const sdk = await this.lambda();
     const { client } = sdk;
     const alias = await client.send(new sdk.GetAliasCommand({ FunctionName: this.functionName, Name: this.aliasName }));
     const current = await client.send(new sdk.GetFunctionConfigurationCommand({ FunctionName: this.functionName }));
@@ -147,26 +167,10 @@ export class LambdaAliasDeployment implements ScorerDeployment {
   }
 
   async complete(handle: CanaryHandle): Promise<void> {
-    const sdk = await this.lambda;
-    await sdk.client.send(
-      new sdk.UpdateAliasCommand({
-        FunctionName: this.functionName,
-        Name: this.aliasName,
-        FunctionVersion: handle.candidate,
-        RoutingConfig: { AdditionalVersionWeights: {} },
-      }),
-    );
+    await this.route(handle.candidate);
   }
 
   async rollback(handle: CanaryHandle): Promise<void> {
-    const sdk = await this.lambda;
-    await sdk.client.send(
-      new sdk.UpdateAliasCommand({
-        FunctionName: this.functionName,
-        Name: this.aliasName,
-        ...(handle.previous ? { FunctionVersion: handle.previous } : {}),
-        RoutingConfig: { AdditionalVersionWeights: {} },
-      }),
-    );
+    await this.route(handle.previous);
   }
 }

@@ -63,13 +63,15 @@ export function registerRetrainCommands(program: Command): void {
     .description('list registered model versions (local registry under $MLP_HOME), champion marked')
     .option('--env <name>', 'environment', 'dev')
     .action(async (options: { env: string }) => {
-      const { versions, champion } = await localModels(options.env);
+      const { versions, champion, store } = await localModels(options.env);
       if (versions.length === 0) return console.log('no registered models yet: run mlp retrain --local');
       for (const v of versions) {
         const mark = v.modelVersion === champion ? '*' : ' ';
-        const auc = v.metadata.auc ? ` AUC ${Number(v.metadata.auc).toFixed(4)}` : '';
+        // Metrics live in the evaluation the version was registered with (ModelQuality statistics).
+        const { candidate: m } = JSON.parse(Buffer.from(await store.get(v.metadata.evaluationUri)).toString('utf8'));
+        const metrics = `AUC ${m.auc.toFixed(4)} KS ${m.ks.toFixed(4)} Brier ${m.brier.toFixed(4)}`;
         const why = v.statusReasons?.length ? ` (${v.statusReasons.join('; ')})` : '';
-        console.log(`${mark} ${v.modelVersion}  ${v.status}${auc}  ${v.createdAt}${why}`);
+        console.log(`${mark} ${v.modelVersion}  ${v.status}  ${metrics}  ${v.createdAt}${why}`);
       }
     });
 
@@ -94,12 +96,13 @@ export function registerRetrainCommands(program: Command): void {
     });
 }
 
-async function localModels(envName: string): Promise<{ versions: ModelVersionRecord[]; champion?: string }> {
+async function localModels(envName: string) {
   const config = loadEnvironment(envName);
   const layout = localLayout(mlpHome());
-  const versions = await new LocalModelRegistry(layout.registry).list();
-  const champion = await readChampion(new LocalArtifactStore(layout.objects), localSettings(config));
-  return { versions, champion: champion?.modelVersion };
+  const store = new LocalArtifactStore(layout.objects);
+  const versions: ModelVersionRecord[] = await new LocalModelRegistry(layout.registry).list();
+  const champion = await readChampion(store, localSettings(config));
+  return { versions, champion: champion?.modelVersion, store };
 }
 
 /** Starts the deployed state machine and follows the execution to its end. */

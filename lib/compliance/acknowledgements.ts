@@ -73,47 +73,21 @@ export function acknowledgeFindings(stage: PlatformStage): void {
 function acknowledgeServing(stage: PlatformStage): void {
   const { serving } = stage;
   const fn = serving.scorer.function;
-  const role = fn.role!.node.defaultChild!;
   const policy = fn.role!.node.findChild('DefaultPolicy');
   const stageResource = serving.api.deploymentStage;
-  acknowledge(
-    role,
-    [
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-    ],
-    'AWS-maintained minimal Lambda execution policies: CloudWatch Logs writes and the ENI management a function ' +
-      'in the isolated subnets needs; they grant no data access.',
-  );
-  acknowledge(
-    policy,
-    ['AwsSolutions-IAM5[Resource::*]'],
-    'Only xray:PutTraceSegments and xray:PutTelemetryRecords are granted on "*": X-Ray has no resource-level ' +
-      'permissions for them.',
-  );
+  acknowledgeFunctionBasics(fn, {
+    policy:
+      'CDK-generated policy of the scorer role: X-Ray writes, s3:GetObject on champion/ and kms:Decrypt via S3 on ' +
+      'the models key. Inline keeps it deleted with the role; no other principal uses it.',
+    invocation:
+      'The scorer is only invoked synchronously by API Gateway: failures return to the caller, nothing is queued ' +
+      'asynchronously, so a dead-letter queue would never receive a message.',
+  });
   acknowledge(
     policy,
     [`AwsSolutions-IAM5[Resource::${stage.data.modelsBucketArnExport}/champion/*]`],
     's3:GetObject only, on the champion/ prefix of the models bucket: the model, feature spec and baseline the ' +
       'live scorer serves; deployments replace the objects, so their names are not known at synth time.',
-  );
-  acknowledge(
-    policy,
-    INLINE_POLICY,
-    'CDK-generated policy of the scorer role: X-Ray writes, s3:GetObject on champion/ and kms:Decrypt via S3 on ' +
-      'the models key. Inline keeps it deleted with the role; no other principal uses it.',
-  );
-  acknowledge(
-    fn,
-    ['AwsSolutions-L1'],
-    'Pinned to nodejs22.x, the runtime the scorer is built and benchmarked for (esbuild target node22); moving ' +
-      'to a newer runtime is a deliberate, tested change rather than a silent one.',
-  );
-  acknowledge(
-    fn,
-    ['NIST.800.53.R5-LambdaDLQ'],
-    'The scorer is only invoked synchronously by API Gateway: failures return to the caller, nothing is queued ' +
-      'asynchronously, so a dead-letter queue would never receive a message.',
   );
   acknowledge(
     serving.api.node.findChild('CloudWatchRole'),
@@ -149,9 +123,13 @@ function acknowledgeServing(stage: PlatformStage): void {
   );
 }
 
-/** The Lambda basics every platform function shares (runtime pin, synchronous use, AWS execution policies). */
-function acknowledgeFunctionBasics(fn: IConstruct & { role?: IConstruct }, purpose: string): void {
+/**
+ * The Lambda basics every platform function shares: AWS's execution policies, X-Ray on "*", the runtime pin;
+ * plus the two reasons that depend on the function: its inline policy and how it is invoked (no DLQ).
+ */
+function acknowledgeFunctionBasics(fn: IConstruct, reasons: { policy: string; invocation: string }): void {
   const role = fn.node.findChild('ServiceRole');
+  const policy = role.node.findChild('DefaultPolicy');
   acknowledge(
     role,
     [
@@ -162,29 +140,19 @@ function acknowledgeFunctionBasics(fn: IConstruct & { role?: IConstruct }, purpo
       'in the isolated subnets needs; they grant no data access.',
   );
   acknowledge(
-    role.node.findChild('DefaultPolicy'),
+    policy,
     ['AwsSolutions-IAM5[Resource::*]'],
     'Only xray:PutTraceSegments and xray:PutTelemetryRecords are granted on "*": X-Ray has no resource-level ' +
       'permissions for them.',
   );
-  acknowledge(
-    role.node.findChild('DefaultPolicy'),
-    INLINE_POLICY,
-    `CDK-generated policy of the ${purpose} role, scoped to the objects and keys that step uses. Inline keeps it ` +
-      'deleted with the role; no other principal uses it.',
-  );
+  acknowledge(policy, INLINE_POLICY, reasons.policy);
   acknowledge(
     fn,
     ['AwsSolutions-L1'],
-    'Pinned to nodejs22.x, the runtime the platform is built and tested for (esbuild target node22); moving ' +
-      'to a newer runtime is a deliberate, tested change rather than a silent one.',
+    'Pinned to nodejs22.x, the runtime the platform is built, tested and benchmarked for (esbuild target ' +
+      'node22); moving to a newer runtime is a deliberate, tested change rather than a silent one.',
   );
-  acknowledge(
-    fn,
-    ['NIST.800.53.R5-LambdaDLQ'],
-    'Invoked synchronously by the retraining state machine only: a failure returns to the state machine, which ' +
-      'retries, then notifies and fails the execution; nothing is queued asynchronously.',
-  );
+  acknowledge(fn, ['NIST.800.53.R5-LambdaDLQ'], reasons.invocation);
 }
 
 function acknowledgeRetraining(stage: PlatformStage): void {
@@ -212,7 +180,14 @@ function acknowledgeRetraining(stage: PlatformStage): void {
   };
   for (const [name, step] of Object.entries(retraining.steps)) {
     const fn = step.function;
-    acknowledgeFunctionBasics(fn, `retraining ${name}`);
+    acknowledgeFunctionBasics(fn, {
+      policy:
+        `CDK-generated policy of the retraining ${name} role, scoped to the objects and keys that step uses. ` +
+        'Inline keeps it deleted with the role; no other principal uses it.',
+      invocation:
+        'Invoked synchronously by the retraining state machine only: a failure returns to the state machine, ' +
+        'which retries, then notifies and fails the execution; nothing is queued asynchronously.',
+    });
     const stepPrefixes = prefixes[step.node.id] ?? [];
     if (stepPrefixes.length > 0) {
       acknowledge(

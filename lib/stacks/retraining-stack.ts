@@ -177,16 +177,23 @@ export class RetrainingStack extends Stack {
     encrypt(steps.evaluate.function, keys.models);
     decrypt(steps.deployer.function, keys.landing, keys.models);
     encrypt(steps.deployer.function, keys.models);
-    for (const fn of [steps.validate, steps.prepare]) {
-      fn.function.addToRolePolicy(
+    // Listing: validate finds the latest manifest; evaluate checks for a champion pointer (without ListBucket S3
+    // answers 403 rather than 404 for a missing key).
+    const allowList = (
+      principal: iam.IGrantable,
+      bucket: keyof RetrainingStackProps['bucketArnExports'],
+      prefix: string,
+    ) =>
+      principal.grantPrincipal.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: 'ListDatasetManifests',
+          sid: 'ListDatasetObjects',
           actions: ['s3:ListBucket'],
-          resources: [Fn.importValue(props.bucketArnExports.landing)],
-          conditions: { StringLike: { 's3:prefix': [`landing/${r.dataset}/*`] } },
+          resources: [Fn.importValue(props.bucketArnExports[bucket])],
+          conditions: { StringLike: { 's3:prefix': [prefix] } },
         }),
       );
-    }
+    allowList(steps.validate.function, 'landing', `landing/${r.dataset}/*`);
+    allowList(steps.evaluate.function, 'models', `${r.dataset}/champion.json`);
     steps.deployer.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ShiftScorerAlias',
@@ -231,7 +238,7 @@ export class RetrainingStack extends Stack {
       description: `mlp ${config.name}: SageMaker XGBoost training jobs of ${r.dataset}`,
     });
     allow(this.trainingRole, 'ReadChannels', read, [curatedObjects]);
-    allow(this.trainingRole, 'ListChannels', ['s3:ListBucket'], [Fn.importValue(props.bucketArnExports.curated)]);
+    allowList(this.trainingRole, 'curated', `${r.dataset}/*`);
     allow(this.trainingRole, 'WriteArtifacts', write, [objects('models', `${r.dataset}/training/*`)]);
     decrypt(this.trainingRole, keys.landing);
     encrypt(this.trainingRole, keys.models);
@@ -297,14 +304,15 @@ export class RetrainingStack extends Stack {
       maxDelay: Duration.seconds(30),
       jitterStrategy: sfn.JitterType.FULL,
     };
-    const invoke = (id: string, fn: PlatformFunction, payload: sfn.TaskInput, resultPath: string, timeout: Duration) =>
+    // A step's state times out with its function.
+    const invoke = (id: string, fn: PlatformFunction, payload: sfn.TaskInput, resultPath: string) =>
       new tasks.LambdaInvoke(this, id, {
         stateName: id,
         lambdaFunction: fn.function,
         payload,
         payloadResponseOnly: true,
         resultPath,
-        taskTimeout: sfn.Timeout.duration(timeout),
+        taskTimeout: sfn.Timeout.duration(fn.function.timeout!),
         retryOnServiceExceptions: false,
       }).addRetry(lambdaRetry);
 
@@ -333,13 +341,7 @@ export class RetrainingStack extends Stack {
       .next(failed);
     const catchAll = { errors: ['States.ALL'], resultPath: '$.error' };
 
-    const validate = invoke(
-      STATE.validate,
-      steps.validate,
-      sfn.TaskInput.fromJsonPathAt('$'),
-      '$.validation',
-      Duration.minutes(5),
-    );
+    const validate = invoke(STATE.validate, steps.validate, sfn.TaskInput.fromJsonPathAt('$'), '$.validation');
     const prepare = invoke(
       STATE.prepare,
       steps.prepare,
@@ -348,7 +350,6 @@ export class RetrainingStack extends Stack {
         executionName: sfn.JsonPath.executionName,
       }),
       '$.prepared',
-      Duration.minutes(15),
     );
     const train = new sfn.CustomState(this, STATE.train, {
       stateJson: {
@@ -418,7 +419,6 @@ export class RetrainingStack extends Stack {
         training: sfn.JsonPath.objectAt('$.training'),
       }),
       '$.evaluation',
-      Duration.minutes(10),
     );
     const register = new tasks.CallAwsService(this, STATE.register, {
       stateName: STATE.register,
@@ -467,7 +467,6 @@ export class RetrainingStack extends Stack {
         evaluation: sfn.JsonPath.objectAt('$.evaluation'),
       }),
       '$.gate',
-      Duration.seconds(30),
     );
     // Deploy, FinishDeploy and RecordRejection share the deployer function, which dispatches on `step`.
     const deployer = (name: string) => sfn.TaskInput.fromObject({ step: name, execution: sfn.JsonPath.objectAt('$') });
@@ -476,21 +475,14 @@ export class RetrainingStack extends Stack {
       steps.deployer,
       deployer(STATE.recordRejection),
       '$.decision',
-      Duration.minutes(1),
     );
     recordRejection.next(new sfn.Succeed(this, STATE.notPromoted, { stateName: STATE.notPromoted }));
-    const deploy = invoke(STATE.deploy, steps.deployer, deployer(STATE.deploy), '$.deployment', Duration.minutes(5));
+    const deploy = invoke(STATE.deploy, steps.deployer, deployer(STATE.deploy), '$.deployment');
     const canary = new sfn.Wait(this, STATE.canary, {
       stateName: STATE.canary,
       time: sfn.WaitTime.duration(Duration.minutes(r.canary.minutes)),
     });
-    const finishDeploy = invoke(
-      STATE.finishDeploy,
-      steps.deployer,
-      deployer(STATE.finishDeploy),
-      '$.deployed',
-      Duration.minutes(5),
-    );
+    const finishDeploy = invoke(STATE.finishDeploy, steps.deployer, deployer(STATE.finishDeploy), '$.deployed');
 
     const all = [validate, prepare, train, evaluate, register, gate, recordRejection, deploy, finishDeploy];
     for (const task of all) (task as sfn.TaskStateBase | sfn.CustomState).addCatch(notifyFailure, catchAll);

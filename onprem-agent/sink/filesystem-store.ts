@@ -75,26 +75,34 @@ export class FilesystemStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    const out: string[] = [];
-    const walk = (dir: string) => {
-      let entries: Dirent[];
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const entry of entries) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else if (!entry.name.includes('.tmp-')) {
-          const key = relative(this.root, full).split(sep).join('/');
-          if (key.startsWith(prefix)) out.push(key);
-        }
-      }
-    };
-    walk(this.root);
-    return out.sort();
+    return listFileKeys(this.root, prefix);
   }
+}
+
+/**
+ * Keys (`/`-separated paths relative to `root`) of the complete files under `root` that start with `prefix`,
+ * sorted; temporary files of in-flight writes are skipped. The walk starts at the prefix's deepest directory.
+ */
+export function listFileKeys(root: string, prefix: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (!entry.name.includes('.tmp-')) {
+        const key = relative(root, full).split(sep).join('/');
+        if (key.startsWith(prefix)) out.push(key);
+      }
+    }
+  };
+  walk(join(root, ...prefix.split('/').slice(0, -1)));
+  return out.sort();
 }
 
 /** fsync a directory so a new name in it survives a crash. */

@@ -70,7 +70,7 @@ export function prepareStep({ store, settings }: StepDependencies) {
     const records: Record<Split, FeatureRecord[]> = { train: [], validation: [], test: [] };
     const labels: Record<Split, number[]> = { train: [], validation: [], test: [] };
     for (const part of manifest.parts) {
-      const { rows } = await readPart(store, settings.buckets.landing, part, columns);
+      const rows = await readPart(store, settings.buckets.landing, part, columns);
       rows.forEach((row, r) => {
         const where = `part ${part.key} row ${r + 1}`;
         const key = row[keyAt];
@@ -182,7 +182,8 @@ function baseline(spec: FeatureSpec, records: readonly FeatureRecord[]) {
     const missing = values.filter((v) => v === null).length;
     if (feature.type === 'numeric') {
       const sorted = (values.filter((v) => v !== null) as number[]).sort((a, b) => a - b);
-      const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => sorted[Math.floor((d / 10) * sorted.length)]))];
+      const deciles = sorted.length === 0 ? [] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+      const edges = [...new Set(deciles.map((d) => sorted[Math.floor((d / 10) * sorted.length)]))];
       const counts = new Array<number>(edges.length + 1).fill(0);
       for (const v of sorted) {
         let b = 0;

@@ -64,7 +64,7 @@ export function validateManifestStep({ store, settings }: StepDependencies) {
       if (!part.key.startsWith(`${prefix}${manifest.runId}/`)) {
         throw new StepError('ManifestInvalid', `part ${part.key.slice(0, 200)} lies outside run ${manifest.runId}`);
       }
-      rows += (await readPart(store, settings.buckets.landing, part, columns)).rows.length;
+      rows += (await readPart(store, settings.buckets.landing, part, columns)).length;
     }
     if (rows !== manifest.totalRows) {
       throw new StepError('ManifestInvalid', `parts hold ${rows} rows, the manifest says ${manifest.totalRows}`);

@@ -72,41 +72,42 @@ export function synthesizedDefinition(config: EnvironmentConfig): Record<string,
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** Resolves CloudFormation intrinsics to local values (resource references become `local:` placeholders). */
+/** Pseudo parameters of an environment. */
+function pseudoParameters(config: EnvironmentConfig): Record<string, string> {
+  return {
+    'AWS::Partition': 'aws',
+    'AWS::Region': config.region,
+    'AWS::AccountId': config.account,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+}
+
+/**
+ * Resolves CloudFormation intrinsics to local values: pseudo parameters to the environment's, references to
+ * other resources and stacks to `local:` placeholders (the overridden states never use them). An intrinsic
+ * this does not know stops the run rather than leaking an object into the definition.
+ */
 export function resolveIntrinsics(value: Json, config: EnvironmentConfig): Json {
   if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, config));
   if (value === null || typeof value !== 'object') return value;
-  const keys = Object.keys(value);
-  if (keys.length === 1) {
-    const [fn] = keys;
+  const [fn, ...others] = Object.keys(value);
+  if (others.length === 0 && (fn === 'Ref' || fn.startsWith('Fn::'))) {
     const arg = value[fn];
     switch (fn) {
       case 'Fn::Join': {
         const [separator, parts] = arg as [string, Json[]];
         return parts.map((p) => String(resolveIntrinsics(p, config))).join(separator);
       }
-      case 'Ref': {
-        const pseudo: Record<string, string> = {
-          'AWS::Partition': 'aws',
-          'AWS::Region': config.region,
-          'AWS::AccountId': config.account,
-          'AWS::URLSuffix': 'amazonaws.com',
-        };
-        return pseudo[arg as string] ?? `local:${String(arg)}`;
-      }
+      case 'Ref':
+        return pseudoParameters(config)[arg as string] ?? `local:${String(arg)}`;
       case 'Fn::GetAtt':
         return `local:${(arg as string[]).join('.')}`;
       case 'Fn::ImportValue':
         return `local:${String(resolveIntrinsics(arg, config))}`;
-      case 'Fn::GetStackOutput': {
-        const { OutputName } = arg as { OutputName: string };
-        return `local:${OutputName}`;
-      }
-      case 'Fn::Select': {
-        const [index, list] = arg as [number, Json];
-        const resolved = resolveIntrinsics(list, config);
-        return Array.isArray(resolved) ? resolved[index] : `local:select-${index}`;
-      }
+      case 'Fn::GetStackOutput':
+        return `local:${(arg as { OutputName: string }).OutputName}`;
+      default:
+        throw new Error(`the state machine definition uses ${fn}, which the local runner does not resolve`);
     }
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveIntrinsics(v, config)]));
@@ -135,10 +136,9 @@ export interface LocalRetrainingOptions {
   readonly onState?: (name: string) => void;
 }
 
-let polyfilled = false;
 /** aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks. */
 function polyfillWithResolvers(): void {
-  if (polyfilled || typeof (Promise as { withResolvers?: unknown }).withResolvers === 'function') return;
+  if (typeof (Promise as { withResolvers?: unknown }).withResolvers === 'function') return;
   (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<T>() {
     let resolveFn!: (value: T) => void;
     let rejectFn!: (reason?: unknown) => void;
@@ -148,7 +148,6 @@ function polyfillWithResolvers(): void {
     });
     return { promise, resolve: resolveFn, reject: rejectFn };
   };
-  polyfilled = true;
 }
 
 /** Runs one retraining execution locally, to the end. */
