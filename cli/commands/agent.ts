@@ -39,10 +39,6 @@ export function registerAgentCommands(parent: Command): void {
         if (error instanceof AgentConfigError) throw new UsageError(error.message);
         throw error;
       }
-      if (config.source.type !== 'sqlite')
-        throw new UsageError('this build runs the sqlite source only; the Oracle source is not built yet');
-      if (config.sink.type !== 'filesystem')
-        throw new UsageError('this build writes to the filesystem store only; the S3 sink is not built yet');
       const datasets = config.datasets.filter((d) => !options.dataset || d.name === options.dataset);
       if (datasets.length === 0) throw new UsageError(`no dataset named "${options.dataset}" in ${options.config}`);
       const source = await openSource(config).catch((error: unknown) => {

@@ -82,3 +82,21 @@ test('agent run without the key in the environment names the variable, not a val
   expect(result.status).toBe(2);
   expect(result.stderr.trim()).toBe('mlp: pseudonymisation key: environment variable MLP_PSEUDONYM_KEY is not set');
 });
+
+test('agent run reaches the Oracle source: a missing password is named, never guessed or printed', () => {
+  const oracle = join(configDir, 'oracle.yaml');
+  writeFileSync(
+    oracle,
+    readFileSync(config, 'utf8').replace(
+      /source:\n {2}type: sqlite\n {2}path: [^\n]*\n/,
+      'source:\n  type: oracle\n  connectString: db.bank.example:1521/FEATURES\n  user: mlp_reader\n  password:\n    env: MLP_TEST_ORACLE_PASSWORD\n',
+    ),
+  );
+  expect(readFileSync(oracle, 'utf8')).toContain('type: oracle');
+  const result = spawnSync(process.execPath, [mlp, 'agent', 'run', '--config', oracle], {
+    encoding: 'utf8',
+    env: { ...env, MLP_TEST_ORACLE_PASSWORD: '' },
+  });
+  expect(result.status).toBe(2);
+  expect(result.stderr.trim()).toBe('mlp: Oracle password: environment variable MLP_TEST_ORACLE_PASSWORD is not set');
+});
