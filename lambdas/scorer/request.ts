@@ -40,11 +40,13 @@ export function parseScoringEvent(event: unknown): readonly unknown[] {
   if (method !== 'POST') throw new HttpError(405, 'use POST with a JSON body');
   const raw = event.body;
   if (typeof raw !== 'string' || raw.length === 0) throw new HttpError(400, 'the request has no body');
-  const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (body.length > MAX_BODY_BYTES) throw new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  // A text body is measured in place, not copied into a Buffer and decoded back on every request.
+  const decoded = event.isBase64Encoded ? Buffer.from(raw, 'base64') : undefined;
+  const size = decoded ? decoded.length : Buffer.byteLength(raw, 'utf8');
+  if (size > MAX_BODY_BYTES) throw new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(decoded ? decoded.toString('utf8') : raw);
   } catch {
     throw new HttpError(400, 'the body is not valid JSON');
   }

@@ -274,10 +274,17 @@ async function extractOnce(
       rows += partRows;
       deps.progress?.(rows);
     };
+    // A row's group comes from its output fields when every quasi-identifier is output (the same transforms
+    // already ran), else from the row.
+    const qiFields = qi.map((q) => planned.outputColumns.indexOf(q.name));
+    const outputGroupKey = qiFields.every((at) => at >= 0)
+      ? () => qiFields.map((at) => fields[at] ?? '\u0000').join('\u0001')
+      : undefined;
     for await (const row of deps.source.stream(planned.sql, binds)) {
       last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
-      if (suppressedGroups.size > 0 && suppressedGroups.has(groupKey(row))) continue;
       for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
+      if (suppressedGroups.size > 0 && suppressedGroups.has(outputGroupKey ? outputGroupKey() : groupKey(row)))
+        continue;
       writer ??= new GzipPartWriter(header);
       await writer.add(csvLine(fields));
       if (writer.rows >= dataset.partRows) await flush();
