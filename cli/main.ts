@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
 import packageJson from '../package.json';
 import { registerAgentCommand } from './commands/agent';
+import { registerDemoCommand } from './commands/demo';
 import { registerEnvCommand } from './commands/env';
 import { registerPredictCommand } from './commands/predict';
 import { registerRetrainCommands } from './commands/retrain';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerSeedCommand(program);
   registerAgentCommand(program);
   registerRetrainCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -6,14 +6,19 @@
  * - `mlp models` lists registered versions with metrics, gate decision and status, the champion marked.
  * - `mlp lineage VERSION` prints prediction → model version → training job → dataset version → extract.
  */
+import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { loadEnvironment } from '../../config';
 import { readChampion } from '../../stepfunctions/champion';
 import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
-import { localLayout, localSettings, mlpHome, runLocalRetraining } from '../../stepfunctions/local/local-retraining';
+import { localLayout, localSettings, mlpHome } from '../../stepfunctions/local/local-home';
 import { LocalModelRegistry, type ModelVersionRecord } from '../../stepfunctions/model-registry';
+import type * as Runner from '../../stepfunctions/local/local-retraining';
 import { UsageError } from '../usage-error';
 import { stackOutput } from './score';
+
+/** CommonJS require relative to this file (the TypeScript loader resolves `.ts`). */
+const loadOnDemand = createRequire(__filename);
 
 /** Registers the retraining commands. */
 export function registerRetrainCommands(program: Command): void {
@@ -28,6 +33,8 @@ export function registerRetrainCommands(program: Command): void {
       if (!options.local) return startInAws(config.name, config.region, options.manifest);
       const home = mlpHome();
       const started = Date.now();
+      // Loaded on demand: the runner synthesizes the CDK app, which no other mlp command should pay for.
+      const { runLocalRetraining } = loadOnDemand('../../stepfunctions/local/local-retraining') as typeof Runner;
       const result = await runLocalRetraining({
         config,
         home,

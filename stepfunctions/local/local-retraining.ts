@@ -11,7 +11,7 @@
  */
 import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { StateMachine } from 'aws-local-stepfunctions';
 import cdkJson from '../../cdk.json';
@@ -20,35 +20,10 @@ import { PlatformStage } from '../../lib/platform-stage';
 import { STATE } from '../../lib/stacks/retraining-stack';
 import { LocalArtifactStore } from '../artifact-store';
 import { LocalModelRegistry, type CreateModelPackageRequest } from '../model-registry';
-import { retrainingSettings, type RetrainingSettings } from '../retraining-settings';
 import { retrainingSteps, type DeployerEvent } from '../retraining-steps';
 import { LocalScorerDeployment } from '../scorer-deployment';
+import { localLayout, localSettings } from './local-home';
 import { runLocalTrainingJob, type TrainingJobRequest } from './local-training';
-
-/** Bucket names of the local stand-in. */
-export const LOCAL_BUCKETS = { landing: 'mlp-local-landing', curated: 'mlp-local-curated', models: 'mlp-local-models' };
-
-/** The local home: `$MLP_HOME`, else `.mlp/` under the current directory. */
-export function mlpHome(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.MLP_HOME || '.mlp');
-}
-
-/** Where the local pieces live under a home. */
-export function localLayout(home: string) {
-  return {
-    home,
-    objects: join(home, 's3'),
-    landingRoot: join(home, 's3', LOCAL_BUCKETS.landing),
-    registry: join(home, 'registry.json'),
-    serving: join(home, 'serving'),
-    logs: join(home, 'logs'),
-  };
-}
-
-/** The retraining settings of an environment in local mode. */
-export function localSettings(config: EnvironmentConfig): RetrainingSettings {
-  return retrainingSettings(config, LOCAL_BUCKETS);
-}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

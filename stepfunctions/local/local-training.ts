@@ -32,6 +32,23 @@ export interface TrainingJobRequest {
   readonly OutputDataConfig: { readonly S3OutputPath: string };
 }
 
+/**
+ * Why local training cannot run, with the exact set-up instruction, or undefined when the interpreter imports
+ * XGBoost 1.7.4 (checked up front, so the demo does not seed and extract only to fail at Train).
+ */
+export function trainingPythonProblem(): string | undefined {
+  const probe = spawnSync(SYSTEM_PYTHON, ['-c', 'import xgboost; print(xgboost.__version__)'], { encoding: 'utf8' });
+  const version = probe.stdout?.trim();
+  if (probe.status === 0 && version === '1.7.4') return undefined;
+  const found = probe.error
+    ? `${SYSTEM_PYTHON} is missing`
+    : `${SYSTEM_PYTHON} has ${version ? `XGBoost ${version}` : 'no XGBoost'}`;
+  return (
+    `local training needs XGBoost 1.7.4 (SageMaker's built-in 1.7-1) and ${found}. On Debian or Ubuntu: ` +
+    'sudo apt-get install -y python3-xgboost; elsewhere set MLP_PYTHON to a python with xgboost==1.7.4'
+  );
+}
+
 /** Runs the job to completion; throws `TrainingFailed` with the container's reason. */
 export async function runLocalTrainingJob(
   request: TrainingJobRequest,

@@ -15,9 +15,11 @@ import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
 import { readChampion } from '../../stepfunctions/champion';
-import { localLayout, localSettings, runLocalRetraining } from '../../stepfunctions/local/local-retraining';
+import { localLayout, localSettings } from '../../stepfunctions/local/local-home';
+import { runLocalRetraining } from '../../stepfunctions/local/local-retraining';
 import { LocalModelRegistry } from '../../stepfunctions/model-registry';
 import { LocalScorerDeployment } from '../../stepfunctions/scorer-deployment';
+import { followLocalAlias } from '../../local/alias-model';
 
 jest.setTimeout(120_000);
 
@@ -123,4 +125,16 @@ test('a part whose checksum does not match ends in a named failure, notified, ch
   expect(result.path).toEqual(['ValidateManifest', 'NotifyFailure', 'RetrainingFailed']);
   expect(readFileSync(join(layout.logs, 'notifications.log'), 'utf8')).toContain('ManifestInvalid');
   expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+});
+
+test('the local scorer follows the live alias: same model until the alias moves, then the new one', async () => {
+  const follow = followLocalAlias(layout.serving);
+  const first = await follow();
+  expect(first.version).toBe('mlp-dev-loans/1');
+  expect(await follow()).toBe(first);
+  const aliasPath = LocalScorerDeployment.aliasPath(layout.serving);
+  const alias = JSON.parse(readFileSync(aliasPath, 'utf8'));
+  writeFileSync(aliasPath, JSON.stringify({ ...alias, modelVersion: 'mlp-dev-loans/7' }));
+  expect((await follow()).version).toBe('mlp-dev-loans/7');
+  writeFileSync(aliasPath, JSON.stringify(alias));
 });

@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-
-/** Interpreter that sees Debian's python3-xgboost (the pyenv python3 on PATH does not). */
-export const SYSTEM_PYTHON = '/usr/bin/python3';
+// Debian's python3-xgboost lives under /usr/bin/python3 (the pyenv python3 on PATH does not see it).
+import { SYSTEM_PYTHON } from '../../stepfunctions/local/local-training';
 
 /** One trained model and XGBoost's own outputs for its test rows. */
 export interface XgbCase {
