@@ -94,11 +94,13 @@ export function prepareStep({ store, settings }: StepDependencies) {
         labels[split].push(label === '1' ? 1 : 0);
       });
     }
-    const positives = {} as Record<Split, number>;
     for (const split of SPLITS) {
       if (records[split].length === 0) {
         throw new StepError('EmptySplit', `the ${split} split is empty (${validation.totalRows} rows in the extract)`);
       }
+    }
+    const positives = {} as Record<Split, number>;
+    for (const split of SPLITS) {
       positives[split] = labels[split].reduce((a, b) => a + b, 0);
       if (positives[split] === 0 || positives[split] === labels[split].length) {
         throw new StepError(

@@ -112,6 +112,19 @@ test('a worse model is rejected by the gate and the champion keeps serving', asy
   expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
 });
 
+test("a training failure ends in TrainingFailed with the container's reason, notified, champion untouched", async () => {
+  const broken = structuredClone(ENVIRONMENTS.dev);
+  broken.retraining.hyperparameters = { ...broken.retraining.hyperparameters, max_depth: 'deep' };
+  const config = loadEnvironment('dev', { environments: { dev: broken } });
+  const result = await runLocalRetraining({ config, home, input: { manifestKey } });
+  expect(result.status).toBe('FAILED');
+  expect(result.error?.name).toBe('TrainingFailed');
+  expect(result.error?.cause).toContain('invalid hyperparameter');
+  expect(result.path.slice(-3)).toEqual(['Train', 'NotifyFailure', 'RetrainingFailed']);
+  expect(readFileSync(join(layout.logs, 'notifications.log'), 'utf8')).toContain('TrainingFailed');
+  expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+});
+
 test('a part whose checksum does not match ends in a named failure, notified, champion untouched', async () => {
   const manifest = JSON.parse(readFileSync(join(layout.landingRoot, manifestKey), 'utf8'));
   const part = join(layout.landingRoot, manifest.parts[0].key);

@@ -1,0 +1,200 @@
+/**
+ * The retraining steps against bad extracts and artifacts: each fails with its named error, a message that
+ * names columns, files and counts, never a data value.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadEnvironment } from '../../config';
+import { MANIFEST_FORMAT } from '../../onprem-agent/extract/run-extract';
+import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { evaluateStep } from '../../stepfunctions/handlers/evaluate';
+import { decidePromotion } from '../../stepfunctions/handlers/gate';
+import { prepareStep, splitOf } from '../../stepfunctions/handlers/prepare';
+import { validateManifestStep } from '../../stepfunctions/handlers/validate-manifest';
+import { localSettings } from '../../stepfunctions/local/local-home';
+import { binaryMetrics } from '../../stepfunctions/model-metrics';
+
+const settings = localSettings(loadEnvironment('dev'));
+const numeric = settings.numericFeatures;
+const categorical = settings.categoricalFeatures;
+const columns = [settings.keyColumn, ...numeric, ...categorical, settings.label];
+const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** A fresh store holding one extract of `rows` (objects by column), optionally tampered with. */
+async function extract(
+  rows: Record<string, string>[],
+  options: { schema?: Record<string, string>; dropPart?: boolean; claimRows?: number } = {},
+) {
+  const store = new LocalArtifactStore(mkdtempSync(join(tmpdir(), 'mlp-steps-')));
+  const lines = [columns.join(','), ...rows.map((r) => columns.map((c) => r[c] ?? '').join(','))];
+  const body = gzipSync(`${lines.join('\n')}\n`);
+  const runId = '20261128T120000Z-00000000';
+  const partKey = `landing/${settings.dataset}/${runId}/part-00000.csv.gz`;
+  if (!options.dropPart) await store.put(`s3://${settings.buckets.landing}/${partKey}`, body);
+  const schema =
+    options.schema ??
+    Object.fromEntries(columns.map((c) => [c, numeric.includes(c) || c === settings.label ? 'number' : 'string']));
+  const manifest = {
+    format: MANIFEST_FORMAT,
+    dataset: settings.dataset,
+    runId,
+    createdAt: '2026-11-28T12:00:00Z',
+    parts: [{ key: partKey, rows: options.claimRows ?? rows.length, bytes: body.length, sha256: sha(body) }],
+    totalRows: options.claimRows ?? rows.length,
+    suppressedRows: 0,
+    schema,
+    policySha256: 'p',
+    kid: 'k',
+    k: 5,
+    quasiIdentifiers: [],
+    watermark: { column: 'updated_at', from: null, to: null, upperBound: null },
+    agentVersion: 'test',
+  };
+  const manifestKey = `landing/${settings.dataset}/${runId}/_manifest.json`;
+  await store.put(`s3://${settings.buckets.landing}/${manifestKey}`, JSON.stringify(manifest));
+  return { store, manifestKey };
+}
+
+/** `n` plausible rows whose label is `label(i)`; numeric values are simple functions of i. */
+const rows = (n: number, label: (i: number) => number) =>
+  Array.from({ length: n }, (_, i) => ({
+    [settings.keyColumn]: sha(`loan-${i}`),
+    ...Object.fromEntries(numeric.map((c, j) => [c, String((i * (j + 3)) % 97)])),
+    ...Object.fromEntries(categorical.map((c) => [c, ['a', 'b', 'c'][i % 3]])),
+    [settings.label]: String(label(i)),
+  }));
+
+async function failure(work: () => Promise<unknown>): Promise<Error> {
+  try {
+    await work();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the step to fail');
+}
+
+test('a schema change is a SchemaMismatch naming the columns', async () => {
+  const { store, manifestKey } = await extract(
+    rows(50, (i) => i % 2),
+    {
+      schema: Object.fromEntries(columns.filter((c) => c !== numeric[0]).map((c) => [c, 'number'])),
+    },
+  );
+  const error = await failure(() => validateManifestStep({ store, settings })({ manifestKey }));
+  expect(error.name).toBe('SchemaMismatch');
+  expect(error.message).toContain(`${numeric[0]} is missing`);
+});
+
+test('a missing part and a row count that does not add up are ManifestInvalid', async () => {
+  const missing = await extract(
+    rows(50, (i) => i % 2),
+    { dropPart: true },
+  );
+  const gone = await failure(() =>
+    validateManifestStep({ store: missing.store, settings })({ manifestKey: missing.manifestKey }),
+  );
+  expect(gone.name).toBe('ManifestInvalid');
+  expect(gone.message).toMatch(/part .* is missing/);
+  const short = await extract(
+    rows(50, (i) => i % 2),
+    { claimRows: 60 },
+  );
+  const counted = await failure(() => validateManifestStep({ store: short.store, settings })(short));
+  expect(counted.name).toBe('ManifestInvalid');
+  expect(counted.message).toContain('holds 50 rows, the manifest says 60');
+});
+
+async function prepared(data: Record<string, string>[]) {
+  const { store, manifestKey } = await extract(data);
+  const validation = await validateManifestStep({ store, settings })({ manifestKey });
+  return { store, run: () => prepareStep({ store, settings })({ validation, executionName: 'test' }) };
+}
+
+test('an all-one-class label is SingleClassLabel', async () => {
+  const { run } = await prepared(rows(400, () => 0));
+  const error = await failure(run);
+  expect(error.name).toBe('SingleClassLabel');
+  expect(error.message).toMatch(/single class in the \w+ split/);
+});
+
+test('an extract too small to fill every split is EmptySplit', async () => {
+  const data = rows(40, (i) => i % 2).filter((r) => splitOf(r[settings.keyColumn]) !== 'test');
+  const { run } = await prepared(data);
+  const error = await failure(run);
+  expect(error.name).toBe('EmptySplit');
+  expect(error.message).toContain('the test split is empty');
+});
+
+test('a label other than 0/1 is LabelInvalid, and the message never repeats the value', async () => {
+  const data = rows(200, (i) => i % 2);
+  data[7][settings.label] = '7777';
+  const { run } = await prepared(data);
+  const error = await failure(run);
+  expect(error.name).toBe('LabelInvalid');
+  expect(error.message).not.toContain('7777');
+});
+
+test('a model artifact that does not load is ModelLoadFailed', async () => {
+  const { store, run } = await prepared(rows(600, (i) => (i % 5 === 0 ? 1 : 0)));
+  const data = await run();
+  const modelDataUrl = `s3://${settings.buckets.models}/loans/training/broken/output/model.tar.gz`;
+  await store.put(modelDataUrl, gzipSync('not a tar archive at all, just text'));
+  const error = await failure(() =>
+    evaluateStep({ store, settings })({
+      prepared: data,
+      training: { trainingJobName: 'broken', trainingJobArn: 'arn', modelDataUrl },
+    }),
+  );
+  expect(error.name).toBe('ModelLoadFailed');
+  expect(error.message).toContain('cannot be loaded');
+});
+
+test('the gate applies each floor and bound on its own', () => {
+  // A policy the toy metrics clear, so each test below trips exactly one rule.
+  const policy = { ...settings.promotion, minAuc: 0.6, maxCalibrationError: 0.5 };
+  const metrics = binaryMetrics([0, 1, 0, 1, 1, 0], [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]);
+  const evaluation = { evaluationUri: 'e', modelSha256: 's', candidate: metrics, champion: null };
+  const input = { validation: { datasetVersion: 'v2' }, evaluation };
+  expect(decidePromotion(policy, input)).toMatchObject({ promote: true, reasons: [] });
+  expect(decidePromotion({ ...policy, minAuc: 1.01 }, input).reasons.join()).toContain('below the floor');
+  const weak = { ...metrics, auc: metrics.auc - 0.2 };
+  const champion = { modelVersion: 'g/1', datasetVersion: 'v1', metrics };
+  const worse = decidePromotion(policy, { ...input, evaluation: { ...evaluation, candidate: weak, champion } });
+  expect(worse.reasons.join()).toMatch(/drops more than .* below the champion/);
+  const miscalibrated = { ...metrics, calibrationError: policy.maxCalibrationError + 0.01 };
+  expect(decidePromotion(policy, { ...input, evaluation: { ...evaluation, candidate: miscalibrated } }).promote).toBe(
+    false,
+  );
+});
+
+test('AUC and KS agree with their definitions (pairwise count, maximum CDF gap) on random scores with ties', () => {
+  let seed = 17;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const n = 400;
+  const labels = Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+  const scores = labels.map((y) => Math.round((random() * 0.6 + y * 0.3) * 20) / 20); // ties on purpose
+  let wins = 0;
+  let pairs = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      if (labels[i] === 1 && labels[j] === 0) {
+        pairs++;
+        wins += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+      }
+  let ks = 0;
+  for (const t of new Set(scores)) {
+    const tpr = labels.filter((y, i) => y === 1 && scores[i] <= t).length / labels.filter((y) => y === 1).length;
+    const fpr = labels.filter((y, i) => y === 0 && scores[i] <= t).length / labels.filter((y) => y === 0).length;
+    ks = Math.max(ks, Math.abs(tpr - fpr));
+  }
+  const metrics = binaryMetrics(labels, scores);
+  expect(metrics.auc).toBeCloseTo(wins / pairs, 12);
+  expect(metrics.gini).toBeCloseTo(2 * (wins / pairs) - 1, 12);
+  expect(metrics.ks).toBeCloseTo(ks, 12);
+  const brier = labels.reduce<number>((s, y, i) => s + (scores[i] - y) ** 2, 0) / n;
+  expect(metrics.brier).toBeCloseTo(brier, 12);
+  expect(metrics.calibration.reduce((s, b) => s + b.count, 0)).toBe(n);
+});
