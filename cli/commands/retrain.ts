@@ -28,7 +28,8 @@ export function registerRetrainCommands(program: Command): void {
     .option('--local', 'run the synthesized state machine on this machine, under $MLP_HOME (default .mlp/)')
     .option('--env <name>', 'environment whose configuration (local) or deployment (AWS) to use', 'dev')
     .option('--manifest <key>', 'extract manifest key (default: the dataset latest)')
-    .action(async (options: { local?: boolean; env: string; manifest?: string }) => {
+    .option('--approve-as <name>', 'local runs of an environment that requires approval: who approves')
+    .action(async (options: { local?: boolean; env: string; manifest?: string; approveAs?: string }) => {
       const config = loadEnvironment(options.env);
       if (!options.local) return startInAws(config.name, config.region, options.manifest);
       const home = mlpHome();
@@ -40,6 +41,7 @@ export function registerRetrainCommands(program: Command): void {
         home,
         input: options.manifest ? { manifestKey: options.manifest, trigger: 'manual' } : { trigger: 'manual' },
         onState: (state) => console.error(`  ${state}`),
+        approver: options.approveAs,
       });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (result.status === 'FAILED') {
@@ -63,6 +65,37 @@ export function registerRetrainCommands(program: Command): void {
           ? `promoted: ${out.registration.modelPackageArn.split('/').slice(-2).join('/')} now serves`
           : `not promoted: ${out.gate.reasons.join('; ')}`,
       );
+    });
+
+  program
+    .command('approve')
+    .description('answer a deployed execution waiting at Approve (prod): approve, or --reject with a reason')
+    .requiredOption('--env <name>', 'environment')
+    .requiredOption('--token <token>', 'the task token from the approval notification')
+    .requiredOption('--approver <name>', 'who decides (recorded in the model registry)')
+    .option('--reject', 'decline the promotion; the champion keeps serving')
+    .option('--reason <text>', 'why (recorded with a rejection)')
+    .action(async (options: { env: string; token: string; approver: string; reject?: boolean; reason?: string }) => {
+      const config = loadEnvironment(options.env);
+      const sfn = await import('@aws-sdk/client-sfn');
+      const client = new sfn.SFNClient({ region: config.region });
+      if (options.reject) {
+        await client.send(
+          new sfn.SendTaskFailureCommand({
+            taskToken: options.token,
+            error: 'ApprovalRejected',
+            cause: `${options.approver}: ${options.reason ?? 'no reason given'}`.slice(0, 256),
+          }),
+        );
+      } else {
+        await client.send(
+          new sfn.SendTaskSuccessCommand({
+            taskToken: options.token,
+            output: JSON.stringify({ approver: options.approver }),
+          }),
+        );
+      }
+      console.log(options.reject ? 'rejected: the champion keeps serving' : 'approved: the deployment continues');
     });
 
   program

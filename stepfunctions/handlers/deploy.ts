@@ -86,10 +86,15 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
   };
 }
 
-/** RecordRejection: the Gate said no; the champion keeps serving. */
+/** RecordRejection: the Gate or the approver said no; the champion keeps serving. */
 export function recordRejectionStep({ registry }: Pick<DeployDependencies, 'registry'>) {
-  return async (input: Pick<DeployInput, 'registration' | 'gate'>): Promise<{ promoted: false; reasons: string[] }> => {
-    await registry.decide(input.registration.modelPackageArn, 'Rejected', input.gate.reasons);
-    return { promoted: false, reasons: input.gate.reasons };
+  return async (
+    input: Pick<DeployInput, 'registration' | 'gate'> & { approvalError?: { Cause?: string } },
+  ): Promise<{ promoted: false; reasons: string[] }> => {
+    const reasons = input.approvalError
+      ? [`approval declined: ${input.approvalError.Cause ?? 'no reason given'}`]
+      : input.gate.reasons;
+    await registry.decide(input.registration.modelPackageArn, 'Rejected', reasons);
+    return { promoted: false, reasons };
   };
 }

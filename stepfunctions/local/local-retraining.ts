@@ -109,6 +109,11 @@ export interface LocalRetrainingOptions {
   readonly now?: () => Date;
   /** Called as each state is entered. */
   readonly onState?: (name: string) => void;
+  /**
+   * Who approves a promotion where the environment requires approval (prod). Without one the Approve state
+   * fails with ApprovalRejected, as a human declining would, and the candidate is recorded as Rejected.
+   */
+  readonly approver?: string;
 }
 
 /** aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks. */
@@ -154,6 +159,14 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
     [STATE.register]: async (input: unknown) => ({
       ModelPackageArn: await registry.register(input as CreateModelPackageRequest),
     }),
+    [STATE.approve]: async () => {
+      if (!options.approver) {
+        throw Object.assign(new Error('no approver was given (mlp retrain --local --approve-as NAME)'), {
+          name: 'ApprovalRejected',
+        });
+      }
+      return { approver: options.approver };
+    },
     [STATE.notifyFailure]: async (input: unknown) => {
       const message = (input as { Message?: unknown }).Message ?? input;
       appendFileSync(notifications, `${now().toISOString()} ${JSON.stringify(message)}\n`);
@@ -176,6 +189,8 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
         Id: `arn:aws:states:local:000000000000:execution:mlp-${config.name}-retraining:${executionName}`,
         Name: executionName,
       },
+      // The runner has no task tokens of its own; the one wait-for-token state (Approve) is overridden above.
+      Task: { Token: `local-task-token-${executionName}` },
     } as never,
   });
   const path: string[] = [];

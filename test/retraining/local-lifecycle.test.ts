@@ -2,7 +2,7 @@
  * The whole local lifecycle on a small synthetic bank: agent extract → the synthesized state machine run
  * locally (real XGBoost 1.7.4 training) → promotion; then the cases where the champion must keep serving.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -46,11 +46,13 @@ async function extract(): Promise<string> {
 
 const champion = () => readChampion(new LocalArtifactStore(layout.objects), localSettings(dev));
 let manifestKey: string;
+const pristineLanding = join(home, 'pristine-landing');
 
 beforeAll(async () => {
   mkdirSync(home, { recursive: true });
   seedBank(join(home, 'bank.db'), { customers: 25_000, seed: 5 });
   manifestKey = await extract();
+  cpSync(layout.landingRoot, pristineLanding, { recursive: true }); // a later test corrupts a part in place
 });
 
 test('a first retrain validates, trains, evaluates, registers and deploys through the synthesized definition', async () => {
@@ -150,4 +152,24 @@ test('the local scorer follows the live alias: same model until the alias moves,
   writeFileSync(aliasPath, JSON.stringify({ ...alias, modelVersion: 'mlp-dev-loans/7' }));
   expect((await follow()).version).toBe('mlp-dev-loans/7');
   writeFileSync(aliasPath, JSON.stringify(alias));
+});
+
+test('prod waits for a named approver: without one the candidate is rejected, with one it deploys', async () => {
+  const prodHome = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-prod-'));
+  cpSync(pristineLanding, localLayout(prodHome).landingRoot, { recursive: true });
+  const lenient = structuredClone(ENVIRONMENTS.prod);
+  lenient.retraining.promotion = { ...lenient.retraining.promotion, maxCalibrationError: 0.2 };
+  const prod = loadEnvironment('prod', { environments: { prod: lenient } });
+  const input = { manifestKey };
+
+  const declined = await runLocalRetraining({ config: prod, home: prodHome, input });
+  expect(declined.path.slice(-4)).toEqual(['Promote?', 'Approve', 'RecordRejection', 'NotPromoted']);
+  const approved = await runLocalRetraining({ config: prod, home: prodHome, input, approver: 'alice' });
+  expect(approved.path.slice(-5)).toEqual(['Approve', 'Deploy', 'CanaryWindow', 'FinishDeploy', 'Promoted']);
+  const versions = await new LocalModelRegistry(localLayout(prodHome).registry).list();
+  expect(versions.map((v) => [v.status, v.approver])).toEqual([
+    ['Rejected', undefined],
+    ['Approved', 'alice'],
+  ]);
+  expect(versions[0].statusReasons?.join()).toContain('approval declined');
 });
