@@ -82,8 +82,11 @@ export class LocalArtifactStore implements ArtifactStore {
 export class S3ArtifactStore implements ArtifactStore {
   private client?: Promise<typeof S3 & { s3: S3.S3Client }>;
 
+  /** @param region AWS region (default: the SDK's default chain, which Lambda sets). */
+  constructor(private readonly region?: string) {}
+
   private sdk() {
-    this.client ??= import('@aws-sdk/client-s3').then((m) => ({ ...m, s3: new m.S3Client({}) }));
+    this.client ??= import('@aws-sdk/client-s3').then((m) => ({ ...m, s3: new m.S3Client({ region: this.region }) }));
     return this.client;
   }
 

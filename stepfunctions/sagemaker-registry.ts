@@ -1,10 +1,16 @@
 /** The registry in AWS: SageMaker Model Package Groups (Register creates packages; decisions update them). */
+import type * as SageMakerSdk from '@aws-sdk/client-sagemaker';
 import type { ApprovalStatus, CreateModelPackageRequest, ModelRegistry, ModelVersionRecord } from './model-registry';
 import { modelVersionOf } from './model-registry';
 
 /** SageMaker Model Registry through the AWS SDK. */
 export class SageMakerModelRegistry implements ModelRegistry {
-  private sdk = import('@aws-sdk/client-sagemaker').then((m) => ({ ...m, client: new m.SageMakerClient({}) }));
+  private readonly sdk: Promise<typeof SageMakerSdk & { client: SageMakerSdk.SageMakerClient }>;
+
+  /** @param region AWS region (default: the SDK's default chain, which Lambda sets). */
+  constructor(region?: string) {
+    this.sdk = import('@aws-sdk/client-sagemaker').then((m) => ({ ...m, client: new m.SageMakerClient({ region }) }));
+  }
 
   async register(request: CreateModelPackageRequest): Promise<string> {
     const sdk = await this.sdk;
@@ -61,6 +67,7 @@ export class SageMakerModelRegistry implements ModelRegistry {
       }
       token = page.NextToken;
     } while (token);
-    return records;
+    const number = (r: ModelVersionRecord) => Number(r.modelVersion.split('/').pop());
+    return records.sort((a, b) => number(a) - number(b));
   }
 }

@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { loadEnvironment } from '../../config';
 import { readChampion } from '../../stepfunctions/champion';
-import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { type ArtifactStore, LocalArtifactStore, S3ArtifactStore } from '../../stepfunctions/artifact-store';
+import { modelPackageGroupName } from '../../stepfunctions/retraining-settings';
+import { SageMakerModelRegistry } from '../../stepfunctions/sagemaker-registry';
 import { localLayout, localSettings, mlpHome } from '../../stepfunctions/local/local-home';
 import { LocalModelRegistry, type ModelVersionRecord } from '../../stepfunctions/model-registry';
 import type * as Runner from '../../stepfunctions/local/local-retraining';
@@ -100,10 +102,11 @@ export function registerRetrainCommands(program: Command): void {
 
   program
     .command('models')
-    .description('list registered model versions (local registry under $MLP_HOME), champion marked')
+    .description('list registered model versions with metrics and decisions, champion marked')
     .option('--env <name>', 'environment', 'dev')
-    .action(async (options: { env: string }) => {
-      const { versions, champion, store } = await localModels(options.env);
+    .option('--aws', "read the environment's SageMaker Model Registry instead of the local one under $MLP_HOME")
+    .action(async (options: { env: string; aws?: boolean }) => {
+      const { versions, champion, store } = await registryView(options.env, options.aws === true);
       if (versions.length === 0) return console.log('no registered models yet: run mlp retrain --local');
       for (const v of versions) {
         const mark = v.modelVersion === champion ? '*' : ' ';
@@ -120,8 +123,9 @@ export function registerRetrainCommands(program: Command): void {
     .argument('<version>', 'model version, as predictions carry it (e.g. mlp-dev-loans/1)')
     .description('print a model version lineage: training job, dataset version, extract, policy, key id')
     .option('--env <name>', 'environment', 'dev')
-    .action(async (version: string, options: { env: string }) => {
-      const { versions } = await localModels(options.env);
+    .option('--aws', "read the environment's SageMaker Model Registry instead of the local one under $MLP_HOME")
+    .action(async (version: string, options: { env: string; aws?: boolean }) => {
+      const { versions } = await registryView(options.env, options.aws === true);
       const record = versions.find((v) => v.modelVersion === version);
       if (!record) throw new UsageError(`no model version ${version} in the registry`);
       const m = record.metadata;
@@ -136,10 +140,21 @@ export function registerRetrainCommands(program: Command): void {
     });
 }
 
-async function localModels(envName: string) {
+/**
+ * Registered versions, the champion and where their artifacts are: locally the registry file and the champion
+ * pointer; in AWS the Model Package Group, whose latest Approved version is the champion (FinishDeploy approves
+ * a version only once the traffic shift completed).
+ */
+async function registryView(envName: string, aws: boolean) {
   const config = loadEnvironment(envName);
+  if (aws) {
+    const registry = new SageMakerModelRegistry(config.region);
+    const versions = await registry.list(modelPackageGroupName(config.name, config.retraining.dataset));
+    const champion = versions.filter((v) => v.status === 'Approved').pop()?.modelVersion;
+    return { versions, champion, store: new S3ArtifactStore(config.region) as ArtifactStore };
+  }
   const layout = localLayout(mlpHome());
-  const store = new LocalArtifactStore(layout.objects);
+  const store: ArtifactStore = new LocalArtifactStore(layout.objects);
   const versions: ModelVersionRecord[] = await new LocalModelRegistry(layout.registry).list();
   const champion = await readChampion(store, localSettings(config));
   return { versions, champion: champion?.modelVersion, store };
