@@ -130,28 +130,59 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
     total += reached.count;
   }
 
-  const packed: PackedNodes = {
-    feature: new Int32Array(total),
-    value: new Float32Array(total),
-    left: new Int32Array(total),
-    right: new Int32Array(total),
-    defaultLeft: new Uint8Array(total),
-    categorical: forest.categories !== undefined && forest.categories.size > 0 ? new Int32Array(total) : undefined,
-    catOffset: [],
-    catLength: [],
-    catWords: [],
-  };
+  const feature = new Int32Array(total);
+  const value = new Float32Array(total);
+  const left = new Int32Array(total);
+  const right = new Int32Array(total);
+  const defaultLeft = new Uint8Array(total);
   const treeGroup = new Int32Array(numTrees);
+  const anyCategorical = forest.categories !== undefined && forest.categories.size > 0;
+  const categorical = anyCategorical ? new Int32Array(total) : undefined;
+  const catOffset: number[] = [];
+  const catLength: number[] = [];
+  const catWords: number[] = [];
+
   for (let t = 0; t < numTrees; t++) {
     const group = header.treeGroup[t];
     if (!Number.isInteger(group) || group < 0 || group >= numGroup) {
       throw new ModelFormatError(`tree ${t} belongs to output group ${group}, outside 0..${numGroup - 1}`);
     }
     treeGroup[t] = group;
-    packTree(forest, t, treeRoot[t], t + 1 < numTrees ? treeRoot[t + 1] : total, order, scratch.position, packed);
+    const start = treeRoot[t];
+    const end = t + 1 < numTrees ? treeRoot[t + 1] : total;
+    const base = forest.offset[t];
+    const { position } = scratch;
+    for (let at = start; at < end; at++) position[order[at]] = at;
+    for (let at = start; at < end; at++) {
+      const node = order[at];
+      const entry = base + node;
+      const condition = forest.condition[entry];
+      if (forest.left[entry] === -1) {
+        if (!Number.isFinite(condition)) throw new ModelFormatError(`tree ${t} node ${node}: leaf value is not finite`);
+        feature[at] = -1;
+        value[at] = condition;
+        continue;
+      }
+      feature[at] = forest.splitIndex[entry];
+      left[at] = position[forest.left[entry]];
+      right[at] = position[forest.right[entry]];
+      defaultLeft[at] = forest.defaultLeft[entry] ? 1 : 0;
+      const cats = anyCategorical ? forest.categories!.get(entry) : undefined;
+      if (cats) {
+        categorical![at] = catOffset.length + 1;
+        catOffset.push(catWords.length);
+        const words = packCategories(cats, t, node);
+        catLength.push(words.length);
+        if (catWords.length + words.length > MAX_CATEGORY_WORDS) {
+          throw new ModelFormatError('categorical splits exceed the size limit (16 MiB of category sets)');
+        }
+        for (const word of words) catWords.push(word);
+      } else {
+        if (Number.isNaN(condition)) throw new ModelFormatError(`tree ${t} node ${node}: split threshold is NaN`);
+        value[at] = condition;
+      }
+    }
   }
-  const { feature, value, left, right, defaultLeft, categorical, catOffset, catLength, catWords } = packed;
-  const anyCategorical = categorical !== undefined;
 
   let treeWeight: Float32Array | undefined;
   if (header.treeWeight) {
@@ -185,67 +216,6 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
     catBits: anyCategorical ? Uint32Array.from(catWords) : undefined,
     treeDepth,
   };
-}
-
-/** The ensemble's node arrays while they are filled; category sets grow as plain arrays. */
-interface PackedNodes {
-  readonly feature: Int32Array;
-  readonly value: Float32Array;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  readonly defaultLeft: Uint8Array;
-  readonly categorical: Int32Array | undefined;
-  readonly catOffset: number[];
-  readonly catLength: number[];
-  readonly catWords: number[];
-}
-
-/**
- * Copies tree `t`'s nodes, listed in `order[start…end-1]`, to those positions, translating child links.
- * One call per tree: V8 optimises a function called hundreds of times long before it would replace one long
- * loop on the stack, and this runs during the scorer's cold start.
- */
-function packTree(
-  forest: RawForest,
-  t: number,
-  start: number,
-  end: number,
-  order: Int32Array,
-  position: Int32Array,
-  out: PackedNodes,
-): void {
-  const { feature, value, left, right, defaultLeft, categorical } = out;
-  const base = forest.offset[t];
-  for (let at = start; at < end; at++) position[order[at]] = at;
-  for (let at = start; at < end; at++) {
-    const node = order[at];
-    const entry = base + node;
-    const condition = forest.condition[entry];
-    if (forest.left[entry] === -1) {
-      if (!Number.isFinite(condition)) throw new ModelFormatError(`tree ${t} node ${node}: leaf value is not finite`);
-      feature[at] = -1;
-      value[at] = condition;
-      continue;
-    }
-    feature[at] = forest.splitIndex[entry];
-    left[at] = position[forest.left[entry]];
-    right[at] = position[forest.right[entry]];
-    defaultLeft[at] = forest.defaultLeft[entry] ? 1 : 0;
-    const cats = categorical ? forest.categories!.get(entry) : undefined;
-    if (cats) {
-      categorical![at] = out.catOffset.length + 1;
-      out.catOffset.push(out.catWords.length);
-      const words = packCategories(cats, t, node);
-      out.catLength.push(words.length);
-      if (out.catWords.length + words.length > MAX_CATEGORY_WORDS) {
-        throw new ModelFormatError('categorical splits exceed the size limit (16 MiB of category sets)');
-      }
-      for (const word of words) out.catWords.push(word);
-    } else {
-      if (Number.isNaN(condition)) throw new ModelFormatError(`tree ${t} node ${node}: split threshold is NaN`);
-      value[at] = condition;
-    }
-  }
 }
 
 /**
