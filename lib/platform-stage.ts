@@ -94,6 +94,7 @@ export class PlatformStage extends Stage {
     });
     this.serving = new ServingStack(this, 'Serving', {
       envName: config.name,
+      dataset: config.retraining.dataset,
       alertTopic: this.alerts.topic,
       modelsBucketArnExport: this.data.modelsBucketArnExport,
       vpc: this.network.vpc,

@@ -47,9 +47,18 @@ export function modelPackageGroupName(envName: string, dataset: string): string 
   return `mlp-${envName}-${dataset}`;
 }
 
-/** URI of the pointer to the model the scorer serves for a dataset. */
-export function championPointerUri(settings: RetrainingSettings): string {
-  return `s3://${settings.buckets.models}/${settings.dataset}/champion.json`;
+/**
+ * URI of the pointer to the model the scorer serves for a dataset. It sits under the models bucket's `champion/`
+ * prefix, the only one the scorer may read: a scorer version without an explicit MODEL_URI (what `cdk deploy`
+ * installs) follows it, so redeploying the stack never undoes a promotion.
+ */
+export function championPointerUri(settings: Pick<RetrainingSettings, 'buckets' | 'dataset'>): string {
+  return `s3://${settings.buckets.models}/${championPointerKey(settings.dataset)}`;
+}
+
+/** Key of the champion pointer in the models bucket. */
+export function championPointerKey(dataset: string): string {
+  return `champion/${dataset}/champion.json`;
 }
 
 /** Reads settings from the Lambda environment (`RETRAINING_SETTINGS`, JSON). */

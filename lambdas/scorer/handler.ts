@@ -4,7 +4,8 @@
  * metrics: Latency, Records, BadRequests, Errors and the score distribution). Records' values are never
  * logged or echoed.
  *
- * Environment: MODEL_URI (required), FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256, POWERTOOLS_* settings.
+ * Environment: MODEL_URI (with FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256) or CHAMPION_POINTER_URI, and
+ * POWERTOOLS_* settings.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -14,7 +15,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { RecordError } from '../features/vectorizer';
 import { HttpError, isApiGatewayEvent, parseScoringEvent } from './request';
-import { loadScoringModel, type ScoringModel } from './scoring-model';
+import { loadChampionModel, loadScoringModel, type ScoringModel } from './scoring-model';
 
 const logger = new Logger({ serviceName: 'mlp-scorer' });
 const metrics = new Metrics({
@@ -27,24 +28,32 @@ const SCORE_SAMPLES = 100;
 
 let environmentModel: Promise<ScoringModel> | undefined;
 
-/** The container's model, loaded once from the environment (MODEL_URI, FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256). */
+/**
+ * The container's model, loaded once: MODEL_URI (with FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256) when set,
+ * as on versions a retraining Deploy publishes; else the champion pointer at CHAMPION_POINTER_URI.
+ */
 export function currentModel(): Promise<ScoringModel> {
   if (!environmentModel) {
     const modelUri = process.env.MODEL_URI;
-    if (!modelUri) return Promise.reject(new Error('MODEL_URI is not set'));
-    environmentModel = loadScoringModel({
-      modelUri,
-      featureSpecUri: process.env.FEATURE_SPEC_URI || undefined,
-      modelVersion: process.env.MODEL_VERSION || undefined,
-      modelSha256: process.env.MODEL_SHA256 || undefined,
-    });
+    const pointerUri = process.env.CHAMPION_POINTER_URI;
+    if (!modelUri && !pointerUri) return Promise.reject(new Error('neither MODEL_URI nor CHAMPION_POINTER_URI is set'));
+    environmentModel = modelUri
+      ? loadScoringModel({
+          modelUri,
+          featureSpecUri: process.env.FEATURE_SPEC_URI || undefined,
+          modelVersion: process.env.MODEL_VERSION || undefined,
+          modelSha256: process.env.MODEL_SHA256 || undefined,
+        })
+      : loadChampionModel(pointerUri!);
     environmentModel.catch(() => undefined); // surfaced by the first request, not as an unhandled rejection
   }
   return environmentModel;
 }
 
 // In Lambda, start loading during the init phase; elsewhere (mlp serve, tests) on first use.
-if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.MODEL_URI) void currentModel();
+if (process.env.AWS_LAMBDA_FUNCTION_NAME && (process.env.MODEL_URI || process.env.CHAMPION_POINTER_URI)) {
+  void currentModel();
+}
 
 /** Response of a direct invocation, or the body of an API Gateway response. */
 export type ScoringResponse =

@@ -80,3 +80,29 @@ export async function loadScoringModel(source: ScoringModelSource): Promise<Scor
   }
   return new ScoringModel(predictor, spec, source.modelVersion ?? 'unversioned');
 }
+
+/**
+ * Loads the model a champion pointer (`champion/<dataset>/champion.json`, written by the retraining FinishDeploy)
+ * names: its artifact, feature spec, version and SHA-256. Errors name the pointer and the missing field.
+ */
+export async function loadChampionModel(pointerUri: string): Promise<ScoringModel> {
+  let pointer: Record<string, unknown>;
+  try {
+    pointer = JSON.parse(new TextDecoder().decode(await readObject(pointerUri))) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`champion pointer ${pointerUri} is unreadable: ${(error as Error).message}`, { cause: error });
+  }
+  const field = (name: string): string => {
+    const value = pointer?.[name];
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new Error(`champion pointer ${pointerUri} has no ${name}`);
+    }
+    return value;
+  };
+  return loadScoringModel({
+    modelUri: field('modelDataUrl'),
+    featureSpecUri: field('featureSpecUri'),
+    modelVersion: field('modelVersion'),
+    modelSha256: field('modelSha256'),
+  });
+}

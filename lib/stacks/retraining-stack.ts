@@ -21,7 +21,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config';
-import { modelPackageGroupName, retrainingSettings } from '../../stepfunctions/retraining-settings';
+import { championPointerKey, modelPackageGroupName, retrainingSettings } from '../../stepfunctions/retraining-settings';
 import { PlatformFunction } from '../constructs/platform-function';
 import { xgboostImageUri } from '../xgboost-image';
 
@@ -166,10 +166,7 @@ export class RetrainingStack extends Stack {
       objects('models', `${r.dataset}/training/*`),
       curatedObjects,
     ]);
-    allow(steps.deployer.function, 'PublishChampion', write, [
-      objects('models', `champion/${r.dataset}/*`),
-      objects('models', `${r.dataset}/champion.json`),
-    ]);
+    allow(steps.deployer.function, 'PublishChampion', write, [objects('models', `champion/${r.dataset}/*`)]);
     decrypt(steps.validate.function, keys.landing);
     decrypt(steps.prepare.function, keys.landing);
     encrypt(steps.prepare.function, keys.landing);
@@ -193,7 +190,7 @@ export class RetrainingStack extends Stack {
         }),
       );
     allowList(steps.validate.function, 'landing', `landing/${r.dataset}/*`);
-    allowList(steps.evaluate.function, 'models', `${r.dataset}/champion.json`);
+    allowList(steps.evaluate.function, 'models', championPointerKey(r.dataset));
     steps.deployer.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ShiftScorerAlias',

@@ -15,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { championPointerKey } from '../../stepfunctions/retraining-settings';
 import { PlatformFunction } from '../constructs/platform-function';
 
 /** S3 keys (in the models bucket) of the artifacts the `live` scorer serves until a deployment replaces them. */
@@ -23,6 +24,8 @@ export const CHAMPION_PREFIX = 'champion/';
 /** Properties of {@link ServingStack}. */
 export interface ServingStackProps extends StackProps {
   readonly envName: string;
+  /** Dataset whose champion the scorer serves. */
+  readonly dataset: string;
   readonly vpc: ec2.IVpc;
   /** The execute-api interface endpoint, the only way in. */
   readonly executeApiEndpoint: ec2.IInterfaceVpcEndpoint;
@@ -50,7 +53,6 @@ export class ServingStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
-    const modelUri = (file: string) => `s3://${props.modelsBucket.bucketName}/${CHAMPION_PREFIX}${file}`;
     this.scorer = new PlatformFunction(this, 'Scorer', {
       entry: 'lambdas/scorer/handler.ts',
       description: `mlp ${props.envName}: XGBoost scorer`,
@@ -62,9 +64,8 @@ export class ServingStack extends Stack {
       logsKey: props.logsKey,
       retainLogs: props.retainLogs,
       environment: {
-        MODEL_URI: modelUri('model.tar.gz'),
-        FEATURE_SPEC_URI: modelUri('feature-spec.json'),
-        MODEL_VERSION: 'champion',
+        // Versions published by a retraining Deploy carry MODEL_URI; this one follows the champion pointer.
+        CHAMPION_POINTER_URI: `s3://${props.modelsBucket.bucketName}/${championPointerKey(props.dataset)}`,
         POWERTOOLS_SERVICE_NAME: 'mlp-scorer',
         POWERTOOLS_METRICS_NAMESPACE: `mlp/${props.envName}`,
       },

@@ -23,8 +23,10 @@ describe.each(['dev', 'staging', 'prod'])('%s serving', (envName) => {
       VpcConfig: { SubnetIds: Match.anyValue(), SecurityGroupIds: Match.anyValue() },
       Environment: {
         Variables: Match.objectLike({
-          MODEL_URI: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/champion/model.tar.gz'])] }),
-          FEATURE_SPEC_URI: Match.anyValue(),
+          // cdk deploy installs a version that follows the champion pointer (under champion/, which it may read).
+          CHAMPION_POINTER_URI: Match.objectLike({
+            'Fn::Join': ['', Match.arrayWith([`/champion/${config.retraining.dataset}/champion.json`])],
+          }),
         }),
       },
     });
