@@ -173,3 +173,21 @@ test('prod waits for a named approver: without one the candidate is rejected, wi
   ]);
   expect(versions[0].statusReasons?.join()).toContain('approval declined');
 });
+
+test('a canary whose scorer alarms fire is rolled back: CanaryRolledBack, version Rejected, nothing deployed', async () => {
+  const canaryHome = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-canary-'));
+  const canaryLayout = localLayout(canaryHome);
+  cpSync(pristineLanding, canaryLayout.landingRoot, { recursive: true });
+  mkdirSync(canaryLayout.serving, { recursive: true });
+  writeFileSync(join(canaryLayout.serving, 'alarms.json'), JSON.stringify(['mlp-dev-scorer-error-rate']));
+  const result = await runLocalRetraining({ config: dev, home: canaryHome, input: { manifestKey } });
+  expect(result.status).toBe('FAILED');
+  expect(result.error?.name).toBe('CanaryRolledBack');
+  expect(result.error?.cause).toContain('mlp-dev-scorer-error-rate in alarm');
+  expect(result.path.slice(-4)).toEqual(['CanaryWindow', 'FinishDeploy', 'NotifyFailure', 'RetrainingFailed']);
+  expect(LocalScorerDeployment.readAlias(canaryLayout.serving)).toBeUndefined();
+  expect(await readChampion(new LocalArtifactStore(canaryLayout.objects), localSettings(dev))).toBeUndefined();
+  const [version] = await new LocalModelRegistry(canaryLayout.registry).list();
+  expect(version.status).toBe('Rejected');
+  expect(version.statusReasons?.join()).toContain('canary rolled back');
+});
