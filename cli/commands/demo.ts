@@ -61,8 +61,14 @@ export function registerDemoCommand(program: Command): void {
       const seeded = await phase('seed', () => seedBank(bank, { customers, seed: 42 }));
       console.log(`1. seeded ${seeded.customers} customers, ${seeded.loans} loans in ${timings.seed.toFixed(1)} s`);
 
+      // The agent's key source: MLP_PSEUDONYM_KEY when set (a repeatable demo), else a fresh random key. The
+      // split hashes pseudonymous keys, so the key decides which loans land in the test split.
       const keyFile = join(home, 'pseudonym.key');
-      writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
+      const givenKey = process.env.MLP_PSEUDONYM_KEY;
+      if (givenKey !== undefined && Buffer.byteLength(givenKey) < 32) {
+        throw new UsageError('MLP_PSEUDONYM_KEY must be at least 32 bytes');
+      }
+      writeFileSync(keyFile, givenKey ? Buffer.from(givenKey) : randomBytes(32), { mode: 0o600 });
       const example = loadAgentConfig(join(ROOT, 'onprem-agent', 'examples', 'synthetic-bank.yaml'));
       const agentConfig = {
         ...example,
@@ -104,36 +110,17 @@ export function registerDemoCommand(program: Command): void {
       );
 
       const store = new LocalArtifactStore(layout.objects);
-      const scorer = await startLocalScorer(followLocalAlias(layout.serving), 0);
-      try {
-        const examples = Buffer.from(await store.get(out.prepared.testRecordsUri))
-          .toString('utf8')
-          .split('\n')
-          .slice(0, 3)
-          .map((line) => JSON.parse(line) as { label: number; record: Record<string, unknown> });
-        const started = Date.now();
-        const response = await fetch(`${scorer.url}/score`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ records: examples.map((e) => e.record) }),
-        });
-        const body = (await response.json()) as { modelVersion: string; predictions: number[] };
-        timings.score = (Date.now() - started) / 1000;
-        if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}`);
-        console.log(`4. scored ${examples.length} held-out loans at ${scorer.url}/score with ${body.modelVersion}:`);
-        examples.forEach((e, i) =>
-          console.log(`   P(default) ${body.predictions[i].toFixed(4)}  (defaulted: ${e.label ? 'yes' : 'no'})`),
-        );
-      } finally {
-        await scorer.close();
+      if (out.deployed) await scoreExamples(store, out.prepared.testRecordsUri, layout.serving, timings);
+      else {
+        if (out.decision) console.log(`   not deployed: ${out.decision.reasons.join('; ')}`);
+        console.log('4. nothing deployed, so nothing to score: the champion (none yet) keeps serving');
       }
 
-      const alias = JSON.parse(readFileSync(join(layout.serving, 'live.json'), 'utf8')) as { modelPath: string };
       console.log('artifacts:');
       console.log(`   bank          ${bank}`);
       console.log(`   extract       ${join(layout.landingRoot, extract.manifestKey!)}`);
       console.log(`   channels      ${store.pathOf(out.prepared.trainUri)}`);
-      console.log(`   model         ${alias.modelPath}`);
+      console.log(`   model         ${store.pathOf(out.training.modelDataUrl)}`);
       console.log(`   feature spec  ${store.pathOf(out.prepared.featureSpecUri)}`);
       console.log(`   evaluation    ${store.pathOf(out.evaluation.evaluationUri)}`);
       console.log(`   registry      ${layout.registry}  (mlp models, mlp lineage VERSION)`);
@@ -147,8 +134,41 @@ export function registerDemoCommand(program: Command): void {
     });
 }
 
+/** Scores three held-out loans through the local scorer, which follows the alias Deploy just moved. */
+async function scoreExamples(
+  store: LocalArtifactStore,
+  testRecordsUri: string,
+  servingDir: string,
+  timings: Record<string, number>,
+): Promise<void> {
+  const scorer = await startLocalScorer(followLocalAlias(servingDir), 0);
+  try {
+    const examples = Buffer.from(await store.get(testRecordsUri))
+      .toString('utf8')
+      .split('\n')
+      .slice(0, 3)
+      .map((line) => JSON.parse(line) as { label: number; record: Record<string, unknown> });
+    const started = Date.now();
+    const response = await fetch(`${scorer.url}/score`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ records: examples.map((e) => e.record) }),
+    });
+    const body = (await response.json()) as { modelVersion: string; predictions: number[] };
+    timings.score = (Date.now() - started) / 1000;
+    if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}`);
+    console.log(`4. scored ${examples.length} held-out loans at ${scorer.url}/score with ${body.modelVersion}:`);
+    examples.forEach((e, i) =>
+      console.log(`   P(default) ${body.predictions[i].toFixed(4)}  (defaulted: ${e.label ? 'yes' : 'no'})`),
+    );
+  } finally {
+    await scorer.close();
+  }
+}
+
 /** The parts of the execution's final state the demo prints. */
 interface RetrainingOutput {
+  training: { modelDataUrl: string };
   prepared: { testRecordsUri: string; trainUri: string; featureSpecUri: string };
   evaluation: {
     evaluationUri: string;
@@ -156,6 +176,10 @@ interface RetrainingOutput {
   };
   gate: { promote: boolean; reasons: string[] };
   registration: { modelPackageArn: string };
+  /** Set by FinishDeploy when the new version serves. */
+  deployed?: { modelVersion: string };
+  /** Set by RecordRejection (gate or approver said no). */
+  decision?: { reasons: string[] };
 }
 
 /** Empties a home the demo made before (only its own entries), or refuses a directory holding anything else. */

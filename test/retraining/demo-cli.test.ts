@@ -7,10 +7,12 @@ import { join, resolve } from 'node:path';
 jest.setTimeout(180_000);
 
 const mlp = resolve(__dirname, '..', '..', 'bin', 'mlp.js');
-const demo = (home: string, extraEnv: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [mlp, 'demo', '--customers', '20000'], {
+// A fixed pseudonym key makes the split, and so the model and its gate decision, repeatable.
+const KEY = 'demo-test-key-'.repeat(4);
+const demo = (home: string, extraEnv: Record<string, string> = {}, ...args: string[]) =>
+  spawnSync(process.execPath, [mlp, 'demo', '--customers', '20000', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, MLP_HOME: home, ...extraEnv },
+    env: { ...process.env, MLP_HOME: home, MLP_PSEUDONYM_KEY: KEY, ...extraEnv },
   });
 
 test('the demo seeds, extracts, retrains, serves and scores, and can run again in its own home', () => {
@@ -41,4 +43,15 @@ test('the demo never clears a directory it did not make, and names the missing X
   expect(noXgboost.status).toBe(2);
   expect(noXgboost.stderr).toContain('sudo apt-get install -y python3-xgboost');
   expect(existsSync(join(fresh, 'bank.db'))).toBe(false);
+});
+
+test('a candidate that is not promoted ends the demo cleanly: nothing deployed, nothing scored', () => {
+  // prod requires a named approver, which the demo never gives: the candidate is declined at Approve.
+  const home = join(mkdtempSync(join(tmpdir(), 'mlp-demo-prod-')), 'home');
+  const result = demo(home, {}, '--env', 'prod');
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/gate: promoted/);
+  expect(result.stdout).toContain('4. nothing deployed, so nothing to score');
+  expect(result.stdout).not.toMatch(/P\(default\)/);
+  expect(existsSync(join(home, 'serving', 'live.json'))).toBe(false);
 });
