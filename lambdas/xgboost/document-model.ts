@@ -4,7 +4,7 @@
  */
 import { ModelFormatError } from './model-error';
 import { parseObjective } from './objective';
-import { assembleEnsemble, type RawForest, type TreeEnsemble } from './tree-ensemble';
+import { assembleEnsemble, NODE_WORDS, type RawForest, type TreeEnsemble } from './tree-ensemble';
 import { decodeUbjson } from './ubjson';
 
 type Doc = Record<string, unknown>;
@@ -89,54 +89,41 @@ interface DocTree {
   readonly categories?: Map<number, ArrayLike<number>>;
 }
 
-/** Joins per-tree arrays into one {@link RawForest} (categorical nodes re-keyed to global entries). */
+/** Joins per-tree arrays into one {@link RawForest} of node records (categorical nodes re-keyed to global ones). */
 function concatenate(trees: DocTree[]): RawForest {
   const offset = new Int32Array(trees.length + 1);
   trees.forEach((tree, t) => (offset[t + 1] = offset[t] + tree.left.length));
-  const total = offset[trees.length];
-  const join = <A extends Int32Array | Float32Array | Uint8Array>(
-    make: (n: number) => A,
-    pick: (tree: DocTree) => ArrayLike<number>,
-  ): A => {
-    const out = make(total);
-    trees.forEach((tree, t) => {
-      const values = pick(tree);
-      if (values.length !== tree.left.length) throw new ModelFormatError(`tree ${t}: node arrays differ in length`);
-      out.set(values, offset[t]);
-    });
-    return out;
-  };
+  const nodes = new Int32Array(offset[trees.length] * NODE_WORDS);
+  const condition = new Float32Array(1);
+  const conditionBits = new Int32Array(condition.buffer);
   const categories = new Map<number, ArrayLike<number>>();
-  trees.forEach((tree, t) => tree.categories?.forEach((cats, node) => categories.set(offset[t] + node, cats)));
-  return {
-    offset,
-    left: join(
-      (n) => new Int32Array(n),
-      (tree) => tree.left,
-    ),
-    right: join(
-      (n) => new Int32Array(n),
-      (tree) => tree.right,
-    ),
-    // The root's parent is stored as 2^31 - 1 (or -1); it never equals a node index.
-    parent: join(
-      (n) => new Int32Array(n),
-      (tree) => tree.parent,
-    ),
-    splitIndex: join(
-      (n) => new Int32Array(n),
-      (tree) => tree.splitIndex,
-    ),
-    condition: join(
-      (n) => new Float32Array(n),
-      (tree) => tree.condition,
-    ),
-    defaultLeft: join(
-      (n) => new Uint8Array(n),
-      (tree) => tree.defaultLeft,
-    ),
-    categories: categories.size > 0 ? categories : undefined,
-  };
+  trees.forEach((tree, t) => {
+    const n = tree.left.length;
+    for (const values of [tree.right, tree.parent, tree.splitIndex, tree.condition, tree.defaultLeft]) {
+      if (values.length !== n) throw new ModelFormatError(`tree ${t}: node arrays differ in length`);
+    }
+    for (let i = 0; i < n; i++) {
+      const word = (offset[t] + i) * NODE_WORDS;
+      const where = `tree ${t} node ${i}`;
+      nodes[word] = int32(tree.parent[i], -1, where, 'parent');
+      nodes[word + 1] = int32(tree.left[i], -1, where, 'left child');
+      nodes[word + 2] = int32(tree.right[i], -1, where, 'right child');
+      nodes[word + 3] = int32(tree.splitIndex[i], 0, where, 'split index') | (tree.defaultLeft[i] ? 1 << 31 : 0);
+      condition[0] = tree.condition[i];
+      nodes[word + 4] = conditionBits[0];
+    }
+    tree.categories?.forEach((cats, node) => categories.set(offset[t] + node, cats));
+  });
+  return { offset, nodes, categories: categories.size > 0 ? categories : undefined };
+}
+
+/** An index the record layout can hold: an integer from `min` to 2^31 - 2 (2^31 - 1 also for a parent). */
+function int32(value: number, min: number, where: string, what: string): number {
+  const max = what === 'parent' ? 0x7fffffff : 0x7ffffffe;
+  if (!(Number.isInteger(value) && value >= min && value <= max)) {
+    throw new ModelFormatError(`${where}: ${what} ${value} is out of range`);
+  }
+  return value;
 }
 
 function readTree(tree: Doc, t: number): DocTree {

@@ -20,9 +20,12 @@ export interface FlatForest {
   readonly slot: Int32Array;
   /** Comparison bound of each node (+Infinity for leaves); every bound is a float32, so the array is one. */
   readonly bound: Float32Array;
-  /** Index of the first child; leaves point to themselves. */
+  /** Index of the first child; leaves point to themselves (the ensemble's own array). */
   readonly first: Int32Array;
-  /** Leaf value at each leaf (0 elsewhere). */
+  /**
+   * Value at each leaf (the ensemble's value array: it holds thresholds at splits, which are never read, as
+   * every walk ends on a leaf).
+   */
   readonly leaf: Float32Array;
   /** Root of each tree. */
   readonly root: Int32Array;
@@ -30,21 +33,22 @@ export interface FlatForest {
   readonly depth: Int32Array;
 }
 
-const scratch = new Float32Array(1);
-const scratchBits = new Int32Array(scratch.buffer);
-
-/** The largest float32 strictly below a finite float32 `t`. */
-export function float32Below(t: number): number {
-  if (t === 0) return -1.401298464324817e-45;
-  scratch[0] = t;
-  scratchBits[0] += t > 0 ? -1 : 1;
-  return scratch[0];
+/** Bit pattern of the largest float32 strictly below the finite float32 whose bit pattern is `bits`. */
+function bitsBelow(bits: number): number {
+  if ((bits & 0x7fffffff) === 0) return FLOAT32_MINUS_TINY; // ±0: the negative subnormal nearest 0
+  return bits > 0 ? bits - 1 : bits + 1; // magnitude down for positives, up for negatives
 }
+
+/** Bit patterns: the negative float32 nearest 0, +Infinity, and the sign bit. */
+const FLOAT32_MINUS_TINY = 0x80000001 | 0;
+const FLOAT32_INFINITY = 0x7f800000;
+const FLOAT32_SIGN = 0x80000000 | 0;
 
 /**
  * Builds the branch-free layout, or returns undefined when the ensemble has categorical splits. The
  * ensemble's numbering already places each node's default child first with its sibling next to it, so this
- * is one linear pass.
+ * is one linear pass. Float32s are handled as bit patterns, which keeps the pass free of allocations
+ * before V8 optimises it (a float32 read as a JavaScript number is a heap object in unoptimised code).
  */
 export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
   if (model.categorical) return undefined;
@@ -52,34 +56,41 @@ export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
   const flat: FlatForest = {
     slot: new Int32Array(total),
     bound: new Float32Array(total),
-    first: new Int32Array(total),
-    leaf: new Float32Array(total),
+    first: model.first,
+    leaf: model.value,
     root: model.treeRoot,
     depth: model.treeDepth,
   };
+  const valueBits = new Int32Array(model.value.buffer, model.value.byteOffset, total);
+  const boundBits = new Int32Array(flat.bound.buffer);
   // Tree by tree: a function called per tree is optimised early in the cold start, one long loop is not.
   const { treeRoot, numTrees } = model;
-  for (let t = 0; t < numTrees; t++) flattenNodes(model, treeRoot[t], t + 1 < numTrees ? treeRoot[t + 1] : total, flat);
+  for (let t = 0; t < numTrees; t++) {
+    const to = t + 1 < numTrees ? treeRoot[t + 1] : total;
+    flattenNodes(model, treeRoot[t], to, flat.slot, boundBits, valueBits);
+  }
   return flat;
 }
 
-function flattenNodes(model: TreeEnsemble, from: number, to: number, flat: FlatForest): void {
-  const { feature, value, left, right, defaultLeft, numFeature } = model;
-  const { slot, bound, first, leaf } = flat;
+function flattenNodes(
+  model: TreeEnsemble,
+  from: number,
+  to: number,
+  slot: Int32Array,
+  bound: Int32Array,
+  value: Int32Array,
+): void {
+  const { feature, defaultLeft, numFeature } = model;
   for (let at = from; at < to; at++) {
     const f = feature[at];
     if (f < 0) {
-      first[at] = at;
-      bound[at] = Number.POSITIVE_INFINITY;
-      leaf[at] = value[at];
+      bound[at] = FLOAT32_INFINITY;
     } else if (defaultLeft[at]) {
-      first[at] = left[at];
       slot[at] = f;
-      bound[at] = float32Below(value[at]);
+      bound[at] = bitsBelow(value[at]);
     } else {
-      first[at] = right[at];
       slot[at] = numFeature + f;
-      bound[at] = -value[at];
+      bound[at] = value[at] ^ FLOAT32_SIGN; // -threshold
     }
   }
 }

@@ -2,18 +2,17 @@
  * Reader for XGBoost's legacy binary model format (what SageMaker's built-in XGBoost 1.7-1 writes as
  * `xgboost-model`): the `binf` header, LearnerModelParam, objective and booster names, the GBTree model with
  * its RegTrees, tree_info, DART weights and the attribute list, all little-endian as XGBoost writes them on x86
- * and ARM. Node records are read in place through a DataView.
+ * and ARM. Node records are copied as they are: the file holds XGBoost's in-memory node layout.
  */
 import { ModelFormatError } from './model-error';
 import { parseObjective } from './objective';
-import { assembleEnsemble, type RawForest, type TreeEnsemble } from './tree-ensemble';
+import { assembleEnsemble, NODE_WORDS, type RawForest, type TreeEnsemble } from './tree-ensemble';
 
 const LEARNER_PARAM_BYTES = 136;
 const GBTREE_PARAM_BYTES = 160;
 const TREE_PARAM_BYTES = 148;
 const NODE_BYTES = 20;
 const NODE_STAT_BYTES = 16;
-const DELETED = 0xffffffff;
 const utf8 = new TextDecoder('utf-8');
 
 /** Parses a legacy binary model (with or without the `binf` prefix). */
@@ -49,8 +48,6 @@ export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
   }
   if (sizeLeafVector !== 0) throw new ModelFormatError('multi-output (vector-leaf) trees are not supported');
 
-  // The trees are made of 4-byte little-endian fields, read in place: the section is rarely 4-byte aligned,
-  // and copying it to align it would touch another megabyte of fresh memory during the cold start.
   const forest = readTrees(r.rest(), numTrees);
   r.skip(forest.bytes);
 
@@ -95,12 +92,18 @@ export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
 }
 
 const TREE_PARAM_WORDS = TREE_PARAM_BYTES / 4;
-const NODE_WORDS = NODE_BYTES / 4;
 const NODE_STAT_WORDS = NODE_STAT_BYTES / 4;
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Reads `numTrees` RegTrees from 32-bit words: a scan for their sizes, then one fill of shared arrays. */
-function readTrees(view: DataView, numTrees: number): { trees: RawForest; bytes: number } {
-  const numWords = view.byteLength >> 2;
+/**
+ * Reads `numTrees` RegTrees: a scan for their sizes, then each tree's node records copied as they are into
+ * one array (the file stores XGBoost's in-memory `RegTree::Node`, the layout {@link RawForest} uses). Deleted
+ * nodes are not counted against the tree's header: the assembler rejects any that is reachable, and
+ * unreachable ones do not change the model.
+ */
+function readTrees(bytes: Uint8Array, numTrees: number): { trees: RawForest; bytes: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const numWords = bytes.length >> 2;
   const word = (w: number) => view.getInt32(w * 4, true);
   const offset = new Int32Array(numTrees + 1);
   const start = new Int32Array(numTrees);
@@ -118,58 +121,15 @@ function readTrees(view: DataView, numTrees: number): { trees: RawForest; bytes:
     offset[t + 1] = offset[t] + numNodes;
     w += TREE_PARAM_WORDS + size;
   }
-  const total = offset[numTrees];
-  const trees = {
-    offset,
-    parent: new Int32Array(total),
-    left: new Int32Array(total),
-    right: new Int32Array(total),
-    splitIndex: new Uint32Array(total),
-    condition: new Float32Array(total),
-    defaultLeft: new Uint8Array(total),
-    deleted: new Uint8Array(total),
-  };
-  // One call per tree rather than one long loop: V8 optimises a function called hundreds of times long
-  // before it would replace a long-running loop on the stack, and this runs during the cold start.
+  const nodes = new Int32Array(offset[numTrees] * NODE_WORDS);
+  const nodeBytes = new Uint8Array(nodes.buffer);
   for (let t = 0; t < numTrees; t++) {
-    const deletedCount = readNodes(view, start[t] * 4, offset[t], offset[t + 1], trees);
-    const numDeleted = word(start[t] - TREE_PARAM_WORDS + 2);
-    if (deletedCount !== numDeleted) {
-      throw new ModelFormatError(`tree ${t}: ${deletedCount} deleted nodes, header says ${numDeleted}`);
-    }
+    const from = start[t] * 4;
+    const to = from + (offset[t + 1] - offset[t]) * NODE_BYTES;
+    if (LITTLE_ENDIAN_HOST) nodeBytes.set(bytes.subarray(from, to), offset[t] * NODE_BYTES);
+    else for (let i = from; i < to; i += 4) nodes[(offset[t] * NODE_BYTES + i - from) >> 2] = view.getInt32(i, true);
   }
-  return { trees, bytes: w * 4 };
-}
-
-interface NodeArrays {
-  readonly parent: Int32Array;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  readonly splitIndex: Uint32Array;
-  readonly condition: Float32Array;
-  readonly defaultLeft: Uint8Array;
-  readonly deleted: Uint8Array;
-}
-
-/** Copies one tree's node records (from byte `o`) into entries `from…to-1`; returns its deleted-node count. */
-function readNodes(view: DataView, o: number, from: number, to: number, a: NodeArrays): number {
-  const { parent, left, right, splitIndex, condition, defaultLeft, deleted } = a;
-  let deletedCount = 0;
-  for (let i = from; i < to; i++, o += NODE_BYTES) {
-    parent[i] = view.getInt32(o, true) & 0x7fffffff;
-    left[i] = view.getInt32(o + 4, true);
-    right[i] = view.getInt32(o + 8, true);
-    const sindex = view.getUint32(o + 12, true);
-    condition[i] = view.getFloat32(o + 16, true);
-    if (sindex === DELETED) {
-      deleted[i] = 1;
-      deletedCount++;
-      continue;
-    }
-    splitIndex[i] = sindex & 0x7fffffff;
-    defaultLeft[i] = sindex >>> 31;
-  }
-  return deletedCount;
+  return { trees: { offset, nodes }, bytes: w * 4 };
 }
 
 /** Bounds-checked little-endian reader; every overrun names what was being read. */
@@ -201,9 +161,9 @@ class Cursor {
     }
   }
 
-  /** A view of the rest of the file (the position does not move). */
-  rest(): DataView {
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, this.remaining());
+  /** The rest of the file (the position does not move). */
+  rest(): Uint8Array {
+    return this.bytes.subarray(this.pos);
   }
 
   block(n: number, what: string): DataView {

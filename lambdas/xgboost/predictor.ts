@@ -205,17 +205,19 @@ export class Predictor {
   }
 
   private walk(x: Float32Array, offset: number, root: number): number {
-    const { feature, value, left, right, defaultLeft, categorical } = this.model;
+    const { feature, value, first, defaultLeft, categorical } = this.model;
     let n = root;
     let split = feature[n];
     while (split >= 0) {
       const v = x[offset + split];
       if (v !== v) {
-        n = defaultLeft[n] ? left[n] : right[n];
-      } else if (categorical !== undefined && categorical[n] !== 0) {
-        n = this.categoryGoesLeft(categorical[n] - 1, v) ? left[n] : right[n];
+        n = first[n];
       } else {
-        n = v < value[n] ? left[n] : right[n];
+        const left =
+          categorical !== undefined && categorical[n] !== 0
+            ? this.categoryGoesLeft(categorical[n] - 1, v)
+            : v < value[n];
+        n = first[n] + (left === (defaultLeft[n] === 1) ? 0 : 1);
       }
       split = feature[n];
     }
