@@ -54,6 +54,11 @@ export class Journal {
     return join(this.dir, name);
   }
 
+  /** Where a run spools its anonymised lines (see spool.ts). */
+  spoolPath(): string {
+    return this.file('spool.bin');
+  }
+
   watermark(): WatermarkPosition | null {
     return readJson(this.file('watermark.json'));
   }

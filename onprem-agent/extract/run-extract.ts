@@ -1,8 +1,10 @@
 /**
- * One extract run of one dataset: plan (fail closed on any column without a policy), check the data tests and
- * the k-anonymity gate on a first pass, then stream, anonymise and write gzip CSV parts on a second pass over
- * the same snapshot, store the manifest last, and only then advance the watermark. A killed run resumes from
- * the journal: parts are deterministic, stored ones are not sent again, and the manifest appears exactly once.
+ * One extract run of one dataset: plan (fail closed on any column without a policy), then one pass over the
+ * source that anonymises every row, checks the row data tests, counts the k-anonymity groups and spools the
+ * output lines locally; only when the tests and the k-anonymity gate pass are gzip CSV parts built from the
+ * spool (without the suppressed groups) and uploaded, the manifest stored last, and the watermark advanced.
+ * A killed run resumes from the journal: parts are deterministic, stored ones are not sent again, and the
+ * manifest appears exactly once.
  */
 import { createHash } from 'node:crypto';
 import type { AgentConfig, DatasetConfig } from '../config/agent-config';
@@ -11,10 +13,14 @@ import type { ObjectStore } from '../sink/object-store';
 import { quoteIdentifier, type Source, type SourceColumn } from '../source/source';
 import { csvLine } from './csv';
 import { Journal, type RunPlan, type WatermarkPosition } from './journal';
-import { GzipPartWriter } from './part-writer';
+import { RowTests, uniqueTestFailures } from './data-tests';
+import { KAnonymityGroups } from './k-anonymity';
+import { lineMember, readSpool, removeSpool, SpoolWriter, withoutGroups } from './spool';
 
 /** Version written into every manifest. */
 export const AGENT_VERSION = '0.1.0';
+/** Source rows per spooled chunk (one gzip member; a part holds whole chunks). */
+const SPOOL_CHUNK_ROWS = 1000;
 /** Identifier of the manifest format. */
 export const MANIFEST_FORMAT = 'mlp.extract-manifest/1';
 
@@ -186,7 +192,9 @@ async function extractOnce(
         `${dataset.name}: ${nullWatermarks} row(s) have a NULL watermark (${dataset.watermark.column}); they could never be extracted incrementally`,
       );
     }
-    await runDataTests(deps.source, dataset, table, where, binds);
+    // Unique tests need the database; row tests run on the single pass below, before anything is uploaded.
+    const uniqueFailures = await uniqueTestFailures(deps.source, dataset, where, binds);
+    if (uniqueFailures.length > 0) throw dataTestsFailed(dataset, uniqueFailures);
 
     const asOf = String(plan.upperBound)
       .slice(0, 10)
@@ -201,125 +209,133 @@ async function extractOnce(
       );
     }
 
-    // Pass 1: k-anonymity groups over the generalised quasi-identifiers.
-    const qi = dataset.quasiIdentifiers.map((name) => ({ name, at: columns.findIndex((c) => c.name === name) }));
-    const groups = new Map<string, number>();
-    let total = 0;
-    const groupKey = (row: unknown[]) =>
-      qi.map((q) => transforms.get(q.name)!(row[q.at] as SourceValue) ?? '\u0000').join('\u0001');
-    for await (const row of deps.source.stream(planned.sql, binds)) {
-      total++;
-      if (qi.length > 0) {
-        const k = groupKey(row);
-        groups.set(k, (groups.get(k) ?? 0) + 1);
-      }
-    }
-    if (total === 0)
-      return {
-        dataset: dataset.name,
-        runId: null,
-        rows: 0,
-        suppressedRows: 0,
-        parts: 0,
-        manifestKey: null,
-        resumed: false,
-      };
-    // Groups below k, kept so the second pass only computes a row's group when something is suppressed.
-    const suppressedGroups = new Set<string>();
-    let suppressed = 0;
-    for (const [group, count] of groups) {
-      if (count < dataset.k) {
-        suppressed += count;
-        suppressedGroups.add(group);
-      }
-    }
-    if (suppressed > dataset.maxSuppressedFraction * total) {
-      throw new ExtractAbort(
-        `${dataset.name}: k-anonymity (k=${dataset.k}) would suppress ${suppressed} of ${total} rows, above the ${dataset.maxSuppressedFraction * 100}% cap; coarsen the quasi-identifiers`,
-      );
-    }
-
-    // Pass 2: anonymise and write parts.
-    if (!planned.resuming) journal.startRun(plan);
-    const stored = journal.parts();
-    const prefix = `landing/${dataset.name}/${plan.runId}/`;
+    // The single pass over the source: anonymise every row, count its k-anonymity group (the generalised
+    // quasi-identifiers) and spool the line locally until the run knows which groups are too small.
     const outIndex = planned.outputColumns.map((name) => columns.findIndex((c) => c.name === name));
     const outTransforms = planned.outputColumns.map((name) => transforms.get(name)!);
-    const header = csvLine(planned.outputColumns);
     const wmAt = columns.findIndex((c) => c.name === dataset.watermark.column);
     const pkAt = columns.findIndex((c) => c.name === dataset.primaryKey);
-    const parts: { key: string; rows: number; bytes: number; sha256: string }[] = [];
-    let writer: GzipPartWriter | undefined;
-    let rows = 0;
-    let last: WatermarkPosition | null = null;
-    const fields: (string | null)[] = new Array(outIndex.length);
-    const flush = async () => {
-      if (!writer) return;
-      const index = parts.length;
-      const key = `${prefix}part-${String(index).padStart(5, '0')}.csv.gz`;
-      const partRows = writer.rows;
-      const body = await writer.finish();
-      writer = undefined;
-      const digest = sha256(body);
-      const part = { index, key, rows: partRows, bytes: body.length, sha256: digest };
-      const previous = stored.get(index);
-      if (previous && previous.sha256 !== digest) {
-        throw new StaleRun(`${dataset.name}: resumed part ${index} differs from the stored one`);
+    const groups = new KAnonymityGroups(
+      dataset.quasiIdentifiers.map((name) => ({
+        transform: transforms.get(name)!,
+        column: columns.findIndex((c) => c.name === name),
+        output: planned.outputColumns.indexOf(name),
+      })),
+    );
+    const rowTests = new RowTests(
+      dataset.tests,
+      columns.map((c) => c.name),
+    );
+    const spoolPath = journal.spoolPath();
+    const spool = new SpoolWriter(spoolPath, Math.min(SPOOL_CHUNK_ROWS, dataset.partRows));
+    try {
+      let last: WatermarkPosition | null = null;
+      const fields: (string | null)[] = new Array(outIndex.length);
+      try {
+        for await (const batch of deps.source.batches(planned.sql, binds)) {
+          for (const row of batch) {
+            rowTests.check(row);
+            for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
+            spool.append(groups.add(row, fields), csvLine(fields));
+          }
+          const row = batch[batch.length - 1];
+          last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
+          await spool.settle();
+        }
+      } finally {
+        await spool.close();
       }
-      if (!previous) {
-        await deps.store.putIfAbsent(key, body, digest);
-        journal.partStored(part);
+      const rowFailures = rowTests.failures();
+      if (rowFailures.length > 0) throw dataTestsFailed(dataset, rowFailures);
+      const total = spool.records;
+      if (total === 0)
+        return {
+          dataset: dataset.name,
+          runId: null,
+          rows: 0,
+          suppressedRows: 0,
+          parts: 0,
+          manifestKey: null,
+          resumed: false,
+        };
+      const { suppressed, rows: suppressedRows } = groups.smallerThan(dataset.k);
+      if (suppressedRows > dataset.maxSuppressedFraction * total) {
+        throw new ExtractAbort(
+          `${dataset.name}: k-anonymity (k=${dataset.k}) would suppress ${suppressedRows} of ${total} rows, above the ${dataset.maxSuppressedFraction * 100}% cap; coarsen the quasi-identifiers`,
+        );
       }
-      parts.push(part);
-      rows += partRows;
-      deps.progress?.(rows);
-    };
-    // A row's group comes from its output fields when every quasi-identifier is output (the same transforms
-    // already ran), else from the row.
-    const qiFields = qi.map((q) => planned.outputColumns.indexOf(q.name));
-    const outputGroupKey = qiFields.every((at) => at >= 0)
-      ? () => qiFields.map((at) => fields[at] ?? '\u0000').join('\u0001')
-      : undefined;
-    for await (const row of deps.source.stream(planned.sql, binds)) {
-      last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
-      for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
-      if (suppressedGroups.size > 0 && suppressedGroups.has(outputGroupKey ? outputGroupKey() : groupKey(row)))
-        continue;
-      writer ??= new GzipPartWriter(header);
-      await writer.add(csvLine(fields));
-      if (writer.rows >= dataset.partRows) await flush();
-    }
-    await flush();
 
-    const manifest = {
-      format: MANIFEST_FORMAT,
-      dataset: dataset.name,
-      runId: plan.runId,
-      createdAt: plan.startedAt,
-      parts: parts.map(({ key, rows: r, bytes, sha256: s }) => ({ key, rows: r, bytes, sha256: s })),
-      totalRows: rows,
-      suppressedRows: suppressed,
-      schema: Object.fromEntries(planned.outputColumns.map((name) => [name, outputType(dataset, columns, name)])),
-      policySha256: plan.policySha256,
-      kid: config.pseudonymisation.kid,
-      k: dataset.k,
-      quasiIdentifiers: dataset.quasiIdentifiers,
-      watermark: { column: dataset.watermark.column, from: plan.from, to: last, upperBound: plan.upperBound },
-      agentVersion: AGENT_VERSION,
-    };
-    const manifestBody = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-    const manifestKey = `${prefix}_manifest.json`;
-    await deps.store.putIfAbsent(manifestKey, manifestBody, sha256(manifestBody));
-    journal.finishRun(last);
-    return {
-      dataset: dataset.name,
-      runId: plan.runId,
-      rows,
-      suppressedRows: suppressed,
-      parts: parts.length,
-      manifestKey,
-      resumed: planned.resuming,
-    };
+      // Parts from the spool, without the suppressed groups' rows.
+      if (!planned.resuming) journal.startRun(plan);
+      const stored = journal.parts();
+      const prefix = `landing/${dataset.name}/${plan.runId}/`;
+      const header = lineMember(csvLine(planned.outputColumns));
+      const parts: { key: string; rows: number; bytes: number; sha256: string }[] = [];
+      let members: Buffer[] = [];
+      let partRows = 0;
+      let rows = 0;
+      const flush = async () => {
+        if (partRows === 0) return;
+        const index = parts.length;
+        const key = `${prefix}part-${String(index).padStart(5, '0')}.csv.gz`;
+        const body = Buffer.concat([header, ...members]);
+        const digest = sha256(body);
+        const part = { index, key, rows: partRows, bytes: body.length, sha256: digest };
+        const previous = stored.get(index);
+        if (previous && previous.sha256 !== digest) {
+          throw new StaleRun(`${dataset.name}: resumed part ${index} differs from the stored one`);
+        }
+        if (!previous) {
+          await deps.store.putIfAbsent(key, body, digest);
+          journal.partStored(part);
+        }
+        parts.push(part);
+        rows += partRows;
+        members = [];
+        partRows = 0;
+        deps.progress?.(rows);
+      };
+      for (const chunk of readSpool(spoolPath)) {
+        const kept = withoutGroups(chunk, suppressed);
+        if (!kept) continue;
+        if (partRows + kept.rows > dataset.partRows) await flush();
+        members.push(kept.member);
+        partRows += kept.rows;
+      }
+      await flush();
+
+      const manifest = {
+        format: MANIFEST_FORMAT,
+        dataset: dataset.name,
+        runId: plan.runId,
+        createdAt: plan.startedAt,
+        parts: parts.map(({ key, rows: r, bytes, sha256: s }) => ({ key, rows: r, bytes, sha256: s })),
+        totalRows: rows,
+        suppressedRows,
+        schema: Object.fromEntries(planned.outputColumns.map((name) => [name, outputType(dataset, columns, name)])),
+        policySha256: plan.policySha256,
+        kid: config.pseudonymisation.kid,
+        k: dataset.k,
+        quasiIdentifiers: dataset.quasiIdentifiers,
+        watermark: { column: dataset.watermark.column, from: plan.from, to: last, upperBound: plan.upperBound },
+        agentVersion: AGENT_VERSION,
+      };
+      const manifestBody = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+      const manifestKey = `${prefix}_manifest.json`;
+      await deps.store.putIfAbsent(manifestKey, manifestBody, sha256(manifestBody));
+      journal.finishRun(last);
+      return {
+        dataset: dataset.name,
+        runId: plan.runId,
+        rows,
+        suppressedRows,
+        parts: parts.length,
+        manifestKey,
+        resumed: planned.resuming,
+      };
+    } finally {
+      removeSpool(spoolPath);
+    }
   });
 }
 
@@ -333,42 +349,8 @@ function outputType(dataset: DatasetConfig, columns: SourceColumn[], name: strin
   return 'string';
 }
 
-/** Data tests run in the database over the run's window; failures name the column and count, never values. */
-async function runDataTests(
-  source: Source,
-  dataset: DatasetConfig,
-  table: string,
-  where: string,
-  binds: unknown[],
-): Promise<void> {
-  const failures: string[] = [];
-  for (const test of dataset.tests) {
-    const column = quoteIdentifier(test.column);
-    let sql: string;
-    let extra: unknown[] = [];
-    switch (test.test) {
-      case 'not-null':
-        sql = `SELECT COUNT(*) FROM ${table} WHERE ${where} AND ${column} IS NULL`;
-        break;
-      case 'unique':
-        sql = `SELECT COUNT(*) FROM (SELECT ${column} FROM ${table} WHERE ${where} AND ${column} IS NOT NULL GROUP BY ${column} HAVING COUNT(*) > 1)`;
-        break;
-      case 'accepted-values':
-        sql = `SELECT COUNT(*) FROM ${table} WHERE ${where} AND ${column} IS NOT NULL AND ${column} NOT IN (${test.values.map(() => '?').join(',')})`;
-        extra = test.values;
-        break;
-      case 'range':
-        sql = `SELECT COUNT(*) FROM ${table} WHERE ${where} AND (${column} < ? OR ${column} > ?)`;
-        extra = [test.min ?? -Number.MAX_VALUE, test.max ?? Number.MAX_VALUE];
-        break;
-    }
-    const count = Number((await source.one(sql, [...binds, ...extra]))![0]);
-    if (count > 0)
-      failures.push(
-        `${test.test} on ${test.column}: ${count} violating ${test.test === 'unique' ? 'value(s)' : 'row(s)'}`,
-      );
-  }
-  if (failures.length > 0) throw new ExtractAbort(`${dataset.name}: data tests failed: ${failures.join('; ')}`);
+function dataTestsFailed(dataset: DatasetConfig, failures: readonly string[]): ExtractAbort {
+  return new ExtractAbort(`${dataset.name}: data tests failed: ${failures.join('; ')}`);
 }
 
 function sha256(data: string | Uint8Array): string {

@@ -1,7 +1,7 @@
 /**
  * The Oracle source, through node-oracledb in thin mode (pure JavaScript: no Instant Client on the bank
  * server). One pool per agent process, drained on close (the CLI closes it on SIGTERM); a run reads inside a
- * READ ONLY transaction, so both passes see the same read-consistent snapshot; large reads stream with a tuned
+ * READ ONLY transaction, so all its queries see the same read-consistent snapshot; large reads stream with a tuned
  * fetch size; every connection is released in `finally`, including when a stream fails half-way.
  */
 import type { Readable } from 'node:stream';
@@ -86,7 +86,7 @@ export class OracleSource implements Source {
     });
   }
 
-  async *stream(sql: string, binds: readonly unknown[]): AsyncIterable<unknown[]> {
+  async *batches(sql: string, binds: readonly unknown[]): AsyncIterable<readonly unknown[][]> {
     const connection = this.connection ?? (await this.pool.getConnection());
     const stream = connection.queryStream(oraclePlaceholders(sql), [...binds], {
       outFormat: this.driver.OUT_FORMAT_ARRAY,
@@ -94,7 +94,15 @@ export class OracleSource implements Source {
       prefetchRows: FETCH_ARRAY_SIZE + 1,
     });
     try {
-      for await (const row of stream) yield row as unknown[];
+      let batch: unknown[][] = [];
+      for await (const row of stream) {
+        batch.push(row as unknown[]);
+        if (batch.length === FETCH_ARRAY_SIZE) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
     } finally {
       stream.destroy();
       if (connection !== this.connection) await connection.close();

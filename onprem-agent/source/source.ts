@@ -16,8 +16,11 @@ export interface SourceColumn {
  */
 export interface Source {
   describe(table: string): Promise<SourceColumn[]>;
-  /** All rows of a query, as arrays in column order, streamed. */
-  stream(sql: string, binds: readonly unknown[]): AsyncIterable<unknown[]>;
+  /**
+   * All rows of a query, as arrays in column order, streamed in batches (a few thousand rows each): one
+   * await per batch, not per row, keeps the extract's per-row cost down.
+   */
+  batches(sql: string, binds: readonly unknown[]): AsyncIterable<readonly unknown[][]>;
   /** The first row of a query. */
   one(sql: string, binds: readonly unknown[]): Promise<unknown[] | undefined>;
   /** Runs `fn` inside one read-consistent snapshot. */

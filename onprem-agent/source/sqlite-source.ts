@@ -1,9 +1,12 @@
 /**
  * The embedded source: a read-only SQLite database (better-sqlite3). Reads of one run happen inside a single
- * read transaction, so both passes see the same snapshot.
+ * read transaction, so all its queries see the same snapshot.
  */
 import Database from 'better-sqlite3';
 import { quoteIdentifier, type Source, type SourceColumn } from './source';
+
+/** Rows per batch streamed to the extractor. */
+const BATCH_ROWS = 2000;
 
 /** SQLite implementation of {@link Source}. */
 export class SqliteSource implements Source {
@@ -33,11 +36,19 @@ export class SqliteSource implements Source {
       });
   }
 
-  async *stream(sql: string, binds: readonly unknown[]): AsyncIterable<unknown[]> {
-    yield* this.db
+  async *batches(sql: string, binds: readonly unknown[]): AsyncIterable<readonly unknown[][]> {
+    let batch: unknown[][] = [];
+    for (const row of this.db
       .prepare(sql)
       .raw(true)
-      .iterate(...binds) as IterableIterator<unknown[]>;
+      .iterate(...binds) as IterableIterator<unknown[]>) {
+      batch.push(row);
+      if (batch.length === BATCH_ROWS) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
   }
 
   async one(sql: string, binds: readonly unknown[]): Promise<unknown[] | undefined> {

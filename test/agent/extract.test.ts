@@ -5,7 +5,8 @@
  * watermarks) write nothing.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -108,6 +109,26 @@ describe('extract', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(10_000);
+    expect(existsSync(join(config.stateDir, dataset.name, 'spool.bin'))).toBe(false); // the local spool is gone
+  });
+
+  test("parts are gzip streams of several members that Python's gzip reads to the same text", async () => {
+    const { dir, config, store, dataset } = workspace(2000);
+    const result = await extract(config, dataset, store);
+    const { manifest } = await readRun(store, result.manifestKey!);
+    expect(manifest.suppressedRows).toBeGreaterThan(0);
+    for (const part of manifest.parts) {
+      const body = Buffer.from(await store.get(part.key));
+      const file = join(dir, 'part.csv.gz');
+      writeFileSync(file, body);
+      const python = execFileSync(
+        '/usr/bin/python3',
+        ['-c', 'import gzip,sys; sys.stdout.buffer.write(gzip.open(sys.argv[1]).read())', file],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+      expect(python.equals(gunzipSync(body))).toBe(true);
+      expect(part.rows).toBeLessThanOrEqual(dataset.partRows);
+    }
   });
 
   test('later runs extract exactly the rows changed since: ties on the watermark included, the lag window respected', async () => {
@@ -196,6 +217,7 @@ describe('extract', () => {
     await expect(extract(config, change(dataset), store)).rejects.toThrow(ExtractAbort);
     await expect(extract(config, change(dataset), store)).rejects.toThrow(message);
     expect(await store.list('')).toEqual([]);
+    expect(existsSync(join(config.stateDir, dataset.name, 'spool.bin'))).toBe(false);
   });
 
   test('refuses a source with NULL watermarks', async () => {
