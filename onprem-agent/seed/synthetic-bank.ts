@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 
 /** Options of {@link seedBank}. */
 export interface SeedOptions {
-  /** Number of customers (1,000 to 5,000,000). */
+  /** Number of customers (1 to {@link MAX_SEED_CUSTOMERS}). */
   readonly customers: number;
   /** PRNG seed. @default 42 */
   readonly seed?: number;
@@ -182,11 +182,17 @@ function dateFromDays(days: number): string {
 }
 const daysOf = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
 
+/**
+ * Largest bank the seeder builds: `mlp seed` offers 1 to 5,000,000 customers; `bench:agent` goes to 15M
+ * (about 5.3M loan rows) for its memory check.
+ */
+export const MAX_SEED_CUSTOMERS = 15_000_000;
+
 /** Creates the bank in a new SQLite file (refuses to overwrite an existing bank). */
 export function seedBank(path: string, options: SeedOptions): SeedSummary {
   const { customers } = options;
-  if (!Number.isInteger(customers) || customers < 1 || customers > 5_000_000) {
-    throw new Error(`--customers must be a whole number from 1 to 5,000,000, got ${customers}`);
+  if (!Number.isInteger(customers) || customers < 1 || customers > MAX_SEED_CUSTOMERS) {
+    throw new Error(`customers must be a whole number from 1 to 15,000,000, got ${customers}`);
   }
   const random = prng(options.seed ?? 42);
   const asOf = daysOf(options.asOf ?? '2026-10-31');
