@@ -17,6 +17,23 @@ import {
 import { join } from 'node:path';
 import { syncDirectory } from '../sink/filesystem-store';
 
+/** Raised when another live agent process holds a dataset's run lock. */
+export class RunLocked extends Error {
+  constructor(readonly pid: number) {
+    super(`another agent process (pid ${pid}) is extracting this dataset`);
+    this.name = 'RunLocked';
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
+}
+
 /** Position after the last extracted row: its watermark value and primary key. */
 export interface WatermarkPosition {
   readonly value: string | number;
@@ -52,6 +69,31 @@ export class Journal {
 
   private file(name: string): string {
     return join(this.dir, name);
+  }
+
+  /**
+   * Takes the dataset's run lock: one agent process extracts a dataset at a time (a cron job that outlasts its
+   * interval must not run beside the next). A lock whose process is gone (killed) is taken over. Returns the
+   * release function; throws {@link RunLocked} when a live process holds the lock.
+   */
+  lock(): () => void {
+    const path = this.file('run.lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(path, 'wx', 0o600);
+        writeFileSync(fd, String(process.pid));
+        closeSync(fd);
+        return () => rmSync(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = Number(readFileSync(path, 'utf8'));
+        if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+          throw new RunLocked(holder);
+        }
+        rmSync(path, { force: true }); // left by a killed run (or unreadable): take it over
+      }
+    }
+    throw new Error(`cannot take the run lock ${path}`);
   }
 
   /** Where a run spools its anonymised lines (see spool.ts). */

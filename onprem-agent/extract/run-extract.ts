@@ -12,7 +12,7 @@ import { compileTransform, type ColumnTransform, type SourceValue } from '../ano
 import type { ObjectStore } from '../sink/object-store';
 import { quoteIdentifier, type Source, type SourceColumn } from '../source/source';
 import { csvLine } from './csv';
-import { Journal, type RunPlan, type WatermarkPosition } from './journal';
+import { Journal, RunLocked, type RunPlan, type WatermarkPosition } from './journal';
 import { RowTests, uniqueTestFailures } from './data-tests';
 import { KAnonymityGroups } from './k-anonymity';
 import { lineMember, readSpool, removeSpool, SpoolWriter, withoutGroups } from './spool';
@@ -132,7 +132,8 @@ function windowClause(dataset: DatasetConfig, plan: RunPlan): { where: string; b
 }
 
 /**
- * Runs (or resumes) the extract of one dataset. A run whose manifest is already stored is just closed. A run
+ * Runs (or resumes) the extract of one dataset, holding its run lock (a dataset another live agent process is
+ * extracting is refused with {@link ExtractAbort}). A run whose manifest is already stored is just closed. A run
  * that cannot be resumed because the source changed since it was interrupted is abandoned — its parts have no
  * manifest, so no reader ever sees them — and a fresh run starts from the committed watermark.
  */
@@ -141,12 +142,21 @@ export async function runExtract(
   dataset: DatasetConfig,
   deps: ExtractDependencies,
 ): Promise<ExtractResult> {
+  let release: () => void;
+  try {
+    release = new Journal(config.stateDir, dataset.name).lock();
+  } catch (error) {
+    if (error instanceof RunLocked) throw new ExtractAbort(`${dataset.name}: ${error.message}`);
+    throw error;
+  }
   try {
     return await extractOnce(config, dataset, deps);
   } catch (error) {
     if (!(error instanceof StaleRun)) throw error;
     new Journal(config.stateDir, dataset.name).abandonRun();
     return extractOnce(config, dataset, deps);
+  } finally {
+    release();
   }
 }
 

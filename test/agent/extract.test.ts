@@ -5,8 +5,9 @@
  * watermarks) write nothing.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -218,6 +219,31 @@ describe('extract', () => {
     await expect(extract(config, change(dataset), store)).rejects.toThrow(message);
     expect(await store.list('')).toEqual([]);
     expect(existsSync(join(config.stateDir, dataset.name, 'spool.bin'))).toBe(false);
+  });
+
+  test('one process at a time extracts a dataset; a lock left by a killed process is taken over', async () => {
+    const { config, store, dataset } = workspace(3000);
+    const lock = join(config.stateDir, dataset.name, 'run.lock');
+    mkdirSync(join(config.stateDir, dataset.name), { recursive: true });
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      writeFileSync(lock, String(other.pid));
+      await expect(extract(config, dataset, store)).rejects.toThrow(
+        new ExtractAbort(`loans: another agent process (pid ${other.pid}) is extracting this dataset`),
+      );
+      expect(await store.list('')).toEqual([]);
+    } finally {
+      other.kill('SIGKILL');
+      await once(other, 'exit');
+    }
+    const result = await extract(config, dataset, store); // the holder is gone
+    expect(result.manifestKey).not.toBeNull();
+    expect(existsSync(lock)).toBe(false);
+    const [first, second] = await Promise.allSettled([
+      extract(config, dataset, store, new Date('2026-11-29T12:00:00Z')),
+      extract(config, dataset, store, new Date('2026-11-29T12:00:00Z')),
+    ]);
+    expect([first.status, second.status].sort()).toEqual(['fulfilled', 'rejected']);
   });
 
   test('refuses a source with NULL watermarks', async () => {
