@@ -10,7 +10,7 @@ import {
   loadAgentConfig,
   readSecret,
 } from '../../onprem-agent/config/agent-config';
-import { ExtractAbort, planExtract, runExtract } from '../../onprem-agent/extract/run-extract';
+import { ExtractAbort, type ExtractProgress, planExtract, runExtract } from '../../onprem-agent/extract/run-extract';
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
 import { S3Store } from '../../onprem-agent/sink/s3-store';
 import { OracleSource } from '../../onprem-agent/source/oracle-source';
@@ -102,16 +102,27 @@ async function openSource(config: AgentConfig): Promise<Source> {
 }
 
 /**
- * Progress per stored part: a live line with rows/s on a terminal, one JSON log line otherwise (cron, systemd).
+ * Progress of a run: a live line with rows/s on a terminal (at most five updates a second), JSON log lines
+ * otherwise (cron, systemd): one per stored part, and one every 30 seconds while the source is read.
  */
-function progressReporter(dataset: string): (rows: number) => void {
+function progressReporter(dataset: string): (progress: ExtractProgress) => void {
   const started = Date.now();
-  return (rows) => {
-    const rate = Math.round(rows / Math.max((Date.now() - started) / 1000, 0.001));
-    if (process.stderr.isTTY)
+  let shown = 0;
+  return ({ phase, rows }) => {
+    const now = Date.now();
+    const rate = Math.round(rows / Math.max((now - started) / 1000, 0.001));
+    const verb = phase === 'read' ? 'read' : 'stored';
+    if (process.stderr.isTTY) {
+      if (phase === 'read' && now - shown < 200) return;
+      shown = now;
       process.stderr.write(
-        `\r${dataset}: ${rows.toLocaleString('en-GB')} rows written, ${rate.toLocaleString('en-GB')} rows/s`,
+        `\r${dataset}: ${rows.toLocaleString('en-GB')} rows ${verb}, ${rate.toLocaleString('en-GB')} rows/s   `,
       );
-    else console.log(JSON.stringify({ level: 'INFO', message: 'part stored', dataset, rows, rowsPerSecond: rate }));
+      return;
+    }
+    if (phase === 'read' && now - shown < 30_000) return;
+    shown = now;
+    const message = phase === 'read' ? 'rows read' : 'part stored';
+    console.log(JSON.stringify({ level: 'INFO', message, dataset, rows, rowsPerSecond: rate }));
   };
 }

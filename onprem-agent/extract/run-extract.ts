@@ -40,8 +40,15 @@ export interface ExtractDependencies {
   readonly key: Buffer;
   /** Clock, for the upper watermark bound of a new run. */
   readonly now: () => Date;
-  /** Progress callback (rows written so far). */
-  readonly progress?: (rows: number) => void;
+  /** Progress: rows read and anonymised so far (after each batch), then rows stored (after each part). */
+  readonly progress?: (progress: ExtractProgress) => void;
+}
+
+/** A progress report of a run. */
+export interface ExtractProgress {
+  /** `read`: the pass over the source; `stored`: parts uploaded. */
+  readonly phase: 'read' | 'stored';
+  readonly rows: number;
 }
 
 /** A run's outcome. */
@@ -251,6 +258,7 @@ async function extractOnce(
           const row = batch[batch.length - 1];
           last = { value: row[wmAt] as string | number, key: row[pkAt] as string | number };
           await spool.settle();
+          deps.progress?.({ phase: 'read', rows: spool.records });
         }
       } finally {
         await spool.close();
@@ -303,7 +311,7 @@ async function extractOnce(
         rows += partRows;
         members = [];
         partRows = 0;
-        deps.progress?.(rows);
+        deps.progress?.({ phase: 'stored', rows });
       };
       for (const chunk of readSpool(spoolPath)) {
         const kept = withoutGroups(chunk, suppressed);

@@ -41,7 +41,14 @@ test('agent run: dry run writes nothing, a run stores a manifest, a bad config e
 
   const real = run('agent', 'run', '--config', config);
   expect(real.status).toBe(0);
-  const result = JSON.parse(real.stdout.trim().split('\n').pop()!);
+  const lines = real.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  // Off a terminal, progress is JSON lines: the read (at most one every 30 s), then each stored part.
+  expect(lines[0]).toMatchObject({ message: 'rows read', dataset: 'loans', rows: expect.any(Number) });
+  expect(lines.filter((l) => l.message === 'part stored').length).toBeGreaterThan(0);
+  const result = lines.pop();
   expect(result).toMatchObject({
     message: 'extract stored',
     dataset: 'loans',
