@@ -24,6 +24,8 @@ const GZIP: ZlibOptions = { level: 1, strategy: constants.Z_HUFFMAN_ONLY };
 const GZIP_SLACK = 4096;
 const NEWLINE = 0x0a;
 const HEADER_BYTES = 8;
+/** Initial text buffer of a chunk: 1,000 lines of the synthetic bank's ~290 bytes fit. */
+const TEXT_BYTES = 512 * 1024;
 /** Chunks being compressed at once; more wait (they are a few hundred KiB each). */
 const CHUNKS_IN_FLIGHT = 8;
 
@@ -47,7 +49,7 @@ export class SpoolWriter {
   /** Lines appended. */
   records = 0;
   private readonly fd: number;
-  private text = Buffer.allocUnsafe(1 << 18);
+  private text = Buffer.allocUnsafe(TEXT_BYTES);
   private used = 0;
   private groups: Uint32Array;
   private lengths: Uint32Array;
@@ -109,7 +111,7 @@ export class SpoolWriter {
     };
     const input = this.text.subarray(0, this.used);
     this.pending.push(chunk);
-    this.text = Buffer.allocUnsafe(this.text.length);
+    this.text = Buffer.allocUnsafe(TEXT_BYTES); // not the grown size: one huge line must not inflate every chunk
     this.used = 0;
     this.groups = new Uint32Array(this.chunkRows);
     this.lengths = new Uint32Array(this.chunkRows);
