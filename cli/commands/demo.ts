@@ -22,6 +22,7 @@ import { localLayout, mlpHome } from '../../stepfunctions/local/local-home';
 import type * as Runner from '../../stepfunctions/local/local-retraining';
 import { trainingPythonProblem } from '../../stepfunctions/local/local-training';
 import { UsageError } from '../usage-error';
+import { parseCustomers } from './options';
 import { startLocalScorer } from './serve';
 
 /** What a demo home may hold (SQLite adds -wal/-shm files); anything else means the directory is not ours. */
@@ -38,10 +39,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--customers <n>', 'customers in the synthetic bank (1,000 to 5,000,000)', '100000')
     .option('--env <name>', 'environment whose retraining configuration to use', 'dev')
     .action(async (options: { customers: string; env: string }) => {
-      const customers = Number(options.customers);
-      if (!Number.isInteger(customers) || customers < 1000 || customers > 5_000_000) {
-        throw new UsageError(`--customers must be a whole number from 1,000 to 5,000,000, got "${options.customers}"`);
-      }
+      const customers = parseCustomers(options.customers, 1000);
       const problem = trainingPythonProblem();
       if (problem) throw new UsageError(problem);
       const config = loadEnvironment(options.env);

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
 import { UsageError } from '../usage-error';
+import { parseCustomers } from './options';
 
 /** Registers `mlp seed`. */
 export function registerSeedCommand(program: Command): void {
@@ -14,11 +15,8 @@ export function registerSeedCommand(program: Command): void {
     .requiredOption('--db <file>', 'SQLite file to create')
     .option('--seed <n>', 'random seed', '42')
     .action((options: { customers: string; db: string; seed: string }) => {
-      const customers = Number(options.customers);
+      const customers = parseCustomers(options.customers, 1);
       const seed = Number(options.seed);
-      if (!Number.isInteger(customers) || customers < 1 || customers > 5_000_000) {
-        throw new UsageError(`--customers must be a whole number from 1 to 5,000,000, got "${options.customers}"`);
-      }
       if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${options.seed}"`);
       const path = resolve(options.db);
       mkdirSync(dirname(path), { recursive: true });

@@ -102,28 +102,26 @@ function concatenate(trees: DocTree[]): RawForest {
     for (const values of [tree.right, tree.parent, tree.splitIndex, tree.condition, tree.defaultLeft]) {
       if (values.length !== n) throw new ModelFormatError(`tree ${t}: node arrays differ in length`);
     }
+    const index = (value: number, min: number, max: number, what: string, i: number): number => {
+      if (!(Number.isInteger(value) && value >= min && value <= max)) {
+        throw new ModelFormatError(`tree ${t} node ${i}: ${what} ${value} is out of range`);
+      }
+      return value;
+    };
     for (let i = 0; i < n; i++) {
       const word = (offset[t] + i) * NODE_WORDS;
-      const where = `tree ${t} node ${i}`;
-      nodes[word] = int32(tree.parent[i], -1, where, 'parent');
-      nodes[word + 1] = int32(tree.left[i], -1, where, 'left child');
-      nodes[word + 2] = int32(tree.right[i], -1, where, 'right child');
-      nodes[word + 3] = int32(tree.splitIndex[i], 0, where, 'split index') | (tree.defaultLeft[i] ? 1 << 31 : 0);
+      // Indices must fit the record's 31 bits; the root's parent may be 2^31 - 1, XGBoost's "no parent".
+      nodes[word] = index(tree.parent[i], -1, 0x7fffffff, 'parent', i);
+      nodes[word + 1] = index(tree.left[i], -1, 0x7ffffffe, 'left child', i);
+      nodes[word + 2] = index(tree.right[i], -1, 0x7ffffffe, 'right child', i);
+      nodes[word + 3] =
+        index(tree.splitIndex[i], 0, 0x7ffffffe, 'split index', i) | (tree.defaultLeft[i] ? 1 << 31 : 0);
       condition[0] = tree.condition[i];
       nodes[word + 4] = conditionBits[0];
     }
     tree.categories?.forEach((cats, node) => categories.set(offset[t] + node, cats));
   });
   return { offset, nodes, categories: categories.size > 0 ? categories : undefined };
-}
-
-/** An index the record layout can hold: an integer from `min` to 2^31 - 2 (2^31 - 1 also for a parent). */
-function int32(value: number, min: number, where: string, what: string): number {
-  const max = what === 'parent' ? 0x7fffffff : 0x7ffffffe;
-  if (!(Number.isInteger(value) && value >= min && value <= max)) {
-    throw new ModelFormatError(`${where}: ${what} ${value} is out of range`);
-  }
-  return value;
 }
 
 function readTree(tree: Doc, t: number): DocTree {

@@ -11,7 +11,7 @@ import { assembleEnsemble, NODE_WORDS, type RawForest, type TreeEnsemble } from 
 const LEARNER_PARAM_BYTES = 136;
 const GBTREE_PARAM_BYTES = 160;
 const TREE_PARAM_BYTES = 148;
-const NODE_BYTES = 20;
+const NODE_BYTES = NODE_WORDS * 4;
 const NODE_STAT_BYTES = 16;
 const utf8 = new TextDecoder('utf-8');
 

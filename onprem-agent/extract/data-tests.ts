@@ -7,10 +7,12 @@ import type { DatasetConfig } from '../config/agent-config';
 import { quoteIdentifier, type Source } from '../source/source';
 
 type DataTest = DatasetConfig['tests'][number];
+/** The tests checked row by row (`unique` runs in the database). */
+type RowDataTest = Exclude<DataTest, { test: 'unique' }>;
 
 /** A row test compiled against the query's column order. */
 interface RowTest {
-  readonly test: DataTest;
+  readonly test: RowDataTest;
   readonly column: number;
   /** True when the value violates the test. */
   readonly violates: (value: unknown) => boolean;
@@ -24,7 +26,7 @@ export class RowTests {
   /** `columns` are the query's column names, in row order. */
   constructor(tests: readonly DataTest[], columns: readonly string[]) {
     this.tests = tests
-      .filter((t) => t.test !== 'unique')
+      .filter((t): t is RowDataTest => t.test !== 'unique')
       .map((test) => ({ test, column: columns.indexOf(test.column), violates: violation(test), violations: 0 }));
   }
 
@@ -41,7 +43,7 @@ export class RowTests {
   }
 }
 
-function violation(test: DataTest): (value: unknown) => boolean {
+function violation(test: RowDataTest): (value: unknown) => boolean {
   switch (test.test) {
     case 'not-null':
       return (v) => v === null || v === undefined;
@@ -60,8 +62,6 @@ function violation(test: DataTest): (value: unknown) => boolean {
         return !(x >= min && x <= max);
       };
     }
-    case 'unique':
-      return () => false;
   }
 }
 

@@ -28,6 +28,7 @@ export class KAnonymityGroups {
    * written out is taken from them (its transform already ran), others are transformed from the row.
    */
   add(row: readonly unknown[], fields: readonly (string | null)[]): number {
+    if (this.quasiIdentifiers.length === 0) return 0; // no quasi-identifiers: no groups, nothing to suppress
     let key = '';
     for (let i = 0; i < this.quasiIdentifiers.length; i++) {
       const q = this.quasiIdentifiers[i];
@@ -48,7 +49,6 @@ export class KAnonymityGroups {
   smallerThan(k: number): { suppressed: ReadonlySet<number>; rows: number } {
     const suppressed = new Set<number>();
     let rows = 0;
-    if (this.quasiIdentifiers.length === 0) return { suppressed, rows }; // no quasi-identifiers, no gate
     this.counts.forEach((count, id) => {
       if (count < k) {
         suppressed.add(id);

@@ -228,21 +228,19 @@ async function extractOnce(
 
     // The single pass over the source: anonymise every row, count its k-anonymity group (the generalised
     // quasi-identifiers) and spool the line locally until the run knows which groups are too small.
-    const outIndex = planned.outputColumns.map((name) => columns.findIndex((c) => c.name === name));
+    const names = columns.map((c) => c.name);
+    const outIndex = planned.outputColumns.map((name) => names.indexOf(name));
     const outTransforms = planned.outputColumns.map((name) => transforms.get(name)!);
-    const wmAt = columns.findIndex((c) => c.name === dataset.watermark.column);
-    const pkAt = columns.findIndex((c) => c.name === dataset.primaryKey);
+    const wmAt = names.indexOf(dataset.watermark.column);
+    const pkAt = names.indexOf(dataset.primaryKey);
     const groups = new KAnonymityGroups(
       dataset.quasiIdentifiers.map((name) => ({
         transform: transforms.get(name)!,
-        column: columns.findIndex((c) => c.name === name),
+        column: names.indexOf(name),
         output: planned.outputColumns.indexOf(name),
       })),
     );
-    const rowTests = new RowTests(
-      dataset.tests,
-      columns.map((c) => c.name),
-    );
+    const rowTests = new RowTests(dataset.tests, names);
     const spoolPath = journal.spoolPath();
     const spool = new SpoolWriter(spoolPath, Math.min(SPOOL_CHUNK_ROWS, dataset.partRows));
     try {

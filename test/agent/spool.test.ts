@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { RowTests } from '../../onprem-agent/extract/data-tests';
+import { KAnonymityGroups } from '../../onprem-agent/extract/k-anonymity';
 import { lineMember, readSpool, SpoolWriter, withoutGroups } from '../../onprem-agent/extract/spool';
 
 const LINES = [
@@ -106,5 +107,36 @@ describe('row tests', () => {
       'range on rate: 3 violating row(s)',
     ]);
     expect(failures.join(' ')).not.toMatch(/secret|high|1\.5/);
+  });
+});
+
+describe('k-anonymity groups', () => {
+  const upper = (v: unknown) => (v === null ? null : String(v).toUpperCase());
+
+  test('groups smaller than k are reported with their rows; a written-out field is not transformed again', () => {
+    let calls = 0;
+    const groups = new KAnonymityGroups([
+      { transform: () => (calls++, 'unused'), column: 0, output: 0 }, // written out: taken from the fields
+      { transform: upper, column: 1, output: -1 }, // not written out: transformed from the row
+    ]);
+    const rows: [unknown[], (string | null)[]][] = [
+      [['a', 'x'], ['30-39']],
+      [['b', 'x'], ['30-39']],
+      [['c', 'y'], ['30-39']],
+      [['d', null], [null]],
+    ];
+    const ids = rows.map(([row, fields]) => groups.add(row, fields));
+    expect(ids).toEqual([0, 0, 1, 2]);
+    expect(calls).toBe(0);
+    const small = groups.smallerThan(2);
+    expect([...small.suppressed].sort()).toEqual([1, 2]);
+    expect(small.rows).toBe(2);
+    expect(groups.smallerThan(1).rows).toBe(0);
+  });
+
+  test('without quasi-identifiers nothing is ever suppressed', () => {
+    const groups = new KAnonymityGroups([]);
+    expect(groups.add(['a'], ['a'])).toBe(0);
+    expect(groups.smallerThan(1_000)).toEqual({ suppressed: new Set(), rows: 0 });
   });
 });
