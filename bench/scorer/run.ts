@@ -11,6 +11,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_TARGET } from '../../lib/lambda-bundling';
 import type { PredictorTiming } from './predictor-timing';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -20,16 +21,17 @@ const root = resolve(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'mlp-bench-'));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-/** Bundles an entry point with the esbuild options the CDK app uses for the scorer. */
-const bundle = (entry: string, outfile: string, external: string[] = []) =>
+/** Bundles an entry point with the esbuild settings the CDK app uses for the scorer (lib/lambda-bundling.ts). */
+const bundle = (entry: string, outfile: string, external: readonly string[] = []) =>
   build({
     entryPoints: [entry],
     bundle: true,
     minify: true,
     platform: 'node',
-    target: 'node22',
+    target: BUNDLE_TARGET,
     format: 'cjs',
-    external,
+    external: [...external],
+    alias: Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [from, resolve(root, to)])),
     outfile,
     logLevel: 'error',
   });
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
 
   // Bundle size and cold start, with the same esbuild options the CDK app uses.
   const scorer = join(dir, 'scorer', 'index.js');
-  await bundle(join(root, 'lambdas', 'scorer', 'handler.ts'), scorer, ['@aws-sdk/*']);
+  await bundle(join(root, 'lambdas', 'scorer', 'handler.ts'), scorer, BUNDLE_EXTERNALS);
   const bundleKb = statSync(scorer).size / 1024;
   const time = (args: string[], env: NodeJS.ProcessEnv) => {
     const t0 = performance.now();

@@ -121,7 +121,8 @@ function concatenate(trees: DocTree[]): RawForest {
     }
     tree.categories?.forEach((cats, node) => categories.set(offset[t] + node, cats));
   });
-  return { offset, nodes, categories: categories.size > 0 ? categories : undefined };
+  const start = offset.map((entry) => entry * NODE_WORDS).subarray(0, trees.length);
+  return { offset, start, nodes, categories: categories.size > 0 ? categories : undefined };
 }
 
 function readTree(tree: Doc, t: number): DocTree {

@@ -33,66 +33,21 @@ export interface FlatForest {
   readonly depth: Int32Array;
 }
 
-/** Bit pattern of the largest float32 strictly below the finite float32 whose bit pattern is `bits`. */
-function bitsBelow(bits: number): number {
-  if ((bits & 0x7fffffff) === 0) return FLOAT32_MINUS_TINY; // ±0: the negative subnormal nearest 0
-  return bits > 0 ? bits - 1 : bits + 1; // magnitude down for positives, up for negatives
-}
-
-/** Bit patterns: the negative float32 nearest 0, +Infinity, and the sign bit. */
-const FLOAT32_MINUS_TINY = 0x80000001 | 0;
-const FLOAT32_INFINITY = 0x7f800000;
-const FLOAT32_SIGN = 0x80000000 | 0;
-
 /**
- * Builds the branch-free layout, or returns undefined when the ensemble has categorical splits. The
- * ensemble's numbering already places each node's default child first with its sibling next to it, so this
- * is one linear pass. Float32s are handled as bit patterns, which keeps the pass free of allocations
- * before V8 optimises it (a float32 read as a JavaScript number is a heap object in unoptimised code).
+ * The branch-free layout of a model, or undefined when it has categorical splits. Its arrays are the
+ * ensemble's own: `assembleEnsemble` fills `slot` and `bound` in the pass that validates and numbers
+ * the nodes, so nothing is copied here.
  */
 export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
-  if (model.categorical) return undefined;
-  const total = model.feature.length;
-  const flat: FlatForest = {
-    slot: new Int32Array(total),
-    bound: new Float32Array(total),
+  if (model.categorical || !model.slot || !model.bound) return undefined;
+  return {
+    slot: model.slot,
+    bound: model.bound,
     first: model.first,
     leaf: model.value,
     root: model.treeRoot,
     depth: model.treeDepth,
   };
-  const valueBits = new Int32Array(model.value.buffer, model.value.byteOffset, total);
-  const boundBits = new Int32Array(flat.bound.buffer);
-  // Tree by tree: a function called per tree is optimised early in the cold start, one long loop is not.
-  const { treeRoot, numTrees } = model;
-  for (let t = 0; t < numTrees; t++) {
-    const to = t + 1 < numTrees ? treeRoot[t + 1] : total;
-    flattenNodes(model, treeRoot[t], to, flat.slot, boundBits, valueBits);
-  }
-  return flat;
-}
-
-function flattenNodes(
-  model: TreeEnsemble,
-  from: number,
-  to: number,
-  slot: Int32Array,
-  bound: Int32Array,
-  value: Int32Array,
-): void {
-  const { feature, defaultLeft, numFeature } = model;
-  for (let at = from; at < to; at++) {
-    const f = feature[at];
-    if (f < 0) {
-      bound[at] = FLOAT32_INFINITY;
-    } else if (defaultLeft[at]) {
-      slot[at] = f;
-      bound[at] = bitsBelow(value[at]);
-    } else {
-      slot[at] = numFeature + f;
-      bound[at] = value[at] ^ FLOAT32_SIGN; // -threshold
-    }
-  }
 }
 
 /** Writes the key vector of the row at `x[offset…]` into `keys[keyOffset…]` (2 × numFeature values). */

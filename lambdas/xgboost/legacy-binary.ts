@@ -15,8 +15,17 @@ const NODE_BYTES = NODE_WORDS * 4;
 const NODE_STAT_BYTES = 16;
 const utf8 = new TextDecoder('utf-8');
 
+/** Options of {@link readLegacyBinary}. */
+export interface LegacyReadOptions {
+  /**
+   * The bytes are a private buffer the reader may rearrange (a freshly decompressed archive): node records
+   * are then aligned in place, moving the file's tail back by up to 3 bytes, instead of copied. @default false
+   */
+  readonly mayRearrange?: boolean;
+}
+
 /** Parses a legacy binary model (with or without the `binf` prefix). */
-export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
+export function readLegacyBinary(bytes: Uint8Array, options: LegacyReadOptions = {}): TreeEnsemble {
   const r = new Cursor(bytes);
   if (bytes.length >= 4 && r.peekAscii(4) === 'binf') r.skip(4);
 
@@ -48,7 +57,7 @@ export function readLegacyBinary(bytes: Uint8Array): TreeEnsemble {
   }
   if (sizeLeafVector !== 0) throw new ModelFormatError('multi-output (vector-leaf) trees are not supported');
 
-  const forest = readTrees(r.rest(), numTrees);
+  const forest = readTrees(r.restAsWords(options.mayRearrange === true), numTrees);
   r.skip(forest.bytes);
 
   const treeGroup = new Int32Array(numTrees);
@@ -96,23 +105,21 @@ const NODE_STAT_WORDS = NODE_STAT_BYTES / 4;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * Reads `numTrees` RegTrees: a scan for their sizes, then each tree's node records copied as they are into
- * one array (the file stores XGBoost's in-memory `RegTree::Node`, the layout {@link RawForest} uses). Deleted
- * nodes are not counted against the tree's header: the assembler rejects any that is reachable, and
- * unreachable ones do not change the model.
+ * Reads `numTrees` RegTrees from the start of `words`. The file stores each tree as its parameters, its node
+ * records (XGBoost's in-memory `RegTree::Node`, the layout {@link RawForest} uses) and its node statistics;
+ * the records are used where they lie. Deleted nodes are not counted against the tree's header: the
+ * assembler rejects any that is reachable, and unreachable ones do not change the model.
  */
-function readTrees(bytes: Uint8Array, numTrees: number): { trees: RawForest; bytes: number } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const numWords = bytes.length >> 2;
-  const word = (w: number) => view.getInt32(w * 4, true);
+function readTrees(words: Int32Array, numTrees: number): { trees: RawForest; bytes: number } {
+  const numWords = words.length;
   const offset = new Int32Array(numTrees + 1);
   const start = new Int32Array(numTrees);
   let w = 0;
   for (let t = 0; t < numTrees; t++) {
     if (w + TREE_PARAM_WORDS > numWords) throw new ModelFormatError(`truncated model: tree ${t} parameters`);
-    const numNodes = word(w + 1);
-    const numDeleted = word(w + 2);
-    if (word(w + 5) !== 0) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
+    const numNodes = words[w + 1];
+    const numDeleted = words[w + 2];
+    if (words[w + 5] !== 0) throw new ModelFormatError(`tree ${t}: vector leaves are not supported`);
     const size = numNodes * (NODE_WORDS + NODE_STAT_WORDS);
     if (numNodes < 1 || numDeleted < 0 || numDeleted >= numNodes || w + TREE_PARAM_WORDS + size > numWords) {
       throw new ModelFormatError(`tree ${t}: node count ${numNodes} does not fit the file`);
@@ -121,23 +128,15 @@ function readTrees(bytes: Uint8Array, numTrees: number): { trees: RawForest; byt
     offset[t + 1] = offset[t] + numNodes;
     w += TREE_PARAM_WORDS + size;
   }
-  const nodes = new Int32Array(offset[numTrees] * NODE_WORDS);
-  const nodeBytes = new Uint8Array(nodes.buffer);
-  for (let t = 0; t < numTrees; t++) {
-    const from = start[t] * 4;
-    const to = from + (offset[t + 1] - offset[t]) * NODE_BYTES;
-    if (LITTLE_ENDIAN_HOST) nodeBytes.set(bytes.subarray(from, to), offset[t] * NODE_BYTES);
-    else for (let i = from; i < to; i += 4) nodes[(offset[t] * NODE_BYTES + i - from) >> 2] = view.getInt32(i, true);
-  }
-  return { trees: { offset, nodes }, bytes: w * 4 };
+  return { trees: { offset, start, nodes: words }, bytes: w * 4 };
 }
 
 /** Bounds-checked little-endian reader; every overrun names what was being read. */
 class Cursor {
   private pos = 0;
-  private readonly view: DataView;
+  private view: DataView;
 
-  constructor(private readonly bytes: Uint8Array) {
+  constructor(private bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -161,9 +160,27 @@ class Cursor {
     }
   }
 
-  /** The rest of the file (the position does not move). */
-  rest(): Uint8Array {
-    return this.bytes.subarray(this.pos);
+  /**
+   * The rest of the file as little-endian 32-bit words (a trailing partial word left out; the position does
+   * not move). On a little-endian host the words are the file's own bytes when they are 4-byte aligned, or
+   * when `mayMove` allows shifting the rest of the file back onto a 4-byte boundary over the bytes just read
+   * (the cursor then follows it); otherwise a copy, made once.
+   */
+  restAsWords(mayMove: boolean): Int32Array {
+    const count = this.remaining() >> 2;
+    const misalignment = (this.bytes.byteOffset + this.pos) % 4;
+    if (LITTLE_ENDIAN_HOST && misalignment !== 0 && mayMove && this.pos >= misalignment) {
+      this.bytes.copyWithin(this.pos - misalignment, this.pos);
+      this.bytes = this.bytes.subarray(0, this.bytes.length - misalignment);
+      this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+      this.pos -= misalignment;
+    } else if (misalignment !== 0 || !LITTLE_ENDIAN_HOST) {
+      const words = new Int32Array(count);
+      if (LITTLE_ENDIAN_HOST) new Uint8Array(words.buffer).set(this.bytes.subarray(this.pos, this.pos + count * 4));
+      else for (let i = 0; i < count; i++) words[i] = this.view.getInt32(this.pos + i * 4, true);
+      return words;
+    }
+    return new Int32Array(this.bytes.buffer, this.bytes.byteOffset + this.pos, count);
   }
 
   block(n: number, what: string): DataView {

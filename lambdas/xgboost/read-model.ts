@@ -57,7 +57,8 @@ function readFormat(bytes: Uint8Array, archiveAllowed: boolean): TreeEnsemble {
       if (!archiveAllowed) throw new ModelFormatError('model.tar.gz contains another gzip archive');
       return readFormat(extractModelFromTarGz(bytes), false);
     case 'binary':
-      return readLegacyBinary(bytes);
+      // A file out of an archive was decompressed into a buffer of its own: the reader may align it in place.
+      return readLegacyBinary(bytes, { mayRearrange: !archiveAllowed });
     case 'json':
       return readJsonModel(new TextDecoder().decode(bytes));
     case 'ubjson':

@@ -11,9 +11,9 @@ import { baseMargin, type Objective } from './objective';
 export const NODE_WORDS = 5;
 
 /**
- * All trees as a parser found them, concatenated: tree t owns nodes `offset[t]…offset[t+1]-1`. Each node is
- * a record of {@link NODE_WORDS} 32-bit words, XGBoost's own `RegTree::Node` (which the legacy binary format
- * stores verbatim):
+ * All trees as a parser found them: tree t owns the nodes numbered `offset[t]…offset[t+1]-1` (its global
+ * node indices), whose records start at word `start[t]` of `nodes`, one record of {@link NODE_WORDS} 32-bit
+ * words per node, XGBoost's own `RegTree::Node` (which the legacy binary format stores verbatim):
  *
  * 0. parent (the root's is not a node index; bit 31 may flag a left child),
  * 1. left child, -1 for a leaf,
@@ -21,10 +21,13 @@ export const NODE_WORDS = 5;
  * 3. split feature in bits 0–30, bit 31 set when missing values go left; all ones marks a deleted node,
  * 4. split threshold of an internal node or value of a leaf, as float32 bits.
  *
- * Child and parent indices are local to their tree (0 = its root), as XGBoost numbers them.
+ * Child and parent indices are local to their tree (0 = its root), as XGBoost numbers them. Trees' records
+ * need not be adjacent: the legacy reader uses the file's own words, with each tree's statistics in between.
  */
 export interface RawForest {
   readonly offset: Int32Array;
+  /** Word index in `nodes` of each tree's first record. */
+  readonly start: Int32Array;
   readonly nodes: Int32Array;
   /** Categorical splits: global node index → categories that go right. */
   readonly categories?: ReadonlyMap<number, ArrayLike<number>>;
@@ -79,6 +82,13 @@ export interface TreeEnsemble extends Omit<EnsembleHeader, 'baseScore' | 'treeGr
   readonly catBits?: Uint32Array;
   /** Deepest root-to-leaf path of each tree, in edges. */
   readonly treeDepth: Int32Array;
+  /**
+   * The branch-free evaluator's arrays (see flat-forest.ts), built in the same pass; absent when the model has
+   * categorical splits. `slot`: index into a row's key vector read at each node (0 for leaves).
+   */
+  readonly slot?: Int32Array;
+  /** Comparison bound of each node: the float32 below a default-left threshold, else minus the threshold; +Infinity at leaves. */
+  readonly bound?: Float32Array;
 }
 
 /** Largest category XGBoost accepts (2^24: exactly representable in float32). */
@@ -87,6 +97,10 @@ const MAX_CATEGORY = 1 << 24;
 const MAX_CATEGORY_WORDS = 1 << 22;
 /** Exponent bits of a float32: all set for infinities and NaN. */
 const FLOAT32_EXPONENT = 0x7f800000;
+/** Float32 bit patterns of +Infinity, of the sign bit, and of the negative float32 nearest 0. */
+const FLOAT32_INFINITY = 0x7f800000;
+const FLOAT32_SIGN = 0x80000000 | 0;
+const FLOAT32_MINUS_TINY = 0x80000001 | 0;
 
 /** Validates raw trees against the header and packs them. Any inconsistency throws {@link ModelFormatError}. */
 export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): TreeEnsemble {
@@ -107,9 +121,16 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
   if (header.baseScore.length !== 1 && header.baseScore.length !== numGroup) {
     throw new ModelFormatError(`base_score has ${header.baseScore.length} values for ${numGroup} output groups`);
   }
-  const entries = forest.offset[numTrees];
-  if (forest.nodes.length !== entries * NODE_WORDS) {
-    throw new ModelFormatError(`node records hold ${forest.nodes.length} words, expected ${entries * NODE_WORDS}`);
+  if (forest.start.length !== numTrees) {
+    throw new ModelFormatError(`node records are located for ${forest.start.length} of ${numTrees} trees`);
+  }
+  let largest = 0;
+  for (let t = 0; t < numTrees; t++) {
+    const n = forest.offset[t + 1] - forest.offset[t];
+    if (!(n >= 1 && forest.start[t] >= 0 && forest.start[t] + n * NODE_WORDS <= forest.nodes.length)) {
+      throw new ModelFormatError(`tree ${t}: ${n} node records do not fit the node array`);
+    }
+    largest = Math.max(largest, n);
   }
   const margin = new Float32Array(numGroup);
   for (let k = 0; k < numGroup; k++) {
@@ -125,30 +146,29 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
   }
 
   // Sized for every stored node; unreachable (deleted) ones are cut off at the end.
+  const entries = forest.offset[numTrees];
   const value = new Float32Array(entries);
+  const categorical = forest.categories !== undefined && forest.categories.size > 0;
+  const bound = categorical ? undefined : new Float32Array(entries);
   const packed: PackedNodes = {
     feature: new Int32Array(entries),
     valueBits: new Int32Array(value.buffer),
     first: new Int32Array(entries),
     defaultLeft: new Uint8Array(entries),
-    categorical: forest.categories !== undefined && forest.categories.size > 0 ? new Int32Array(entries) : undefined,
+    slot: categorical ? undefined : new Int32Array(entries),
+    boundBits: bound && new Int32Array(bound.buffer),
+    categorical: categorical ? new Int32Array(entries) : undefined,
     categories: { offset: [], length: [], words: [] },
   };
-  let largest = 0;
-  for (let t = 0; t < numTrees; t++) largest = Math.max(largest, forest.offset[t + 1] - forest.offset[t]);
-  const scratch: TreeScratch = {
-    seen: new Uint8Array(largest),
-    order: new Int32Array(largest),
-    level: new Int32Array(largest),
-  };
+  const order = new Int32Array(largest);
   const treeRoot = new Int32Array(numTrees);
   const treeDepth = new Int32Array(numTrees);
   let total = 0;
-  // One call per tree: V8 optimises a function called hundreds of times long before it would replace a
-  // long-running loop on the stack, and this runs during the cold start.
+  // One call per tree: the calls run in V8's baseline tiers during the cold start, so the loop body is kept
+  // short and its error reports live in a separate function.
   for (let t = 0; t < numTrees; t++) {
     treeRoot[t] = total;
-    total += packTree(forest, t, numFeature, scratch, packed, total, treeDepth);
+    total += packTree(forest, t, numFeature, order, packed, total, treeDepth);
   }
 
   let treeWeight: Float32Array | undefined;
@@ -159,7 +179,7 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
 
   const cut = <A extends Int32Array | Float32Array | Uint8Array>(array: A): A =>
     total === entries ? array : (array.subarray(0, total) as A);
-  const { categorical, categories } = packed;
+  const { categories } = packed;
   return {
     format: header.format,
     objective: header.objective,
@@ -179,11 +199,13 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
     value: cut(value),
     first: cut(packed.first),
     defaultLeft: cut(packed.defaultLeft),
-    categorical: categorical && cut(categorical),
-    catOffset: categorical && Int32Array.from(categories.offset),
-    catLength: categorical && Int32Array.from(categories.length),
-    catBits: categorical && Uint32Array.from(categories.words),
+    categorical: packed.categorical && cut(packed.categorical),
+    catOffset: categorical ? Int32Array.from(categories.offset) : undefined,
+    catLength: categorical ? Int32Array.from(categories.length) : undefined,
+    catBits: categorical ? Uint32Array.from(categories.words) : undefined,
     treeDepth,
+    slot: packed.slot && cut(packed.slot),
+    bound: bound && cut(bound),
   };
 }
 
@@ -194,113 +216,138 @@ interface PackedNodes {
   readonly valueBits: Int32Array;
   readonly first: Int32Array;
   readonly defaultLeft: Uint8Array;
+  /** Branch-free arrays (numeric models only); the bound as bits, like the values. */
+  readonly slot: Int32Array | undefined;
+  readonly boundBits: Int32Array | undefined;
   readonly categorical: Int32Array | undefined;
   readonly categories: { offset: number[]; length: number[]; words: number[] };
-}
-
-/** Per-tree working space, sized for the largest tree and shared. */
-interface TreeScratch {
-  readonly seen: Uint8Array;
-  /** Local node index at each breadth-first position. */
-  readonly order: Int32Array;
-  readonly level: Int32Array;
 }
 
 /**
  * Walks tree `t` breadth-first from its root, checking every link, and writes its reachable nodes to the
  * packed arrays from entry `at` on, each node's two children side by side (the default child first). Records
  * the tree's depth in `treeDepth[t]` and returns how many nodes it wrote.
+ *
+ * A split is accepted only if its children are two different nodes other than the root whose parent fields
+ * name it. As each node has one parent field, no node is then reached twice and no cycle is entered, so the
+ * walk needs no visited set: it ends after at most n nodes, and `order` (sized for the largest tree) holds it.
  */
 function packTree(
   forest: RawForest,
   t: number,
   numFeature: number,
-  scratch: TreeScratch,
+  order: Int32Array,
   out: PackedNodes,
   at: number,
   treeDepth: Int32Array,
 ): number {
-  const base = forest.offset[t];
-  const n = forest.offset[t + 1] - base;
-  if (n < 1) throw new ModelFormatError(`tree ${t} has no nodes`);
-  const { nodes, categories } = forest;
-  const { seen, order, level } = scratch;
-  const { feature, valueBits, categorical } = out;
-  seen.fill(0, 0, n);
-  seen[0] = 1;
+  const n = forest.offset[t + 1] - forest.offset[t];
+  const start = forest.start[t];
+  const { nodes } = forest;
+  const { feature, valueBits, first, defaultLeft, slot, boundBits, categorical } = out;
   order[0] = 0;
-  level[0] = 0;
   let count = 1;
-  let deepest = 0;
+  let depth = 0;
+  let levelEnd = 1; // breadth-first: nodes before levelEnd are at `depth`, the rest one level deeper
   for (let head = 0; head < count; head++) {
+    if (head === levelEnd) {
+      depth++;
+      levelEnd = count;
+    }
     const node = order[head];
-    const entry = base + node;
-    const word = entry * NODE_WORDS;
+    const word = start + node * NODE_WORDS;
     const to = at + head;
     const l = nodes[word + 1];
     const r = nodes[word + 2];
     const sindex = nodes[word + 3];
     const bits = nodes[word + 4];
-    if (sindex === -1) throw new ModelFormatError(`tree ${t}: deleted node ${node} is reachable`);
     if (l === -1) {
-      if (r !== -1) throw new ModelFormatError(`tree ${t} node ${node}: leaf with a right child`);
-      if ((bits & FLOAT32_EXPONENT) === FLOAT32_EXPONENT) {
-        throw new ModelFormatError(`tree ${t} node ${node}: leaf value is not finite`);
+      if (r !== -1 || sindex === -1 || (bits & FLOAT32_EXPONENT) === FLOAT32_EXPONENT) {
+        throw nodeError(forest, t, node, numFeature);
       }
-      if (level[head] > deepest) deepest = level[head];
       feature[to] = -1;
       valueBits[to] = bits;
-      out.first[to] = to;
+      first[to] = to;
+      if (boundBits) boundBits[to] = FLOAT32_INFINITY;
       continue;
     }
-    if (!(l > 0 && l < n && r > 0 && r < n)) {
-      throw new ModelFormatError(`tree ${t} node ${node}: child index outside 1..${n - 1}`);
-    }
-    if (seen[l] || seen[r] || l === r) {
-      throw new ModelFormatError(`tree ${t}: node ${node} links to a node reached twice (not a tree)`);
-    }
-    const parentOfLeft = nodes[(base + l) * NODE_WORDS] & 0x7fffffff;
-    const parentOfRight = nodes[(base + r) * NODE_WORDS] & 0x7fffffff;
-    if (parentOfLeft !== node || parentOfRight !== node) {
-      throw new ModelFormatError(`tree ${t} node ${node}: a child's parent link does not point back`);
-    }
     const split = sindex & 0x7fffffff;
-    if (split >= numFeature) {
-      throw new ModelFormatError(`tree ${t} node ${node}: split feature ${split} outside 0..${numFeature - 1}`);
+    if (
+      !(l > 0 && l < n && r > 0 && r < n && l !== r) ||
+      (nodes[start + l * NODE_WORDS] & 0x7fffffff) !== node ||
+      (nodes[start + r * NODE_WORDS] & 0x7fffffff) !== node ||
+      sindex === -1 ||
+      split >= numFeature
+    ) {
+      throw nodeError(forest, t, node, numFeature);
     }
-    seen[l] = 1;
-    seen[r] = 1;
     const goesLeft = sindex >>> 31;
     order[count] = goesLeft ? l : r;
     order[count + 1] = goesLeft ? r : l;
-    level[count] = level[count + 1] = level[head] + 1;
-    out.first[to] = at + count;
+    first[to] = at + count;
     count += 2;
     feature[to] = split;
-    out.defaultLeft[to] = goesLeft;
-    const cats = categorical ? categories!.get(entry) : undefined;
-    if (cats) {
-      const table = out.categories;
-      categorical![to] = table.offset.length + 1;
-      table.offset.push(table.words.length);
-      const words = packCategories(cats, t, node);
-      table.length.push(words.length);
-      if (table.words.length + words.length > MAX_CATEGORY_WORDS) {
-        throw new ModelFormatError('categorical splits exceed the size limit (16 MiB of category sets)');
+    defaultLeft[to] = goesLeft;
+    if (categorical) {
+      const cats = forest.categories!.get(forest.offset[t] + node);
+      if (cats) {
+        addCategories(out.categories, categorical, to, cats, t, node);
+        continue;
       }
-      for (const word of words) table.words.push(word);
-    } else {
-      if ((bits & 0x7fffffff) > FLOAT32_EXPONENT) {
-        throw new ModelFormatError(`tree ${t} node ${node}: split threshold is NaN`);
+    }
+    if ((bits & 0x7fffffff) > FLOAT32_EXPONENT) throw nodeError(forest, t, node, numFeature);
+    valueBits[to] = bits;
+    if (slot && boundBits) {
+      // Default left: true when x >= threshold, i.e. x > the float32 below it; default right: true when
+      // -x > -threshold. ±0 has no float32 below it of the same sign: the negative one nearest 0 stands in.
+      if (goesLeft) {
+        slot[to] = split;
+        boundBits[to] = (bits & 0x7fffffff) === 0 ? FLOAT32_MINUS_TINY : bits > 0 ? bits - 1 : bits + 1;
+      } else {
+        slot[to] = numFeature + split;
+        boundBits[to] = bits ^ FLOAT32_SIGN;
       }
-      valueBits[to] = bits;
     }
   }
-  treeDepth[t] = deepest;
+  treeDepth[t] = depth;
   return count;
 }
 
-function packCategories(categories: ArrayLike<number>, t: number, node: number): number[] {
+/** Names what is wrong with the node {@link packTree} refused (kept out of its loop). */
+function nodeError(forest: RawForest, t: number, node: number, numFeature: number): ModelFormatError {
+  const n = forest.offset[t + 1] - forest.offset[t];
+  const word = forest.start[t] + node * NODE_WORDS;
+  const { nodes } = forest;
+  const [l, r, sindex, bits] = [nodes[word + 1], nodes[word + 2], nodes[word + 3], nodes[word + 4]];
+  const at = `tree ${t} node ${node}`;
+  if (sindex === -1) return new ModelFormatError(`tree ${t}: deleted node ${node} is reachable`);
+  if (l === -1) {
+    if (r !== -1) return new ModelFormatError(`${at}: leaf with a right child`);
+    return new ModelFormatError(`${at}: leaf value is not finite`);
+  }
+  if (!(l > 0 && l < n && r > 0 && r < n)) return new ModelFormatError(`${at}: child index outside 1..${n - 1}`);
+  if (l === r) return new ModelFormatError(`${at}: both children are node ${l}`);
+  const parentOf = (child: number) => nodes[forest.start[t] + child * NODE_WORDS] & 0x7fffffff;
+  if (parentOf(l) !== node || parentOf(r) !== node) {
+    return new ModelFormatError(`${at}: a child's parent link does not point back (not a tree)`);
+  }
+  const split = sindex & 0x7fffffff;
+  if (split >= numFeature) {
+    return new ModelFormatError(`${at}: split feature ${split} outside 0..${numFeature - 1}`);
+  }
+  if ((bits & 0x7fffffff) > FLOAT32_EXPONENT) return new ModelFormatError(`${at}: split threshold is NaN`);
+  return new ModelFormatError(`${at}: invalid node`);
+}
+
+/** Stores a categorical split's right-going categories as a bit set and points node `to` at it. */
+function addCategories(
+  table: PackedNodes['categories'],
+  categorical: Int32Array,
+  to: number,
+  categories: ArrayLike<number>,
+  t: number,
+  node: number,
+): void {
   let max = -1;
   for (let i = 0; i < categories.length; i++) {
     const c = categories[i];
@@ -311,5 +358,11 @@ function packCategories(categories: ArrayLike<number>, t: number, node: number):
   }
   const words = new Array<number>(Math.floor(max / 32) + 1).fill(0);
   for (let i = 0; i < categories.length; i++) words[categories[i] >>> 5] |= 1 << (categories[i] & 31);
-  return words.map((w) => w >>> 0);
+  if (table.words.length + words.length > MAX_CATEGORY_WORDS) {
+    throw new ModelFormatError('categorical splits exceed the size limit (16 MiB of category sets)');
+  }
+  categorical[to] = table.offset.length + 1;
+  table.offset.push(table.words.length);
+  table.length.push(words.length);
+  for (const word of words) table.words.push(word >>> 0);
 }

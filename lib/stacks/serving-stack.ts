@@ -63,6 +63,8 @@ export class ServingStack extends Stack {
       logRetentionDays: props.logRetentionDays,
       logsKey: props.logsKey,
       retainLogs: props.retainLogs,
+      // Cold starts are on the request path, and the scorer logs error names and messages, not stacks.
+      sourceMaps: false,
       environment: {
         // Versions published by a retraining Deploy carry MODEL_URI; this one follows the champion pointer.
         CHAMPION_POINTER_URI: `s3://${props.modelsBucket.bucketName}/${championPointerKey(props.dataset)}`,
