@@ -8,9 +8,9 @@
  * goes in blocks of rows, four rows walking each tree side by side.
  * Ensembles with categorical splits take a plain node walk.
  */
-import { fillKeys, type FlatForest, flattenForest } from './flat-forest';
+import { allocateKeys, fillKeys, type FlatForest, flattenForest, keyWidth } from './flat-forest';
 import { outputWidth, transform } from './objective';
-import type { TreeEnsemble } from './tree-ensemble';
+import type { TreeEnsemble, WalkNodes } from './tree-ensemble';
 
 const f = Math.fround;
 /** Rows whose keys are prepared together: small enough to stay in L1 with the current tree. */
@@ -41,8 +41,8 @@ export class Predictor {
     this.outputWidth = outputWidth(model.objective, model.numGroup);
     this.flat = flattenForest(model);
     this.rowMargins = new Float32Array(model.numGroup);
-    this.rowKeys = new Float64Array(2 * model.numFeature);
-    this.blockKeys = new Float64Array(BLOCK_ROWS * 2 * model.numFeature);
+    this.rowKeys = allocateKeys(1, model.numFeature);
+    this.blockKeys = allocateKeys(BLOCK_ROWS, model.numFeature);
     this.plainSum = model.numGroup === 1 && model.treeWeight === undefined;
     this.octetDepth = new Int32Array(Math.ceil(model.numTrees / 8));
     if (this.flat) {
@@ -97,7 +97,8 @@ export class Predictor {
 
   /** One row: trees eight at a time, each walk a fixed number of branch-free steps. */
   private flatRow(flat: FlatForest, keys: Float64Array, margins: Float32Array): void {
-    const { slot, bound, first, leaf, root } = flat;
+    const { slot, bound, first, root } = flat;
+    const leaf = bound; // a leaf keeps its value in its bound
     const numTrees = this.model.numTrees;
     const octets = numTrees >> 3;
     let acc = margins[0];
@@ -147,10 +148,11 @@ export class Predictor {
   /** A block of rows: keys once per row, then per tree four rows walked side by side. */
   private flatBlock(flat: FlatForest, x: Float32Array, start: number, count: number, out: Float32Array): void {
     const { numFeature, numGroup } = this;
-    const width = 2 * numFeature;
+    const width = keyWidth(numFeature);
     const keys = this.blockKeys;
     for (let i = 0; i < count; i++) fillKeys(x, (start + i) * numFeature, numFeature, keys, i * width);
-    const { slot, bound, first, leaf, root, depth } = flat;
+    const { slot, bound, first, root, depth } = flat;
+    const leaf = bound;
     const numTrees = this.model.numTrees;
     for (let t = 0; t < numTrees; t++) {
       const r0 = root[t];
@@ -205,7 +207,8 @@ export class Predictor {
   }
 
   private walk(x: Float32Array, offset: number, root: number): number {
-    const { feature, value, first, defaultLeft, categorical } = this.model;
+    const { feature, value, defaultLeft, categorical } = this.model.nodes as WalkNodes;
+    const { first } = this.model;
     let n = root;
     let split = feature[n];
     while (split >= 0) {
@@ -213,10 +216,7 @@ export class Predictor {
       if (v !== v) {
         n = first[n];
       } else {
-        const left =
-          categorical !== undefined && categorical[n] !== 0
-            ? this.categoryGoesLeft(categorical[n] - 1, v)
-            : v < value[n];
+        const left = categorical[n] !== 0 ? this.categoryGoesLeft(categorical[n] - 1, v) : v < value[n];
         n = first[n] + (left === (defaultLeft[n] === 1) ? 0 : 1);
       }
       split = feature[n];
@@ -229,10 +229,11 @@ export class Predictor {
    * negative, too large and never-seen categories, goes left. Fractional values are truncated.
    */
   private categoryGoesLeft(split: number, v: number): boolean {
-    const words = this.model.catLength![split];
+    const { catLength, catBits, catOffset } = this.model.nodes as WalkNodes;
+    const words = catLength[split];
     if (v < 0 || v >= words * 32) return true;
     const c = Math.trunc(v);
-    const bits = this.model.catBits![this.model.catOffset![split] + (c >>> 5)];
+    const bits = catBits[catOffset[split] + (c >>> 5)];
     return ((bits >>> (c & 31)) & 1) === 0;
   }
 }

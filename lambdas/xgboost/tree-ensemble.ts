@@ -63,32 +63,48 @@ export interface TreeEnsemble extends Omit<EnsembleHeader, 'baseScore' | 'treeGr
   readonly treeGroup: Int32Array;
   /** DART weights, else undefined. */
   readonly treeWeight?: Float32Array;
-  /** Split feature per node; -1 marks a leaf. */
-  readonly feature: Int32Array;
-  /** Threshold of a split, value of a leaf. */
-  readonly value: Float32Array;
+  /** Deepest root-to-leaf path of each tree, in edges. */
+  readonly treeDepth: Int32Array;
   /**
    * A split's default child, the one missing values go to; its other child is the next node
    * (`first + 1`). A leaf points to itself.
    */
   readonly first: Int32Array;
+  /** The other node arrays, in the layout its evaluator reads. */
+  readonly nodes: FlatNodes | WalkNodes;
+}
+
+/**
+ * Node arrays of a model without categorical splits, for the branch-free evaluator (see flat-forest.ts): a
+ * row becomes a key vector of 2 × numFeature values plus a last entry of -Infinity, and each node steps to
+ * `first + (key[slot] > bound)`.
+ */
+export interface FlatNodes {
+  readonly kind: 'flat';
+  /** Key read at each node: feature f (default left) or numFeature + f; at leaves the last key, -Infinity. */
+  readonly slot: Int32Array;
+  /**
+   * A split's bound (the float32 below its threshold when missing values go left, else minus the threshold);
+   * a leaf's value, which -Infinity never exceeds, so the walk stays on the leaf.
+   */
+  readonly bound: Float32Array;
+}
+
+/** Node arrays of a model with categorical splits, for the plain node walk. */
+export interface WalkNodes {
+  readonly kind: 'walk';
+  /** Split feature per node; -1 marks a leaf. */
+  readonly feature: Int32Array;
+  /** Threshold of a numeric split, value of a leaf. */
+  readonly value: Float32Array;
   /** 1 when a split's default child is its left child (so `first` is left, `first + 1` right). */
   readonly defaultLeft: Uint8Array;
   /** Per node: 0 numeric, else 1 + index into catOffset/catLength. */
-  readonly categorical?: Int32Array;
-  readonly catOffset?: Int32Array;
-  readonly catLength?: Int32Array;
+  readonly categorical: Int32Array;
+  readonly catOffset: Int32Array;
+  readonly catLength: Int32Array;
   /** Bit sets of right-going categories, 32 per word. */
-  readonly catBits?: Uint32Array;
-  /** Deepest root-to-leaf path of each tree, in edges. */
-  readonly treeDepth: Int32Array;
-  /**
-   * The branch-free evaluator's arrays (see flat-forest.ts), built in the same pass; absent when the model has
-   * categorical splits. `slot`: index into a row's key vector read at each node (0 for leaves).
-   */
-  readonly slot?: Int32Array;
-  /** Comparison bound of each node: the float32 below a default-left threshold, else minus the threshold; +Infinity at leaves. */
-  readonly bound?: Float32Array;
+  readonly catBits: Uint32Array;
 }
 
 /** Largest category XGBoost accepts (2^24: exactly representable in float32). */
@@ -97,8 +113,7 @@ const MAX_CATEGORY = 1 << 24;
 const MAX_CATEGORY_WORDS = 1 << 22;
 /** Exponent bits of a float32: all set for infinities and NaN. */
 const FLOAT32_EXPONENT = 0x7f800000;
-/** Float32 bit patterns of +Infinity, of the sign bit, and of the negative float32 nearest 0. */
-const FLOAT32_INFINITY = 0x7f800000;
+/** Float32 bit patterns of the sign bit and of the negative float32 nearest 0. */
 const FLOAT32_SIGN = 0x80000000 | 0;
 const FLOAT32_MINUS_TINY = 0x80000001 | 0;
 
@@ -147,19 +162,21 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
 
   // Sized for every stored node; unreachable (deleted) ones are cut off at the end.
   const entries = forest.offset[numTrees];
-  const value = new Float32Array(entries);
   const categorical = forest.categories !== undefined && forest.categories.size > 0;
-  const bound = categorical ? undefined : new Float32Array(entries);
-  const packed: PackedNodes = {
-    feature: new Int32Array(entries),
-    valueBits: new Int32Array(value.buffer),
-    first: new Int32Array(entries),
-    defaultLeft: new Uint8Array(entries),
-    slot: categorical ? undefined : new Int32Array(entries),
-    boundBits: bound && new Int32Array(bound.buffer),
-    categorical: categorical ? new Int32Array(entries) : undefined,
-    categories: { offset: [], length: [], words: [] },
-  };
+  const first = new Int32Array(entries);
+  const values = new Float32Array(entries); // `bound` of a flat model, `value` of a walked one
+  const out: PackedNodes = categorical
+    ? {
+        first,
+        valueBits: new Int32Array(values.buffer),
+        walk: {
+          feature: new Int32Array(entries),
+          defaultLeft: new Uint8Array(entries),
+          categorical: new Int32Array(entries),
+          categories: { offset: [], length: [], words: [] },
+        },
+      }
+    : { first, valueBits: new Int32Array(values.buffer), slot: new Int32Array(entries) };
   const order = new Int32Array(largest);
   const treeRoot = new Int32Array(numTrees);
   const treeDepth = new Int32Array(numTrees);
@@ -168,7 +185,7 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
   // short and its error reports live in a separate function.
   for (let t = 0; t < numTrees; t++) {
     treeRoot[t] = total;
-    total += packTree(forest, t, numFeature, order, packed, total, treeDepth);
+    total += packTree(forest, t, numFeature, order, out, total, treeDepth);
   }
 
   let treeWeight: Float32Array | undefined;
@@ -179,7 +196,22 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
 
   const cut = <A extends Int32Array | Float32Array | Uint8Array>(array: A): A =>
     total === entries ? array : (array.subarray(0, total) as A);
-  const { categories } = packed;
+  let nodes: FlatNodes | WalkNodes;
+  if (out.walk) {
+    const { feature, defaultLeft, categories } = out.walk;
+    nodes = {
+      kind: 'walk',
+      feature: cut(feature),
+      value: cut(values),
+      defaultLeft: cut(defaultLeft),
+      categorical: cut(out.walk.categorical),
+      catOffset: Int32Array.from(categories.offset),
+      catLength: Int32Array.from(categories.length),
+      catBits: Uint32Array.from(categories.words),
+    };
+  } else {
+    nodes = { kind: 'flat', slot: cut(out.slot!), bound: cut(values) };
+  }
   return {
     format: header.format,
     objective: header.objective,
@@ -195,32 +227,27 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
     treeRoot,
     treeGroup,
     treeWeight,
-    feature: cut(packed.feature),
-    value: cut(value),
-    first: cut(packed.first),
-    defaultLeft: cut(packed.defaultLeft),
-    categorical: packed.categorical && cut(packed.categorical),
-    catOffset: categorical ? Int32Array.from(categories.offset) : undefined,
-    catLength: categorical ? Int32Array.from(categories.length) : undefined,
-    catBits: categorical ? Uint32Array.from(categories.words) : undefined,
     treeDepth,
-    slot: packed.slot && cut(packed.slot),
-    bound: bound && cut(bound),
+    first: cut(first),
+    nodes,
   };
 }
 
-/** The output arrays of {@link assembleEnsemble}, filled tree by tree. */
+/** The output arrays of {@link assembleEnsemble}, filled tree by tree: flat (`slot`) or walked (`walk`). */
 interface PackedNodes {
-  readonly feature: Int32Array;
-  /** The bits of the value array: float32s are copied as integers, never as JavaScript numbers. */
-  readonly valueBits: Int32Array;
   readonly first: Int32Array;
-  readonly defaultLeft: Uint8Array;
-  /** Branch-free arrays (numeric models only); the bound as bits, like the values. */
-  readonly slot: Int32Array | undefined;
-  readonly boundBits: Int32Array | undefined;
-  readonly categorical: Int32Array | undefined;
-  readonly categories: { offset: number[]; length: number[]; words: number[] };
+  /**
+   * Bits of the float32 per node (bound or leaf value of a flat model; threshold or leaf value of a walked
+   * one): float32s are copied as integers, never as JavaScript numbers.
+   */
+  readonly valueBits: Int32Array;
+  readonly slot?: Int32Array;
+  readonly walk?: {
+    readonly feature: Int32Array;
+    readonly defaultLeft: Uint8Array;
+    readonly categorical: Int32Array;
+    readonly categories: { offset: number[]; length: number[]; words: number[] };
+  };
 }
 
 /**
@@ -244,7 +271,8 @@ function packTree(
   const n = forest.offset[t + 1] - forest.offset[t];
   const start = forest.start[t];
   const { nodes } = forest;
-  const { feature, valueBits, first, defaultLeft, slot, boundBits, categorical } = out;
+  const { first, valueBits, slot, walk } = out;
+  const leafSlot = 2 * numFeature; // the key vector's -Infinity
   order[0] = 0;
   let count = 1;
   let depth = 0;
@@ -265,10 +293,10 @@ function packTree(
       if (r !== -1 || sindex === -1 || (bits & FLOAT32_EXPONENT) === FLOAT32_EXPONENT) {
         throw nodeError(forest, t, node, numFeature);
       }
-      feature[to] = -1;
-      valueBits[to] = bits;
       first[to] = to;
-      if (boundBits) boundBits[to] = FLOAT32_INFINITY;
+      valueBits[to] = bits;
+      if (slot) slot[to] = leafSlot;
+      else walk!.feature[to] = -1;
       continue;
     }
     const split = sindex & 0x7fffffff;
@@ -286,27 +314,26 @@ function packTree(
     order[count + 1] = goesLeft ? r : l;
     first[to] = at + count;
     count += 2;
-    feature[to] = split;
-    defaultLeft[to] = goesLeft;
-    if (categorical) {
-      const cats = forest.categories!.get(forest.offset[t] + node);
+    if (walk) {
+      walk.feature[to] = split;
+      walk.defaultLeft[to] = goesLeft;
+      const cats = forest.categories?.get(forest.offset[t] + node);
       if (cats) {
-        addCategories(out.categories, categorical, to, cats, t, node);
+        addCategories(walk.categories, walk.categorical, to, cats, t, node);
         continue;
       }
     }
     if ((bits & 0x7fffffff) > FLOAT32_EXPONENT) throw nodeError(forest, t, node, numFeature);
-    valueBits[to] = bits;
-    if (slot && boundBits) {
-      // Default left: true when x >= threshold, i.e. x > the float32 below it; default right: true when
-      // -x > -threshold. ±0 has no float32 below it of the same sign: the negative one nearest 0 stands in.
-      if (goesLeft) {
-        slot[to] = split;
-        boundBits[to] = (bits & 0x7fffffff) === 0 ? FLOAT32_MINUS_TINY : bits > 0 ? bits - 1 : bits + 1;
-      } else {
-        slot[to] = numFeature + split;
-        boundBits[to] = bits ^ FLOAT32_SIGN;
-      }
+    if (!slot) {
+      valueBits[to] = bits;
+    } else if (goesLeft) {
+      // true when x >= threshold, i.e. x > the float32 below it (for ±0: the negative float32 nearest 0)
+      slot[to] = split;
+      valueBits[to] = (bits & 0x7fffffff) === 0 ? FLOAT32_MINUS_TINY : bits > 0 ? bits - 1 : bits + 1;
+    } else {
+      // true when -x > -threshold, i.e. x < threshold
+      slot[to] = numFeature + split;
+      valueBits[to] = bits ^ FLOAT32_SIGN;
     }
   }
   treeDepth[t] = depth;
@@ -341,7 +368,7 @@ function nodeError(forest: RawForest, t: number, node: number, numFeature: numbe
 
 /** Stores a categorical split's right-going categories as a bit set and points node `to` at it. */
 function addCategories(
-  table: PackedNodes['categories'],
+  table: NonNullable<PackedNodes['walk']>['categories'],
   categorical: Int32Array,
   to: number,
   categories: ArrayLike<number>,
