@@ -275,13 +275,7 @@ function packTree(
   const leafSlot = 2 * numFeature; // the key vector's -Infinity
   order[0] = 0;
   let count = 1;
-  let depth = 0;
-  let levelEnd = 1; // breadth-first: nodes before levelEnd are at `depth`, the rest one level deeper
   for (let head = 0; head < count; head++) {
-    if (head === levelEnd) {
-      depth++;
-      levelEnd = count;
-    }
     const node = order[head];
     const word = start + node * NODE_WORDS;
     const to = at + head;
@@ -336,6 +330,9 @@ function packTree(
       valueBits[to] = bits ^ FLOAT32_SIGN;
     }
   }
+  // The last node reached breadth-first is a deepest one; its (checked) parent links lead to the root.
+  let depth = 0;
+  for (let node = order[count - 1]; node !== 0; node = nodes[start + node * NODE_WORDS] & 0x7fffffff) depth++;
   treeDepth[t] = depth;
   return count;
 }
