@@ -60,15 +60,17 @@ export function readLegacyBinary(bytes: Uint8Array, options: LegacyReadOptions =
   const forest = readTrees(r.restAsWords(options.mayRearrange === true), numTrees);
   r.skip(forest.bytes);
 
+  const treeInfo = r.block(numTrees * 4, 'tree_info');
   const treeGroup = new Int32Array(numTrees);
-  for (let t = 0; t < numTrees; t++) treeGroup[t] = r.int32(`tree_info[${t}]`);
+  for (let t = 0; t < numTrees; t++) treeGroup[t] = treeInfo.getInt32(t * 4, true);
 
   let treeWeight: Float32Array | undefined;
   if (boosterName === 'dart' && numTrees > 0) {
     const count = r.uint64('weight_drop length');
     if (count !== numTrees) throw new ModelFormatError(`weight_drop has ${count} entries for ${numTrees} trees`);
+    const weights = r.block(count * 4, 'weight_drop');
     treeWeight = new Float32Array(count);
-    for (let t = 0; t < count; t++) treeWeight[t] = r.float32('weight_drop');
+    for (let t = 0; t < count; t++) treeWeight[t] = weights.getFloat32(t * 4, true);
   }
 
   const attributes: Record<string, string> = Object.create(null);
@@ -188,20 +190,6 @@ class Cursor {
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, n);
     this.pos += n;
     return view;
-  }
-
-  int32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getInt32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-
-  float32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getFloat32(this.pos, true);
-    this.pos += 4;
-    return v;
   }
 
   uint64(what: string): number {
