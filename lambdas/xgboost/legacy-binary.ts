@@ -2,7 +2,7 @@
  * Reader for XGBoost's legacy binary model format (what SageMaker's built-in XGBoost 1.7-1 writes as
  * `xgboost-model`): the `binf` header, LearnerModelParam, objective and booster names, the GBTree model with
  * its RegTrees, tree_info, DART weights and the attribute list, all little-endian as XGBoost writes them on x86
- * and ARM. Node records are copied as they are: the file holds XGBoost's in-memory node layout.
+ * and ARM. Node records are used where they lie: the file holds XGBoost's in-memory node layout.
  */
 import { ModelFormatError } from './model-error';
 import { parseObjective } from './objective';
