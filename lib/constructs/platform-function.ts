@@ -4,7 +4,7 @@
  * concurrency, and its own KMS-encrypted log group with the environment's retention.
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetStaging, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -83,8 +83,10 @@ export class PlatformFunction extends Construct {
         sourceMap: sourceMaps,
         target: BUNDLE_TARGET,
         externalModules: [...BUNDLE_EXTERNALS],
-        // Resolved from the project root, where CDK runs esbuild (locally or in its bundling container).
+        // Alias targets are relative to the project root: where CDK runs esbuild locally, and (set here) the
+        // working directory of its bundling container, which mounts the project at /asset-input.
         esbuildArgs: Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
+        workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
       },
     });
   }
