@@ -9,10 +9,12 @@
  * The last line is one JSON object with the ratios and the raw figures behind them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { numericSpec } from '../../lambdas/features/feature-spec';
 import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_TARGET } from '../../lib/lambda-bundling';
 import type { PredictorTiming } from './predictor-timing';
 
@@ -26,6 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mlp-bench-'));
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.round(q * (xs.length - 1))];
 const median = (xs: number[]) => quantile(xs, 0.5);
+const round1 = (x: number) => Math.round(x * 10) / 10;
 /** Bundles an entry point with the esbuild settings the CDK app uses for the scorer (lib/lambda-bundling.ts). */
 const bundle = (entry: string, outfile: string, external: readonly string[] = []) =>
   build({
@@ -97,30 +100,34 @@ async function main(): Promise<void> {
     AWS_LAMBDA_FUNCTION_NAME: 'bench',
     POWERTOOLS_DEV: 'false',
   };
-  const bare: { wall: number; done: number }[] = [];
-  const cold: { wall: number; done: number }[] = [];
+  // Also as a retraining Deploy configures the function: with its feature spec and the registry's SHA-256.
+  const specPath = join(dir, 'feature-spec.json');
+  writeFileSync(specPath, JSON.stringify(numericSpec(ours.model.features)));
+  const deployedEnv = {
+    ...env,
+    FEATURE_SPEC_URI: specPath,
+    MODEL_SHA256: createHash('sha256').update(readFileSync(modelPath)).digest('hex'),
+  };
+  type Probe = { wall: number; done: number };
+  const bare: Probe[] = [];
+  const cold: Probe[] = [];
+  const deployed: Probe[] = [];
   for (let i = 0; i < COLD_RUNS; i++) {
     bare.push(run(bareScript, env));
     cold.push(run(probe, env));
+    deployed.push(run(probe, deployedEnv));
   }
-  const initMs = median(cold.map((c) => c.done)) - median(bare.map((b) => b.done));
-  const initP25 =
-    quantile(
-      cold.map((c) => c.done),
-      0.25,
-    ) -
-    quantile(
-      bare.map((b) => b.done),
-      0.25,
-    );
-  const wallAboveBare = median(cold.map((c) => c.wall)) - median(bare.map((b) => b.wall));
+  const doneAt = (probe: Probe) => probe.done;
+  const done = (probes: Probe[], q = 0.5) => quantile(probes.map(doneAt), q);
+  const wall = (probes: Probe[]) => median(probes.map((probe) => probe.wall));
+  const initMs = done(cold) - done(bare);
 
   const result = {
     single_row_speedup: xgb.single_p50_us / ours.single_p50_us,
     single_row_p99_speedup: xgb.single_p99_us / ours.single_p99_us,
     batch_ratio: ours.batch_rows_per_s / xgb.batch_rows_per_s,
-    bundle_kb: Math.round(bundleKb * 10) / 10,
-    init_ms: Math.round(initMs * 10) / 10,
+    bundle_kb: round1(bundleKb),
+    init_ms: round1(initMs),
     ours: {
       single_p50_us: ours.single_p50_us,
       single_p99_us: ours.single_p99_us,
@@ -133,12 +140,13 @@ async function main(): Promise<void> {
     xgboost: { ...xgb, batch_rows_per_s: Math.round(xgb.batch_rows_per_s) },
     cold_start: {
       runs: COLD_RUNS,
-      bare_node_done_ms: median(bare.map((b) => b.done)),
-      import_and_load_done_ms: median(cold.map((c) => c.done)),
-      bare_node_wall_ms: median(bare.map((b) => b.wall)),
-      import_and_load_wall_ms: median(cold.map((c) => c.wall)),
-      init_p25_ms: Math.round(initP25 * 10) / 10,
-      wall_above_bare_ms: Math.round(wallAboveBare * 10) / 10,
+      bare_node_done_ms: done(bare),
+      import_and_load_done_ms: done(cold),
+      init_p25_ms: round1(done(cold, 0.25) - done(bare, 0.25)),
+      bare_node_wall_ms: wall(bare),
+      import_and_load_wall_ms: wall(cold),
+      wall_above_bare_ms: round1(wall(cold) - wall(bare)),
+      with_spec_and_sha256_ms: round1(done(deployed) - done(bare)),
     },
     model: { ...ours.model, file_kb: Math.round(statSync(modelPath).size / 1024) },
     node: process.version,
@@ -150,7 +158,7 @@ async function main(): Promise<void> {
     `batch, one core: ours ${Math.round(ours.batch_rows_per_s)} rows/s, XGBoost ${Math.round(xgb.batch_rows_per_s)} rows/s (${result.batch_ratio.toFixed(2)}x)`,
   );
   console.log(
-    `bundle ${result.bundle_kb} KB, cold start +${result.init_ms} ms over bare node (whole process, with teardown: +${result.cold_start.wall_above_bare_ms} ms)`,
+    `bundle ${result.bundle_kb} KB, cold start +${result.init_ms} ms over bare node (whole process, with teardown: +${result.cold_start.wall_above_bare_ms} ms; with feature spec and SHA-256 check: +${result.cold_start.with_spec_and_sha256_ms} ms)`,
   );
   console.log(JSON.stringify(result));
 }
