@@ -21,42 +21,47 @@ import { describeIssues } from '../commons/describe-issues'; // zod/mini: the sc
 /** Identifier of this spec format, stored in every spec file. */
 export const FEATURE_SPEC_FORMAT = 'mlp.feature-spec/1';
 
-const name = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a simple identifier'));
-
-const featureSchema = z.discriminatedUnion('type', [
-  z.strictObject({ name, type: z.literal('numeric') }),
-  z.strictObject({
-    name,
-    type: z.literal('categorical'),
-    encoding: z.enum(['one-hot', 'ordinal']),
-    categories: z.array(z.string().check(z.maxLength(256))).check(z.minLength(1), z.maxLength(10_000)),
-  }),
-]);
-
-/** Schema of `feature-spec.json`. */
-export const featureSpecSchema = z
-  .strictObject({
-    format: z.literal(FEATURE_SPEC_FORMAT),
-    /** Training label column (informational; never part of the scoring vector). */
-    label: z.optional(name),
-    features: z.array(featureSchema).check(z.minLength(1), z.maxLength(10_000)),
-  })
-  .check(
-    z.superRefine((spec, ctx) => {
-      const seen = new Set<string>();
-      spec.features.forEach((feature, i) => {
-        if (seen.has(feature.name))
-          ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: 'is repeated' });
-        seen.add(feature.name);
-        if (feature.type === 'categorical' && new Set(feature.categories).size !== feature.categories.length) {
-          ctx.addIssue({ code: 'custom', path: ['features', i, 'categories'], message: 'lists a category twice' });
-        }
-      });
+/**
+ * Builds the schema of `feature-spec.json`. Built on first use and kept: zod takes milliseconds to construct
+ * it, and a scorer serving a model without a spec (features named after the model) never needs it.
+ */
+function buildFeatureSpecSchema() {
+  const name = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a simple identifier'));
+  const featureSchema = z.discriminatedUnion('type', [
+    z.strictObject({ name, type: z.literal('numeric') }),
+    z.strictObject({
+      name,
+      type: z.literal('categorical'),
+      encoding: z.enum(['one-hot', 'ordinal']),
+      categories: z.array(z.string().check(z.maxLength(256))).check(z.minLength(1), z.maxLength(10_000)),
     }),
-  );
+  ]);
+  return z
+    .strictObject({
+      format: z.literal(FEATURE_SPEC_FORMAT),
+      /** Training label column (informational; never part of the scoring vector). */
+      label: z.optional(name),
+      features: z.array(featureSchema).check(z.minLength(1), z.maxLength(10_000)),
+    })
+    .check(
+      z.superRefine((spec, ctx) => {
+        const seen = new Set<string>();
+        spec.features.forEach((feature, i) => {
+          if (seen.has(feature.name))
+            ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: 'is repeated' });
+          seen.add(feature.name);
+          if (feature.type === 'categorical' && new Set(feature.categories).size !== feature.categories.length) {
+            ctx.addIssue({ code: 'custom', path: ['features', i, 'categories'], message: 'lists a category twice' });
+          }
+        });
+      }),
+    );
+}
+
+let featureSpecSchema: ReturnType<typeof buildFeatureSpecSchema> | undefined;
 
 /** A validated feature spec. */
-export type FeatureSpec = z.infer<typeof featureSpecSchema>;
+export type FeatureSpec = z.infer<ReturnType<typeof buildFeatureSpecSchema>>;
 /** One feature of a spec. */
 export type FeatureDefinition = FeatureSpec['features'][number];
 
@@ -70,6 +75,7 @@ export class FeatureSpecError extends Error {
 
 /** Validates a parsed `feature-spec.json`, naming every problem by path. */
 export function parseFeatureSpec(document: unknown): FeatureSpec {
+  featureSpecSchema ??= buildFeatureSpecSchema();
   const result = featureSpecSchema.safeParse(document, { reportInput: true });
   if (!result.success) {
     throw new FeatureSpecError(`invalid feature spec: ${describeIssues(result.error.issues).slice(0, 10).join('; ')}`);
