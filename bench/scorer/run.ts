@@ -138,9 +138,9 @@ async function main(): Promise<void> {
     cold.push(run(probe, env));
     deployed.push(run(probe, deployedEnv));
   }
-  const doneAt = (probe: Probe) => probe.done;
+  const doneAt = (p: Probe) => p.done;
   const done = (probes: Probe[], q = 0.5) => quantile(probes.map(doneAt), q);
-  const wall = (probes: Probe[]) => median(probes.map((probe) => probe.wall));
+  const wall = (probes: Probe[]) => median(probes.map((p) => p.wall));
   const initMs = done(cold) - done(bare);
 
   const result = {
