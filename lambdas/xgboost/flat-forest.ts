@@ -45,9 +45,14 @@ export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
   };
 }
 
+/** Index of a row's last key, -Infinity: the one leaves read. */
+export function leafKey(numFeature: number): number {
+  return 2 * numFeature;
+}
+
 /** Length of one row's key vector. */
 export function keyWidth(numFeature: number): number {
-  return 2 * numFeature + 1;
+  return leafKey(numFeature) + 1;
 }
 
 /** Key vectors for `rows` rows, each `keyWidth(numFeature)` long with its last key (-Infinity) in place. */

@@ -195,19 +195,21 @@ export class Predictor {
     out[at] = weight === undefined ? f(out[at] + value) : f(out[at] + f(value * weight[t]));
   }
 
-  /** Plain node walk (ensembles with categorical splits). */
+  /** Plain node walk (ensembles with categorical splits, which have no flat layout). */
   private walkAll(x: Float32Array, rows: number, out: Float32Array): Float32Array {
+    const { nodes } = this.model;
+    if (nodes.kind !== 'walk') throw new Error('a model with a flat layout takes the branch-free walk');
     for (let t = 0; t < this.model.numTrees; t++) {
       const root = this.model.treeRoot[t];
       for (let r = 0; r < rows; r++) {
-        this.accumulate(out, r * this.numGroup, t, this.walk(x, r * this.numFeature, root));
+        this.accumulate(out, r * this.numGroup, t, this.walk(nodes, x, r * this.numFeature, root));
       }
     }
     return out;
   }
 
-  private walk(x: Float32Array, offset: number, root: number): number {
-    const { feature, value, defaultLeft, categorical } = this.model.nodes as WalkNodes;
+  private walk(nodes: WalkNodes, x: Float32Array, offset: number, root: number): number {
+    const { feature, value, defaultLeft, categorical } = nodes;
     const { first } = this.model;
     let n = root;
     let split = feature[n];
@@ -216,24 +218,23 @@ export class Predictor {
       if (v !== v) {
         n = first[n];
       } else {
-        const left = categorical[n] !== 0 ? this.categoryGoesLeft(categorical[n] - 1, v) : v < value[n];
+        const left = categorical[n] !== 0 ? categoryGoesLeft(nodes, categorical[n] - 1, v) : v < value[n];
         n = first[n] + (left === (defaultLeft[n] === 1) ? 0 : 1);
       }
       split = feature[n];
     }
     return value[n];
   }
+}
 
-  /**
-   * XGBoost 1.7's categorical Decision: categories in the node's set go right; everything else, including
-   * negative, too large and never-seen categories, goes left. Fractional values are truncated.
-   */
-  private categoryGoesLeft(split: number, v: number): boolean {
-    const { catLength, catBits, catOffset } = this.model.nodes as WalkNodes;
-    const words = catLength[split];
-    if (v < 0 || v >= words * 32) return true;
-    const c = Math.trunc(v);
-    const bits = catBits[catOffset[split] + (c >>> 5)];
-    return ((bits >>> (c & 31)) & 1) === 0;
-  }
+/**
+ * XGBoost 1.7's categorical Decision: categories in the node's set go right; everything else, including
+ * negative, too large and never-seen categories, goes left. Fractional values are truncated.
+ */
+function categoryGoesLeft(nodes: WalkNodes, split: number, v: number): boolean {
+  const words = nodes.catLength[split];
+  if (v < 0 || v >= words * 32) return true;
+  const c = Math.trunc(v);
+  const bits = nodes.catBits[nodes.catOffset[split] + (c >>> 5)];
+  return ((bits >>> (c & 31)) & 1) === 0;
 }

@@ -48,17 +48,17 @@ export function readModel(bytes: Uint8Array, options: ReadModelOptions = {}): Tr
       throw new ModelFormatError(`model checksum mismatch: expected sha256 ${options.sha256}, file has ${actual}`);
     }
   }
-  return readFormat(bytes, true);
+  return readFormat(bytes, false);
 }
 
-function readFormat(bytes: Uint8Array, archiveAllowed: boolean): TreeEnsemble {
+/** `fromArchive`: the bytes were decompressed out of model.tar.gz into a buffer nobody else holds. */
+function readFormat(bytes: Uint8Array, fromArchive: boolean): TreeEnsemble {
   switch (detectModelFormat(bytes)) {
     case 'tar.gz':
-      if (!archiveAllowed) throw new ModelFormatError('model.tar.gz contains another gzip archive');
-      return readFormat(extractModelFromTarGz(bytes), false);
+      if (fromArchive) throw new ModelFormatError('model.tar.gz contains another gzip archive');
+      return readFormat(extractModelFromTarGz(bytes), true);
     case 'binary':
-      // A file out of an archive was decompressed into a buffer of its own: the reader may align it in place.
-      return readLegacyBinary(bytes, { mayRearrange: !archiveAllowed });
+      return readLegacyBinary(bytes, { mayRearrange: fromArchive });
     case 'json':
       return readJsonModel(new TextDecoder().decode(bytes));
     case 'ubjson':

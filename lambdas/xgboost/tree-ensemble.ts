@@ -4,6 +4,7 @@
  * children side by side — the one a missing value goes to first — which is the layout the branch-free
  * evaluator needs, so building it costs a single pass.
  */
+import { leafKey } from './flat-forest';
 import { ModelFormatError } from './model-error';
 import { baseMargin, type Objective } from './objective';
 
@@ -165,10 +166,11 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
   const categorical = forest.categories !== undefined && forest.categories.size > 0;
   const first = new Int32Array(entries);
   const values = new Float32Array(entries); // `bound` of a flat model, `value` of a walked one
+  const valueBits = new Int32Array(values.buffer);
   const out: PackedNodes = categorical
     ? {
         first,
-        valueBits: new Int32Array(values.buffer),
+        valueBits,
         walk: {
           feature: new Int32Array(entries),
           defaultLeft: new Uint8Array(entries),
@@ -176,7 +178,7 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
           categories: { offset: [], length: [], words: [] },
         },
       }
-    : { first, valueBits: new Int32Array(values.buffer), slot: new Int32Array(entries) };
+    : { first, valueBits, slot: new Int32Array(entries) };
   const order = new Int32Array(largest);
   const treeRoot = new Int32Array(numTrees);
   const treeDepth = new Int32Array(numTrees);
@@ -272,7 +274,7 @@ function packTree(
   const start = forest.start[t];
   const { nodes } = forest;
   const { first, valueBits, slot, walk } = out;
-  const leafSlot = 2 * numFeature; // the key vector's -Infinity
+  const leafSlot = leafKey(numFeature);
   order[0] = 0;
   let count = 1;
   for (let head = 0; head < count; head++) {

@@ -36,7 +36,7 @@ function runWithBundle(script: string): string {
   return result.stdout;
 }
 
-test('the scorer bundle is minified, without source map, and not started with --enable-source-maps', () => {
+test('the scorer bundle has no source map, and Node is not started with --enable-source-maps', () => {
   expect(existsSync(bundle)).toBe(true);
   expect(existsSync(`${bundle}.map`)).toBe(false);
   expect(readFileSync(bundle, 'utf8')).not.toContain('sourceMappingURL');

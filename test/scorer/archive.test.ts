@@ -35,7 +35,9 @@ test("legacy files are read at every alignment, and a caller's bytes are never r
     expect(Buffer.from(view)).toEqual(before);
     expect(model.nodes).toEqual(expected.nodes);
     expect(model.first).toEqual(expected.first);
-    const fromArchive = readModel(gzipSync(tarOf([['xgboost-model', view]])));
-    expect(fromArchive.nodes).toEqual(expected.nodes);
   }
+  // In an archive the file sits at a 512-byte boundary; its tree section is misaligned by the header's length.
+  const fromArchive = readModel(gzipSync(tarOf([['xgboost-model', file]])));
+  expect(fromArchive.nodes).toEqual(expected.nodes);
+  expect(fromArchive.first).toEqual(expected.first);
 });
