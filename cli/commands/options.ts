@@ -17,7 +17,7 @@ export function parseCustomers(text: string, min: number): number {
   const customers = Number(text);
   if (!Number.isInteger(customers) || customers < min || customers > MAX_CUSTOMERS) {
     throw new UsageError(
-      `--customers must be a whole number from ${min.toLocaleString('en-GB')} to 5,000,000, got "${text}"`,
+      `--customers must be a whole number from ${min.toLocaleString('en-GB')} to ${MAX_CUSTOMERS.toLocaleString('en-GB')}, got "${text}"`,
     );
   }
   return customers;

@@ -7,6 +7,7 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -23,6 +24,19 @@ export class RunLocked extends Error {
     super(`another agent process (pid ${pid}) is extracting this dataset`);
     this.name = 'RunLocked';
   }
+}
+
+/** The pid in a lock file, or undefined when it is gone or holds no pid. */
+function lockHolder(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const pid = Number(text);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 function isAlive(pid: number): boolean {
@@ -78,20 +92,25 @@ export class Journal {
    */
   lock(): () => void {
     const path = this.file('run.lock');
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx', 0o600);
-        writeFileSync(fd, String(process.pid));
-        closeSync(fd);
-        return () => rmSync(path, { force: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = Number(readFileSync(path, 'utf8'));
-        if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-          throw new RunLocked(holder);
+    // The lock appears with its holder's pid already in it: written to a file of this process, then hard-linked
+    // into place, which fails when the lock exists. Created empty and written after, it could be read empty by
+    // another process, taken for a dead holder's and removed while its holder runs.
+    const mine = this.file(`run.lock.${process.pid}`);
+    writeFileSync(mine, String(process.pid), { mode: 0o600 });
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          linkSync(mine, path);
+          return () => rmSync(path, { force: true });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
-        rmSync(path, { force: true }); // left by a killed run (or unreadable): take it over
+        const holder = lockHolder(path);
+        if (holder !== undefined && isAlive(holder)) throw new RunLocked(holder);
+        rmSync(path, { force: true }); // left by a killed run (or released meanwhile): take it over
       }
+    } finally {
+      rmSync(mine, { force: true });
     }
     throw new Error(`cannot take the run lock ${path}`);
   }

@@ -192,7 +192,9 @@ export const MAX_SEED_CUSTOMERS = 15_000_000;
 export function seedBank(path: string, options: SeedOptions): SeedSummary {
   const { customers } = options;
   if (!Number.isInteger(customers) || customers < 1 || customers > MAX_SEED_CUSTOMERS) {
-    throw new Error(`customers must be a whole number from 1 to 15,000,000, got ${customers}`);
+    throw new Error(
+      `customers must be a whole number from 1 to ${MAX_SEED_CUSTOMERS.toLocaleString('en-GB')}, got ${customers}`,
+    );
   }
   const random = prng(options.seed ?? 42);
   const asOf = daysOf(options.asOf ?? '2026-10-31');
