@@ -31,15 +31,30 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** What xgboost_side.py time prints. */
-interface XgboostTiming {
+interface XgboostTiming extends Timing {
   readonly xgboost: string;
   readonly trees: number;
   readonly features: number;
   readonly rows: number;
-  readonly single_p50_us: number;
-  readonly single_p99_us: number;
-  readonly batch_rows_per_s: number;
 }
+
+/** The figures both timing sides report. */
+type Timing = Pick<PredictorTiming, 'single_p50_us' | 'single_p99_us' | 'batch_rows_per_s'>;
+
+/** Each figure's median over a side's timing processes. */
+function medianTiming(processes: readonly Timing[]): Timing {
+  return {
+    single_p50_us: median(processes.map((p) => p.single_p50_us)),
+    single_p99_us: median(processes.map((p) => p.single_p99_us)),
+    batch_rows_per_s: median(processes.map((p) => p.batch_rows_per_s)),
+  };
+}
+
+/** One timing process's figures, as listed in the output. */
+const processFigures = (p: Timing) => ({
+  single_p50_us: p.single_p50_us,
+  batch_rows_per_s: Math.round(p.batch_rows_per_s),
+});
 
 /** Bundles an entry point with the esbuild settings the CDK app uses for the scorer (lib/lambda-bundling.ts). */
 const bundle = (entry: string, outfile: string, external: readonly string[] = []) =>
@@ -69,8 +84,8 @@ async function main(): Promise<void> {
   const timing = join(dir, 'predictor-timing.js');
   await bundle(join(__dirname, 'predictor-timing.ts'), timing);
   // The two sides take turns, three timing processes each, and every figure is the median of its side's
-  // three: this kind of VM has phases of some seconds in which a process runs a third slower, and turns
-  // expose both sides to them alike.
+  // three: on this kind of VM, stretches of some seconds come in which node processes run up to half slower
+  // (Python ones were not seen to), and one such process must not set a side's figures.
   console.error('timing XGBoost and our predictor, three turns each…');
   const theirs: XgboostTiming[] = [];
   const runs: PredictorTiming[] = [];
@@ -82,18 +97,8 @@ async function main(): Promise<void> {
       ) as PredictorTiming,
     );
   }
-  const xgb: XgboostTiming = {
-    ...theirs[0],
-    single_p50_us: median(theirs.map((r) => r.single_p50_us)),
-    single_p99_us: median(theirs.map((r) => r.single_p99_us)),
-    batch_rows_per_s: median(theirs.map((r) => r.batch_rows_per_s)),
-  };
-  const ours: PredictorTiming = {
-    single_p50_us: median(runs.map((r) => r.single_p50_us)),
-    single_p99_us: median(runs.map((r) => r.single_p99_us)),
-    batch_rows_per_s: median(runs.map((r) => r.batch_rows_per_s)),
-    model: runs[0].model,
-  };
+  const xgb: XgboostTiming = { ...theirs[0], ...medianTiming(theirs) };
+  const ours: PredictorTiming = { ...runs[0], ...medianTiming(runs) };
 
   // Bundle size and cold start, with the same esbuild options the CDK app uses.
   const scorer = join(dir, 'scorer', 'index.js');
@@ -153,18 +158,12 @@ async function main(): Promise<void> {
       single_p50_us: ours.single_p50_us,
       single_p99_us: ours.single_p99_us,
       batch_rows_per_s: Math.round(ours.batch_rows_per_s),
-      processes: runs.map((r) => ({
-        single_p50_us: r.single_p50_us,
-        batch_rows_per_s: Math.round(r.batch_rows_per_s),
-      })),
+      processes: runs.map(processFigures),
     },
     xgboost: {
       ...xgb,
       batch_rows_per_s: Math.round(xgb.batch_rows_per_s),
-      processes: theirs.map((r) => ({
-        single_p50_us: r.single_p50_us,
-        batch_rows_per_s: Math.round(r.batch_rows_per_s),
-      })),
+      processes: theirs.map(processFigures),
     },
     cold_start: {
       runs: COLD_RUNS,
