@@ -6,17 +6,19 @@ It honours the container's contract under a job directory laid out like /opt/ml:
   input/data/<channel>/*              label-first, headerless CSV (empty field = missing)
   model/xgboost-model                 written in XGBoost's legacy binary format
   output/failure                      the reason, when training fails (exit status 1)
+Channels are read as the container reads CSV in File mode: XGBoost's own parser over the channel directory
+(`<dir>?format=csv&label_column=0&delimiter=,`), not pandas, so an empty or `NaN` field is missing exactly as it
+is in SageMaker, and the script needs nothing beyond Debian's python3-xgboost (and its python3-numpy).
 Evaluation lines are printed as CloudWatch shows them (tabs as #011) so the job's metric regexes parse them.
 Early stopping watches the last eval_metric on the validation channel; the model is truncated to the best
 iteration.
 """
-import glob
 import json
 import os
+import re
 import sys
 
 import numpy as np
-import pandas as pd
 import xgboost as xgb
 
 INT_PARAMS = {"num_round", "early_stopping_rounds", "max_depth", "seed", "num_class", "max_bin", "nthread"}
@@ -30,20 +32,31 @@ def fail(job, message):
 
 
 def load_channel(job, name, content_types):
-    files = sorted(f for f in glob.glob(os.path.join(job, "input", "data", name, "**"), recursive=True) if os.path.isfile(f))
-    if not files:
+    directory = os.path.join(job, "input", "data", name)
+    if not os.path.isdir(directory) or not any(os.path.isfile(os.path.join(directory, f)) for f in os.listdir(directory)):
         return None
-    content_type = content_types.get(name, {}).get("ContentType", "text/libsvm")
-    if content_type.split(";")[0].strip() != "text/csv":
+    content_type = content_types.get(name, {}).get("ContentType") or "text/libsvm"
+    media, *params = [part.strip().lower() for part in content_type.split(";")]
+    if media not in ("text/csv", "csv"):
         fail(job, f"channel {name}: content type {content_type} is not supported locally (use text/csv)")
-    frames = [pd.read_csv(f, header=None, dtype=np.float32, keep_default_na=True) for f in files]
-    data = pd.concat(frames, ignore_index=True)
-    if data.shape[1] < 2:
+    if any(p.replace(" ", "").startswith("label_size=") and p.replace(" ", "") != "label_size=1" for p in params):
+        fail(job, f"channel {name}: {content_type}: label_size must be 1")
+    try:
+        data = xgb.DMatrix(f"{directory}?format=csv&label_column=0&delimiter=,", nthread=1)
+    except xgb.core.XGBoostError as error:
+        fail(job, f"channel {name}: XGBoost cannot read the CSV: {reason(error)}")
+    if data.num_col() < 1:
         fail(job, f"channel {name}: needs a label column and at least one feature")
-    label = data.iloc[:, 0].to_numpy()
-    if np.isnan(label).any():
+    if np.isnan(data.get_label()).any():
         fail(job, f"channel {name}: the label column has missing values")
-    return xgb.DMatrix(data.iloc[:, 1:].to_numpy(), label=label, missing=np.nan, nthread=1)
+    return data
+
+
+def reason(error):
+    """The message of an XGBoost error, without its C++ stack trace and log prefixes."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip() and not line.strip().startswith("[bt]")]
+    lines = [re.sub(r"^\[[0-9:]+\] \S+: ", "", line) for line in lines if line != "Stack trace:"]
+    return lines[-1] if lines else "unknown error"
 
 
 def parse(name, value):
@@ -95,7 +108,7 @@ def main(job):
         booster = xgb.train(params, train, num_boost_round=num_round, evals=evals, early_stopping_rounds=early,
                             verbose_eval=False, callbacks=[CloudWatchLines()])
     except xgb.core.XGBoostError as error:
-        fail(job, f"XGBoost failed: {str(error).splitlines()[0]}")
+        fail(job, f"XGBoost failed: {reason(error)}")
     if early is not None:
         best = booster.best_iteration
         print(f"Stopping. Best iteration:#011[{best}]", flush=True)
