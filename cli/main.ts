@@ -1,10 +1,20 @@
 /**
- * The `mlp` command line: one entry point for the whole product. Subcommands live in `cli/commands/`, one
- * file each, and register themselves on the program built here.
+ * The `mlp` command line: one entry point for the whole product. Each command is defined in `cli/commands/`
+ * (options, help) and implemented in `cli/actions/`, loaded only when the command runs, so `mlp --help` loads
+ * commander and these definitions alone. The convention every command follows is in cli/README.md.
  */
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config';
+import { Command } from 'commander';
 import packageJson from '../package.json';
+import type * as AgentActions from './actions/agent';
+import type * as DemoActions from './actions/demo';
+import type * as EnvActions from './actions/env';
+import type * as PredictActions from './actions/predict';
+import type * as RegistryActions from './actions/registry';
+import type * as RetrainActions from './actions/retrain';
+import type * as ScoreActions from './actions/score';
+import type * as SeedActions from './actions/seed';
+import type * as ServeActions from './actions/serve';
+import type * as SynthActions from './actions/synth';
 import { registerAgentCommand } from './commands/agent';
 import { registerDemoCommand } from './commands/demo';
 import { registerEnvCommand } from './commands/env';
@@ -14,46 +24,45 @@ import { registerScoreCommand } from './commands/score';
 import { registerSeedCommand } from './commands/seed';
 import { registerServeCommand } from './commands/serve';
 import { registerSynthCommand } from './commands/synth';
-import { UsageError } from './usage-error';
+import { EXIT_CODES_HELP } from './help';
+import { lazyActions } from './lazy-action';
+import { conventionalOutput, runProgram } from './run-program';
 
 /** Builds the `mlp` program with every subcommand registered. */
 export function buildProgram(): Command {
-  const program = new Command('mlp')
-    .description(
-      'Hybrid ML platform for retail banks: on-prem agent, retraining, private scoring, per-environment AWS CDK',
-    )
-    .version(packageJson.version)
-    .showHelpAfterError()
-    .exitOverride();
-  registerSynthCommand(program);
-  registerEnvCommand(program);
-  registerPredictCommand(program);
-  registerServeCommand(program);
-  registerScoreCommand(program);
-  registerSeedCommand(program);
-  registerAgentCommand(program);
-  registerRetrainCommands(program);
-  registerDemoCommand(program);
+  const program = conventionalOutput(
+    new Command('mlp')
+      .description(
+        'Hybrid ML platform for retail banks: on-prem agent, retraining, private scoring, per-environment AWS CDK.\n' +
+          'Commands act locally under $MLP_HOME (default .mlp/) unless given --env ENV, which means AWS.',
+      )
+      .version(packageJson.version),
+    'mlp',
+  ).addHelpText('after', `\n${EXIT_CODES_HELP}\nConventions: cli/README.md. Each command: mlp COMMAND --help.`);
+  registerDemoCommand(program, lazyActions<typeof DemoActions>('demo'));
+  registerSeedCommand(program, lazyActions<typeof SeedActions>('seed'));
+  registerAgentCommand(program, lazyActions<typeof AgentActions>('agent'));
+  registerRetrainCommands(
+    program,
+    lazyActions<typeof RetrainActions>('retrain'),
+    lazyActions<typeof RegistryActions>('registry'),
+  );
+  registerPredictCommand(program, lazyActions<typeof PredictActions>('predict'));
+  registerServeCommand(program, lazyActions<typeof ServeActions>('serve'));
+  registerScoreCommand(program, lazyActions<typeof ScoreActions>('score'));
+  registerEnvCommand(program, lazyActions<typeof EnvActions>('env'));
+  registerSynthCommand(program, lazyActions<typeof SynthActions>('synth'));
   return program;
 }
 
-/**
- * Runs the CLI. Configuration and usage problems print one line and exit 2; anything else propagates to the
- * caller (bin/mlp.js), which prints it and exits 1.
- */
-export async function main(argv: readonly string[]): Promise<void> {
-  try {
-    await buildProgram().parseAsync([...argv]);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode;
-      return;
-    }
-    if (error instanceof ConfigError || error instanceof UsageError) {
-      console.error(`mlp: ${error.message}`);
-      process.exitCode = 2;
-      return;
-    }
-    throw error;
-  }
+/** Runs the CLI on `argv` and resolves to its exit code. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runProgram(buildProgram(), argv, 'mlp');
+}
+
+/** Runs the CLI and sets the process exit code (bin/mlp.js). */
+export function run(argv: readonly string[]): void {
+  void main(argv).then((code) => {
+    process.exitCode = code;
+  });
 }

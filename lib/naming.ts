@@ -18,3 +18,12 @@ export function keyAlias(envName: string, dataClass: string): string {
 export function landingPrefix(dataset: string): string {
   return `landing/${dataset}/`;
 }
+
+/**
+ * Stack outputs the CLI reads from a deployed environment (`mlp score --env`, `mlp retrain --env`), and the
+ * stacks that hold them (`<env>-<stack>`).
+ */
+export const STACK_OUTPUTS = {
+  scoringUrl: { stack: 'Serving', output: 'ScoringUrl' },
+  stateMachineArn: { stack: 'Retraining', output: 'StateMachineArn' },
+} as const;

@@ -95,6 +95,10 @@ export class PlatformStage extends Stage {
     this.serving = new ServingStack(this, 'Serving', {
       envName: config.name,
       dataset: config.retraining.dataset,
+      features: [
+        ...config.retraining.numericFeatures.map((name) => ({ name, type: 'numeric' as const })),
+        ...config.retraining.categoricalFeatures.map((name) => ({ name, type: 'categorical' as const })),
+      ],
       alertTopic: this.alerts.topic,
       modelsBucketArnExport: this.data.modelsBucketArnExport,
       vpc: this.network.vpc,

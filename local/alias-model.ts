@@ -18,7 +18,7 @@ export function followLocalAlias(servingDir: string): () => Promise<ScoringModel
       const stat = statSync(aliasPath);
       now = `${stat.mtimeMs}:${stat.size}`;
     } catch {
-      return Promise.reject(new Error(`no model is deployed under ${servingDir} yet: run mlp retrain --local`));
+      return Promise.reject(new Error(`no model is deployed under ${servingDir} yet`));
     }
     if (now !== stamp || !current) {
       const alias = LocalScorerDeployment.readAlias(servingDir)!;

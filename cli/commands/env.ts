@@ -1,27 +1,22 @@
-/** `mlp env list|show`: inspect the validated per-environment configuration without synthesizing. */
+/** `mlp env list|show`: inspect the validated per-environment configuration (config/environments.ts). */
 import type { Command } from 'commander';
-import { environmentNames, loadEnvironment } from '../../config';
+import type * as EnvActions from '../actions/env';
+import { withHelp } from '../help';
+import { withJson } from './options';
 
 /** Registers `mlp env`. */
-export function registerEnvCommand(program: Command): void {
+export function registerEnvCommand(program: Command, actions: () => typeof EnvActions): void {
   const env = program.command('env').description('inspect environment configuration (config/environments.ts)');
-  env
-    .command('list')
-    .description('list environments with account, region and zones')
-    .action(() => {
-      for (const name of environmentNames()) {
-        const config = loadEnvironment(name);
-        console.log(`${name}\t${config.account}\t${config.region}\t${config.availabilityZones.join(',')}`);
-      }
-    });
-  env
-    .command('show')
-    .argument('<name>', 'environment name')
-    .description('print one validated environment as JSON (the CA bundle is summarised, not printed)')
-    .action((name: string) => {
-      const config = loadEnvironment(name);
-      const certificates = config.onPrem.caCertificatePem.match(/BEGIN CERTIFICATE/g)?.length ?? 0;
-      const shown = { ...config, onPrem: { ...config.onPrem, caCertificatePem: `${certificates} certificate(s)` } };
-      console.log(JSON.stringify(shown, null, 2));
-    });
+  withHelp(withJson(env.command('list').description('list environments with account, region and zones')), {
+    examples: ['mlp env list', 'mlp env list --json'],
+  }).action((options: { json?: boolean }) => actions().listEnvironments(options));
+  withHelp(
+    withJson(
+      env
+        .command('show')
+        .argument('<name>', 'environment name')
+        .description('print one validated environment (the CA bundle is summarised, not printed)'),
+    ),
+    { examples: ['mlp env show prod'] },
+  ).action((name: string, options: { json?: boolean }) => actions().showEnvironment(name, options));
 }

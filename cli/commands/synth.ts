@@ -1,32 +1,24 @@
 /**
- * `mlp synth`: synthesizes the CDK app for all or some environments with the project's CDK CLI. Needs no
- * AWS credentials and no network: zones come from config, and notices and telemetry are off in cdk.json.
+ * `mlp synth [ENV...]`: synthesizes the CDK app for all or some environments. Needs no AWS credentials and no
+ * network: zones come from config, and notices and telemetry are off in cdk.json.
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadEnvironments } from '../../config';
+import type * as SynthActions from '../actions/synth';
+import { withHelp } from '../help';
+import { withJson } from './options';
 
 /** Registers `mlp synth`. */
-export function registerSynthCommand(program: Command): void {
-  program
+export function registerSynthCommand(program: Command, actions: () => typeof SynthActions): void {
+  const command = program
     .command('synth')
-    .description('synthesize CloudFormation templates for every environment (or --env) into cdk.out/')
-    .option('--env <names>', 'comma-separated environment names', '')
-    .option('--output <dir>', 'cloud assembly directory', 'cdk.out')
-    .action((options: { env: string; output: string }) => {
-      const names = options.env
-        .split(',')
-        .map((name) => name.trim())
-        .filter(Boolean);
-      const configs = loadEnvironments(names); // fail fast, before the CDK CLI starts
-      const root = resolve(__dirname, '..', '..');
-      const cdk = require.resolve('aws-cdk/bin/cdk', { paths: [root] });
-      const output = resolve(options.output);
-      const selection = `env=${configs.map((c) => c.name).join(',')}`;
-      const args = [cdk, 'synth', '--quiet', '--no-notices', '--output', output, '-c', selection];
-      const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-      if (result.status !== 0) throw new Error(`cdk synth failed (exit ${result.status ?? result.signal})`);
-      console.log(`templates for ${configs.map((c) => c.name).join(', ')} are in ${output}`);
-    });
+    .argument('[environments...]', 'environments to synthesize (default: all)')
+    .description('synthesize CloudFormation templates for every environment (or those named) into cdk.out/')
+    .option('--output <dir>', 'cloud assembly directory', 'cdk.out');
+  withHelp(withJson(command), {
+    examples: ['mlp synth', 'mlp synth prod --output /tmp/prod.out'],
+    notes:
+      'Compliance packs (AWS Solutions, NIST 800-53 rev 5, PCI DSS 3.2.1) run during synthesis; a finding fails it.',
+  }).action((environments: string[], options: { output: string; json?: boolean }) =>
+    actions().synth(environments, options),
+  );
 }

@@ -67,18 +67,31 @@ interface ProxyResponse {
   body: string;
 }
 
-/** Builds the handler around a model source (the deployed one uses {@link currentModel}). */
-export function createScoringHandler(model: () => Promise<ScoringModel>) {
-  const score = (event: unknown, context: Context) => scoreEvent(model, event, context);
+/** Where a handler's structured logs and EMF metrics go. */
+export interface ScorerObservability {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/**
+ * Builds the handler around a model source (the deployed one uses {@link currentModel}). Logs and metrics go
+ * to stdout as in Lambda, unless `observability` brings its own (the local server writes them to a file).
+ */
+export function createScoringHandler(
+  model: () => Promise<ScoringModel>,
+  observability: ScorerObservability = { logger, metrics },
+) {
+  const score = (event: unknown, context: Context) => scoreEvent(model, event, context, observability);
   return middy(score)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { throwOnEmptyMetrics: false }));
+    .use(injectLambdaContext(observability.logger, { resetKeys: true }))
+    .use(logMetrics(observability.metrics, { throwOnEmptyMetrics: false }));
 }
 
 async function scoreEvent(
   model: () => Promise<ScoringModel>,
   event: unknown,
   context: Context,
+  { logger, metrics }: ScorerObservability,
 ): Promise<ScoringResponse | ProxyResponse> {
   const started = performance.now();
   const requestId = context.awsRequestId;

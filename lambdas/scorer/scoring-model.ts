@@ -2,6 +2,7 @@
  * A model ready to serve: the predictor, the feature spec that builds its input rows, and the version every
  * prediction carries. Loaded once per container (or process) from URIs.
  */
+import { createHash } from 'node:crypto';
 import { numericSpec, parseFeatureSpec, type FeatureSpec, FeatureSpecError } from '../features/feature-spec';
 import { Vectorizer } from '../features/vectorizer';
 import { readObject } from '../commons/read-object';
@@ -31,8 +32,14 @@ export class ScoringModel {
 
   constructor(
     readonly predictor: Predictor,
-    spec: FeatureSpec,
+    /** The spec that builds the rows: the model's feature-spec.json, or numeric features named after the model. */
+    readonly spec: FeatureSpec,
     readonly version: string,
+    /** Where it came from: SHA-256 of the spec file (null without one) and the model's expected SHA-256. */
+    readonly provenance: { readonly featureSpecSha256: string | null; readonly modelSha256: string | null } = {
+      featureSpecSha256: null,
+      modelSha256: null,
+    },
   ) {
     this.vectorizer = new Vectorizer(spec);
     if (this.vectorizer.width !== predictor.numFeature) {
@@ -78,7 +85,10 @@ export async function loadScoringModel(source: ScoringModelSource): Promise<Scor
   } else {
     spec = numericSpec(predictor.numFeature, predictor.model.featureNames);
   }
-  return new ScoringModel(predictor, spec, source.modelVersion ?? 'unversioned');
+  return new ScoringModel(predictor, spec, source.modelVersion ?? 'unversioned', {
+    featureSpecSha256: specBytes ? createHash('sha256').update(specBytes).digest('hex') : null,
+    modelSha256: source.modelSha256 ?? null,
+  });
 }
 
 /**

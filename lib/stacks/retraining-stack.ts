@@ -20,6 +20,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { STACK_OUTPUTS } from '../naming';
 import type { EnvironmentConfig } from '../../config';
 import { championPointerKey, modelPackageGroupName, retrainingSettings } from '../../stepfunctions/retraining-settings';
 import { PlatformFunction } from '../constructs/platform-function';
@@ -302,11 +303,12 @@ export class RetrainingStack extends Stack {
       jitterStrategy: sfn.JitterType.FULL,
     };
     // A step's state times out with its function.
-    const invoke = (id: string, fn: PlatformFunction, payload: sfn.TaskInput, resultPath: string) =>
+    // Without a payload the function receives the state's whole input (no Parameters field).
+    const invoke = (id: string, fn: PlatformFunction, payload: sfn.TaskInput | undefined, resultPath: string) =>
       new tasks.LambdaInvoke(this, id, {
         stateName: id,
         lambdaFunction: fn.function,
-        payload,
+        ...(payload ? { payload } : {}),
         payloadResponseOnly: true,
         resultPath,
         taskTimeout: sfn.Timeout.duration(fn.function.timeout!),
@@ -338,7 +340,8 @@ export class RetrainingStack extends Stack {
       .next(failed);
     const catchAll = { errors: ['States.ALL'], resultPath: '$.error' };
 
-    const validate = invoke(STATE.validate, steps.validate, sfn.TaskInput.fromJsonPathAt('$'), '$.validation');
+    // The execution's input ({manifestKey?, trigger}) as it started: an S3 event's manifest, or the latest.
+    const validate = invoke(STATE.validate, steps.validate, undefined, '$.validation');
     const prepare = invoke(
       STATE.prepare,
       steps.prepare,
@@ -533,7 +536,7 @@ export class RetrainingStack extends Stack {
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
-    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, STACK_OUTPUTS.stateMachineArn.output, { value: this.stateMachine.stateMachineArn });
     const role = this.stateMachine.role;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

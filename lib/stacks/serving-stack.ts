@@ -15,6 +15,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { STACK_OUTPUTS } from '../naming';
+import { type RequestFeature, scoringRequestSchema } from '../../lambdas/scorer/request-schema';
 import { championPointerKey } from '../../stepfunctions/retraining-settings';
 import { PlatformFunction } from '../constructs/platform-function';
 
@@ -26,6 +28,8 @@ export interface ServingStackProps extends StackProps {
   readonly envName: string;
   /** Dataset whose champion the scorer serves. */
   readonly dataset: string;
+  /** The model's features (names and types; categories are fitted later), which the request model admits. */
+  readonly features: readonly RequestFeature[];
   readonly vpc: ec2.IVpc;
   /** The execute-api interface endpoint, the only way in. */
   readonly executeApiEndpoint: ec2.IInterfaceVpcEndpoint;
@@ -134,14 +138,12 @@ export class ServingStack extends Stack {
       },
       disableExecuteApiEndpoint: false,
     });
+    // The same schema the handler enforces and the local server publishes at /openapi.json.
     const requestModel = this.api.addModel('ScoringRequest', {
       contentType: 'application/json',
       schema: {
-        type: apigateway.JsonSchemaType.OBJECT,
-        properties: {
-          records: { type: apigateway.JsonSchemaType.ARRAY, minItems: 1, maxItems: 1000 },
-          record: { type: apigateway.JsonSchemaType.OBJECT },
-        },
+        schema: apigateway.JsonSchemaVersion.DRAFT4,
+        ...(scoringRequestSchema(props.features) as apigateway.JsonSchema),
       },
     });
     this.api.root.addResource('score').addMethod('POST', new apigateway.LambdaIntegration(this.liveAlias), {
@@ -188,7 +190,7 @@ export class ServingStack extends Stack {
       alarm.addOkAction(new actions.SnsAction(props.alertTopic));
     }
 
-    new CfnOutput(this, 'ScoringUrl', { value: this.api.urlForPath('/score') });
+    new CfnOutput(this, STACK_OUTPUTS.scoringUrl.output, { value: this.api.urlForPath('/score') });
     new CfnOutput(this, 'ScorerAlias', { value: this.liveAlias.functionArn });
   }
 }

@@ -167,7 +167,9 @@ export function loadAgentConfig(path: string): AgentConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new AgentConfigError(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'error');
+    throw new AgentConfigError(`cannot read the agent config ${path}: ${why}`);
   }
   let document: unknown;
   try {
@@ -180,6 +182,21 @@ export function loadAgentConfig(path: string): AgentConfig {
   return parseAgentConfig(document, path);
 }
 
+/**
+ * A path of the config as the agent uses it: `${MLP_HOME}` at its start stands for the local home of `mlp`
+ * (`$MLP_HOME`, default `.mlp` under the current directory), so one example config serves every home; any other
+ * path is relative to the config file's directory. No other `${…}` is expanded: secrets are never given this way.
+ */
+export function configPath(path: string, base: string, env: NodeJS.ProcessEnv = process.env): string {
+  const home = /^\$\{MLP_HOME\}(?=$|\/)/.exec(path);
+  // The same default as mlp's own (stepfunctions/local/local-home.ts), which the agent bundle does not carry.
+  if (home) return resolve(resolve(env.MLP_HOME || '.mlp'), `.${path.slice(home[0].length)}`);
+  if (path.includes('${')) {
+    throw new AgentConfigError(`path "${path}": only \${MLP_HOME}, at the start of a path, is expanded`);
+  }
+  return resolve(base, path);
+}
+
 /** Validates a parsed config; `origin` names the file in errors and anchors relative paths. */
 export function parseAgentConfig(document: unknown, origin: string): AgentConfig {
   const result = agentConfigSchema.safeParse(document, { reportInput: true });
@@ -189,7 +206,7 @@ export function parseAgentConfig(document: unknown, origin: string): AgentConfig
   }
   const base = dirname(resolve(origin));
   const config = result.data;
-  const at = (p: string) => resolve(base, p);
+  const at = (p: string) => configPath(p, base);
   return {
     ...config,
     source: config.source.type === 'sqlite' ? { ...config.source, path: at(config.source.path) } : config.source,

@@ -4,6 +4,7 @@
  * postcode), accounts and balances, monthly transaction aggregates, and loans whose 12-month default label
  * depends on the features through a logistic model (real, learnable signal). Same seed, same bank.
  */
+import { existsSync, linkSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 /** Options of {@link seedBank}. */
@@ -14,6 +15,19 @@ export interface SeedOptions {
   readonly seed?: number;
   /** "As of" date of the snapshot (ISO). @default 2026-10-31 */
   readonly asOf?: string;
+  /** Called with the number of customers written so far, every {@link SEED_BATCH} customers. */
+  readonly onProgress?: (customers: number) => void;
+}
+
+/** Customers written per transaction (and per progress call). */
+export const SEED_BATCH = 10_000;
+
+/** Raised when the target of {@link seedBank} already exists. */
+export class SeedTargetExists extends Error {
+  constructor(path: string) {
+    super(`${path} already exists (a bank is never overwritten); remove it or choose another path`);
+    this.name = 'SeedTargetExists';
+  }
 }
 
 /** What was written. */
@@ -188,7 +202,10 @@ const daysOf = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_4
  */
 export const MAX_SEED_CUSTOMERS = 15_000_000;
 
-/** Creates the bank in a new SQLite file (refuses to overwrite an existing bank). */
+/**
+ * Creates the bank in a new SQLite file. Refuses a path that exists, and builds the file under a temporary
+ * name next to it, linked into place only once complete: a failed or interrupted seed leaves nothing behind.
+ */
 export function seedBank(path: string, options: SeedOptions): SeedSummary {
   const { customers } = options;
   if (!Number.isInteger(customers) || customers < 1 || customers > MAX_SEED_CUSTOMERS) {
@@ -196,14 +213,16 @@ export function seedBank(path: string, options: SeedOptions): SeedSummary {
       `customers must be a whole number from 1 to ${MAX_SEED_CUSTOMERS.toLocaleString('en-GB')}, got ${customers}`,
     );
   }
+  if (existsSync(path)) throw new SeedTargetExists(path);
   const random = prng(options.seed ?? 42);
   const asOf = daysOf(options.asOf ?? '2026-10-31');
-  const db = new Database(path);
+  const partial = `${path}.partial-${process.pid}`;
+  const removePartial = () => {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${partial}${suffix}`, { force: true });
+  };
+  removePartial();
+  const db = new Database(partial);
   try {
-    const existing = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'customers'").get() as {
-      n: number;
-    };
-    if (existing.n > 0) throw new Error(`${path} already holds a bank; remove it or choose another --db`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = OFF');
     db.exec(SCHEMA);
@@ -315,10 +334,22 @@ export function seedBank(path: string, options: SeedOptions): SeedSummary {
         }
       }
     });
-    for (let from = 1; from <= customers; from += 50_000) insertAll(from, Math.min(customers + 1, from + 50_000));
+    for (let from = 1; from <= customers; from += SEED_BATCH) {
+      const to = Math.min(customers + 1, from + SEED_BATCH);
+      insertAll(from, to);
+      options.onProgress?.(to - 1);
+    }
     db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    try {
+      linkSync(partial, path); // create-only: a bank another process made meanwhile is kept
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new SeedTargetExists(path);
+      throw error;
+    }
     return { customers, accounts: accountId, loans: loanId, defaultRate: loanId ? defaults / loanId : 0 };
   } finally {
-    db.close();
+    if (db.open) db.close();
+    removePartial();
   }
 }

@@ -34,3 +34,11 @@ export function quoteIdentifier(name: string): string {
   if (parts.length > 2 || !parts.every((p) => SQL_IDENTIFIER.test(p))) throw new Error('invalid SQL identifier');
   return parts.map((p) => `"${p}"`).join('.');
 }
+
+/** The source a config names cannot be opened (a missing file, an unreachable database): a configuration problem. */
+export class SourceUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SourceUnavailable';
+  }
+}

@@ -2,8 +2,9 @@
  * The embedded source: a read-only SQLite database (better-sqlite3). Reads of one run happen inside a single
  * read transaction, so all its queries see the same snapshot.
  */
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { quoteIdentifier, type Source, type SourceColumn } from './source';
+import { quoteIdentifier, type Source, type SourceColumn, SourceUnavailable } from './source';
 
 /** Rows per batch streamed to the extractor. */
 const BATCH_ROWS = 2000;
@@ -12,7 +13,13 @@ const BATCH_ROWS = 2000;
 export class SqliteSource implements Source {
   private readonly db: Database.Database;
 
+  /** Opens the file read-only; a path that does not exist is refused with its name (nothing is created). */
   constructor(path: string) {
+    if (!existsSync(path)) {
+      throw new SourceUnavailable(
+        `the SQLite source ${path} does not exist (mlp seed builds the synthetic bank there)`,
+      );
+    }
     this.db = new Database(path, { readonly: true, fileMustExist: true });
   }
 

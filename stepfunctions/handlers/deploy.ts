@@ -7,6 +7,7 @@ import type { ArtifactStore } from '../artifact-store';
 import type { ChampionPointer } from '../champion';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
 import { championPointerUri, type RetrainingSettings } from '../retraining-settings';
+import { parseApprovalDecision } from '../retraining-outcome';
 import type { CanaryHandle, ScorerDeployment } from '../scorer-deployment';
 import { StepError } from '../step-error';
 import type { Evaluation, TrainingOutcome } from './evaluate';
@@ -91,10 +92,13 @@ export function recordRejectionStep({ registry }: Pick<DeployDependencies, 'regi
   return async (
     input: Pick<DeployInput, 'registration' | 'gate'> & { approvalError?: { Cause?: string } },
   ): Promise<{ promoted: false; reasons: string[] }> => {
-    const reasons = input.approvalError
-      ? [`approval declined: ${input.approvalError.Cause ?? 'no reason given'}`]
-      : input.gate.reasons;
-    await registry.decide(input.registration.modelPackageArn, 'Rejected', reasons);
+    if (!input.approvalError) {
+      await registry.decide(input.registration.modelPackageArn, 'Rejected', input.gate.reasons);
+      return { promoted: false, reasons: input.gate.reasons };
+    }
+    const decision = parseApprovalDecision(input.approvalError.Cause);
+    const reasons = [`approval declined${decision.approver ? ` by ${decision.approver}` : ''}: ${decision.reason}`];
+    await registry.decide(input.registration.modelPackageArn, 'Rejected', reasons, decision.approver);
     return { promoted: false, reasons };
   };
 }

@@ -6,8 +6,8 @@
  * container's contract, Register writes the local registry, NotifyFailure appends to a local log. Waits and
  * retry intervals are shortened to zero; everything else (paths, choices, retries, catches) is the real thing.
  *
- * All state lives under one directory, `$MLP_HOME` (default `.mlp/`): `s3/<bucket>/…`, `registry.json`,
- * `serving/live.json`, `logs/`.
+ * All state lives under one directory, `$MLP_HOME` (default `.mlp/`), each environment in its own twin there
+ * (see local-home.ts): its buckets under `s3/`, `registry/<env>.json`, `serving/<env>/`, `logs/<env>/`.
  */
 import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,8 @@ import { LocalModelRegistry, type CreateModelPackageRequest } from '../model-reg
 import { retrainingSteps, type DeployerEvent } from '../retraining-steps';
 import { LocalScorerDeployment } from '../scorer-deployment';
 import { localLayout, localSettings } from './local-home';
-import { runLocalTrainingJob, type TrainingJobRequest } from './local-training';
+import { runLocalTrainingJob, type TrainingJobRequest, type TrainingRound } from './local-training';
+import { approvalRejectionCause } from '../retraining-outcome';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -100,6 +101,20 @@ export interface LocalRetrainingResult {
   readonly path: string[];
 }
 
+/** What a local execution reports as it runs. */
+export type RetrainingEvent =
+  | { readonly type: 'state-entered'; readonly state: string }
+  | { readonly type: 'state-exited'; readonly state: string; readonly seconds: number }
+  | { readonly type: 'state-failed'; readonly state: string; readonly seconds: number; readonly error: string }
+  | { readonly type: 'training-round'; readonly state: string; readonly round: TrainingRound; readonly total?: number };
+
+/**
+ * The human decision at Approve, where the environment requires one (prod): approve as someone, or decline as
+ * someone with a reason. Without a decision the Approve state fails with ApprovalRejected, as a human
+ * declining would, and the candidate is recorded as Rejected by nobody.
+ */
+export type LocalApproval = { readonly approver: string } | { readonly rejectedBy: string; readonly reason: string };
+
 /** Options of {@link runLocalRetraining}. */
 export interface LocalRetrainingOptions {
   readonly config: EnvironmentConfig;
@@ -107,13 +122,9 @@ export interface LocalRetrainingOptions {
   /** Execution input (`manifestKey`, `trigger`); default: the dataset's latest manifest. */
   readonly input?: Record<string, unknown>;
   readonly now?: () => Date;
-  /** Called as each state is entered. */
-  readonly onState?: (name: string) => void;
-  /**
-   * Who approves a promotion where the environment requires approval (prod). Without one the Approve state
-   * fails with ApprovalRejected, as a human declining would, and the candidate is recorded as Rejected.
-   */
-  readonly approver?: string;
+  /** Hears states entered and left and each training round. */
+  readonly onEvent?: (event: RetrainingEvent) => void;
+  readonly approval?: LocalApproval;
 }
 
 /** aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks. */
@@ -135,7 +146,7 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
   polyfillWithResolvers();
   const { config } = options;
   const now = options.now ?? (() => new Date());
-  const layout = localLayout(options.home);
+  const layout = localLayout(options.home, config.name);
   mkdirSync(layout.logs, { recursive: true });
   const store = new LocalArtifactStore(layout.objects);
   const settings = localSettings(config);
@@ -154,18 +165,23 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
     [STATE.recordRejection]: (input: unknown) => steps.deployer(input as DeployerEvent),
     [STATE.deploy]: (input: unknown) => steps.deployer(input as DeployerEvent),
     [STATE.finishDeploy]: (input: unknown) => steps.deployer(input as DeployerEvent),
-    [STATE.train]: (input: unknown) =>
-      runLocalTrainingJob(input as TrainingJobRequest, store, join(layout.logs, 'training')),
+    [STATE.train]: (input: unknown) => {
+      const request = input as TrainingJobRequest;
+      const total = Number(request.HyperParameters?.num_round) || undefined;
+      return runLocalTrainingJob(request, store, join(layout.logs, 'training'), (round) =>
+        options.onEvent?.({ type: 'training-round', state: STATE.train, round, total }),
+      );
+    },
     [STATE.register]: async (input: unknown) => ({
       ModelPackageArn: await registry.register(input as CreateModelPackageRequest),
     }),
     [STATE.approve]: async () => {
-      if (!options.approver) {
-        throw Object.assign(new Error('no approver was given (mlp retrain --local --approve-as NAME)'), {
-          name: 'ApprovalRejected',
-        });
-      }
-      return { approver: options.approver };
+      const approval = options.approval;
+      if (approval && 'approver' in approval) return { approver: approval.approver };
+      const decision = approval
+        ? { approver: approval.rejectedBy, reason: approval.reason }
+        : { reason: 'no approver was given (mlp retrain --local prod --approve-as NAME)' };
+      throw Object.assign(new Error(approvalRejectionCause(decision)), { name: 'ApprovalRejected' });
     },
     [STATE.notifyFailure]: async (input: unknown) => {
       const message = (input as { Message?: unknown }).Message ?? input;
@@ -194,11 +210,19 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
     } as never,
   });
   const path: string[] = [];
+  const entered = new Map<string, number>();
+  const secondsIn = (state: string) => (Date.now() - (entered.get(state) ?? Date.now())) / 1000;
   const watching = (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered') {
         path.push(event.state.name);
-        options.onState?.(event.state.name);
+        entered.set(event.state.name, Date.now());
+        options.onEvent?.({ type: 'state-entered', state: event.state.name });
+      } else if (event.type === 'StateExited') {
+        options.onEvent?.({ type: 'state-exited', state: event.state.name, seconds: secondsIn(event.state.name) });
+      } else if (event.type === 'StateFailed') {
+        const { name } = event.state;
+        options.onEvent?.({ type: 'state-failed', state: name, seconds: secondsIn(name), error: event.Error });
       }
     }
   })();

@@ -4,7 +4,7 @@
  * `<S3OutputPath>/<job>/output/model.tar.gz`, applies the request's metric regexes to the log, and answers
  * like DescribeTrainingJob.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -45,15 +45,60 @@ export function trainingPythonProblem(): string | undefined {
     : `${SYSTEM_PYTHON} has ${version ? `XGBoost ${version}` : 'no XGBoost'}`;
   return (
     `local training needs XGBoost 1.7.4 (SageMaker's built-in 1.7-1) and ${found}. On Debian or Ubuntu: ` +
-    'sudo apt-get install -y python3-xgboost; elsewhere set MLP_PYTHON to a python with xgboost==1.7.4'
+    'sudo apt-get install -y --no-install-recommends python3-xgboost python3-numpy; elsewhere set MLP_PYTHON to a python with xgboost==1.7.4'
   );
 }
 
-/** Runs the job to completion; throws `TrainingFailed` with the container's reason. */
+/** One boosting round as the container logged it: `[12]#011train-auc:0.81#011validation-auc:0.78`. */
+export interface TrainingRound {
+  readonly round: number;
+  /** Metric values by `<channel>-<metric>`, e.g. `validation-auc`. */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** The round a container log line reports, or undefined for other lines. */
+export function parseTrainingRound(line: string): TrainingRound | undefined {
+  const match = /^\[(\d+)\]((?:#011[\w-]+:\S+)+)\s*$/.exec(line);
+  if (!match) return undefined;
+  const metrics: Record<string, number> = {};
+  for (const field of match[2].split('#011').slice(1)) {
+    const at = field.lastIndexOf(':');
+    metrics[field.slice(0, at)] = Number(field.slice(at + 1));
+  }
+  return { round: Number(match[1]), metrics };
+}
+
+/** Runs a process to its end, handing each stdout line to `onLine` as it comes. */
+function runStreaming(command: string, args: string[], onLine: (line: string) => void) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }>((done) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) onLine(line);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', (error) => done({ status: null, stdout, stderr, error }));
+    child.once('close', (status) => {
+      if (pending) onLine(pending);
+      done({ status, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Runs the job to completion; throws `TrainingFailed` with the container's reason. `onRound` hears each
+ * boosting round's metrics as the container logs it.
+ */
 export async function runLocalTrainingJob(
   request: TrainingJobRequest,
   store: ArtifactStore,
   logDir: string,
+  onRound?: (round: TrainingRound) => void,
 ): Promise<Record<string, unknown>> {
   const job = mkdtempSync(join(tmpdir(), 'mlp-training-'));
   try {
@@ -72,7 +117,10 @@ export async function runLocalTrainingJob(
     }
     writeFileSync(join(config, 'inputdataconfig.json'), JSON.stringify(contentTypes));
     const script = join(__dirname, 'xgboost_container.py');
-    const run = spawnSync(SYSTEM_PYTHON, [script, job], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const run = await runStreaming(SYSTEM_PYTHON, [script, job], (line) => {
+      const round = onRound && parseTrainingRound(line);
+      if (round) onRound(round);
+    });
     mkdirSync(logDir, { recursive: true });
     const log = `${run.stdout ?? ''}${run.stderr ?? ''}`;
     writeFileSync(join(logDir, `${request.TrainingJobName}.log`), log);

@@ -1,97 +1,117 @@
-/** `mlp seed` and `mlp agent run` as an operator runs them. */
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+/** `mlp seed` and `mlp agent run` as an operator runs them, off a terminal (cron, CI). */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { errorOf, jsonLines, progressOf, ROOT, runMlp } from '../support/cli';
 
-const root = resolve(__dirname, '..', '..');
-const mlp = join(root, 'bin', 'mlp.js');
+// The example config keeps its paths under ${MLP_HOME}: here the default, .mlp/ under the working directory.
 const dir = mkdtempSync(join(tmpdir(), 'mlp-agent-cli-'));
-const env = { ...process.env, MLP_PSEUDONYM_KEY: 'k'.repeat(48) };
-const run = (...args: string[]) => spawnSync(process.execPath, [mlp, ...args], { encoding: 'utf8', env, cwd: dir });
+const home = join(dir, '.mlp');
+const config = join(ROOT, 'onprem-agent', 'examples', 'synthetic-bank.yaml');
+const KEY = 'k'.repeat(48);
+const run = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runMlp(args, { cwd: dir, env: { MLP_HOME: undefined, MLP_PSEUDONYM_KEY: KEY, ...env } });
 
-// The example config expects ../../.mlp/… relative to itself: give it that layout inside the temp dir.
-const configDir = join(dir, 'onprem-agent', 'examples');
-const config = join(configDir, 'synthetic-bank.yaml');
-mkdirSync(configDir, { recursive: true });
-copyFileSync(join(root, 'onprem-agent', 'examples', 'synthetic-bank.yaml'), config);
-
-test('seed builds the bank deterministically and refuses to overwrite it', () => {
-  const first = run('seed', '--customers', '20000', '--db', join(dir, '.mlp', 'bank.db'));
+test('seed builds the bank in $MLP_HOME deterministically, refuses to overwrite it and leaves nothing when refused', () => {
+  const first = run(['seed', '--customers', '20000']);
   expect(first.status).toBe(0);
-  expect(first.stdout).toMatch(/seeded .*bank\.db: 20000 customers, \d+ accounts, \d+ loans/);
-  const other = run('seed', '--customers', '20000', '--db', join(dir, 'other.db'));
-  expect(other.stdout.replace(/ in [\d.]+ s/, '').replace(/seeded \S+/, '')).toBe(
-    first.stdout.replace(/ in [\d.]+ s/, '').replace(/seeded \S+/, ''),
+  const summary = JSON.parse(first.stdout);
+  expect(summary).toMatchObject({ db: join(home, 'bank.db'), customers: 20000, loans: expect.any(Number) });
+  expect(progressOf(first).map((p) => p.event)).toEqual(expect.arrayContaining(['start', 'done']));
+  const other = run(['seed', '--customers', '20000', '--db', join(dir, 'other.db'), '--json']);
+  const { db: _db, seconds: _s, ...same } = JSON.parse(other.stdout);
+  expect(same).toEqual({
+    customers: 20000,
+    accounts: summary.accounts,
+    loans: summary.loans,
+    defaultRate: summary.defaultRate,
+  });
+
+  const again = run(['seed', '--customers', '20000']);
+  expect(again.status).toBe(2);
+  expect(errorOf(again).message).toBe(
+    `mlp: ${join(home, 'bank.db')} already exists (a bank is never overwritten); remove it or choose another path`,
   );
-  const again = run('seed', '--customers', '20000', '--db', join(dir, '.mlp', 'bank.db'));
-  expect(again.status).toBe(1);
-  expect(again.stderr).toContain('already holds a bank');
-  expect(run('seed', '--customers', 'lots', '--db', join(dir, 'x.db')).status).toBe(2);
+  const badCount = run(['seed', '--customers', 'lots', '--db', join(dir, 'x.db')]);
+  expect(badCount.status).toBe(2);
+  expect(errorOf(badCount).message).toContain('--customers must be a whole number');
+  expect(readdirSync(dir).sort()).toEqual(['.mlp', 'other.db']); // no partial file of a refused seed
 });
 
-test('agent run: dry run writes nothing, a run stores a manifest, a bad config exits 2, a refusal exits 3', () => {
-  const dry = run('agent', 'run', '--config', config, '--dry-run');
+test('agent run: dry run writes nothing, a run stores a manifest, the next is incremental, a refusal exits 3', () => {
+  const dry = run(['agent', 'run', '--config', config, '--dry-run', '--json']);
   expect(dry.status).toBe(0);
   expect(JSON.parse(dry.stdout)).toMatchObject({
-    dataset: 'loans',
-    sql: expect.stringContaining('FROM "loan_features"'),
+    dryRun: true,
+    datasets: [{ dataset: 'loans', sql: expect.stringContaining('FROM "loan_features"') }],
   });
-  expect(existsSync(join(dir, '.mlp', 's3'))).toBe(false);
+  expect(existsSync(join(home, 's3'))).toBe(false);
 
-  const real = run('agent', 'run', '--config', config);
+  const real = run(['agent', 'run', '--config', config]);
   expect(real.status).toBe(0);
-  const lines = real.stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line));
-  // Off a terminal, progress is JSON lines: the read (at most one every 30 s), then each stored part.
-  expect(lines[0]).toMatchObject({ message: 'rows read', dataset: 'loans', rows: expect.any(Number) });
-  expect(lines.filter((l) => l.message === 'part stored').length).toBeGreaterThan(0);
-  const result = lines.pop();
-  expect(result).toMatchObject({
-    message: 'extract stored',
-    dataset: 'loans',
-    manifestKey: expect.stringMatching(/_manifest\.json$/),
-  });
-  expect(
-    JSON.parse(readFileSync(join(dir, '.mlp', 's3', 'mlp-local-landing', ...result.manifestKey.split('/')), 'utf8'))
-      .totalRows,
-  ).toBe(result.rows);
+  // Off a terminal, progress is JSON lines on stderr; the result is one JSON line per dataset on stdout.
+  const progress = progressOf(real);
+  expect(progress[0]).toMatchObject({ progress: 'loans: read and anonymise', event: 'start' });
+  expect(progress.at(-1)).toMatchObject({ progress: 'loans: store parts', event: 'done' });
+  const [result] = jsonLines(real.stdout) as { dataset: string; rows: number; manifestKey: string }[];
+  expect(result).toMatchObject({ dataset: 'loans', manifestKey: expect.stringMatching(/_manifest\.json$/) });
+  const manifest = join(home, 's3', 'mlp-local-landing', ...result.manifestKey.split('/'));
+  expect(JSON.parse(readFileSync(manifest, 'utf8')).totalRows).toBe(result.rows);
+  const next = run(['agent', 'run', '--config', config, '--json']);
+  expect(JSON.parse(next.stdout)).toMatchObject({ datasets: [{ dataset: 'loans', rows: 0, manifestKey: null }] });
 
   const broken = join(dir, 'broken.yaml');
   writeFileSync(
     broken,
     readFileSync(config, 'utf8').replace('primaryKey: loan_id', 'primaryKey: "loan_id; drop table loans"'),
   );
-  const bad = run('agent', 'run', '--config', broken);
+  const bad = run(['agent', 'run', '--config', broken]);
   expect(bad.status).toBe(2);
-  expect(bad.stderr).toContain('datasets.0.primaryKey: must be a plain SQL identifier');
+  expect(errorOf(bad).message).toContain('datasets.0.primaryKey: must be a plain SQL identifier');
 
-  const strict = join(configDir, 'strict.yaml');
+  const strict = join(dir, 'strict.yaml');
   writeFileSync(
     strict,
     readFileSync(config, 'utf8')
       .replace('k: 5', 'k: 500')
-      .replace('stateDir: ../../.mlp/agent-state', 'stateDir: ../../.mlp/state-strict'),
+      .replace("stateDir: '${MLP_HOME}/agent-state'", "stateDir: '${MLP_HOME}/state-strict'"),
   );
-  const refused = run('agent', 'run', '--config', strict);
+  const refused = run(['agent', 'run', '--config', strict]);
   expect(refused.status).toBe(3);
-  expect(refused.stderr).toMatch(/^mlp: extract refused: loans: k-anonymity \(k=500\)/);
+  const refusal = errorOf(refused);
+  expect(refusal).toMatchObject({
+    exitCode: 3,
+    message: expect.stringMatching(/^mlp: extract refused: loans: k-anonymity \(k=500\)/),
+  });
   expect(refused.stderr).not.toMatch(/\d{2}[A-Z]?\s?\d[A-Z]{2}/); // no postcode or other value in the message
 });
 
+test('agent config paths: ${MLP_HOME} follows the variable; another ${...} is refused; a missing config is named', () => {
+  const elsewhere = join(dir, 'elsewhere');
+  const dry = run(['agent', 'run', '--config', config, '--dry-run', '--json'], { MLP_HOME: elsewhere });
+  // A fresh home has no bank: the run names the file the config points at, under the variable's home.
+  expect(dry.status).toBe(2);
+  expect(errorOf(dry).message).toContain(join(elsewhere, 'bank.db'));
+
+  const injected = join(dir, 'injected.yaml');
+  writeFileSync(injected, readFileSync(config, 'utf8').replace("'${MLP_HOME}/bank.db'", "'${HOME}/bank.db'"));
+  const refused = run(['agent', 'run', '--config', injected]);
+  expect(refused.status).toBe(2);
+  expect(errorOf(refused).message).toContain('only ${MLP_HOME}, at the start of a path, is expanded');
+
+  const missing = run(['agent', 'run', '--config', join(dir, 'nope.yaml')]);
+  expect(missing.status).toBe(2);
+  expect(errorOf(missing).message).toBe(`mlp: cannot read the agent config ${join(dir, 'nope.yaml')}: no such file`);
+});
+
 test('agent run without the key in the environment names the variable, not a value', () => {
-  const result = spawnSync(process.execPath, [mlp, 'agent', 'run', '--config', config], {
-    encoding: 'utf8',
-    env: { ...process.env, MLP_PSEUDONYM_KEY: '' },
-  });
+  const result = run(['agent', 'run', '--config', config], { MLP_PSEUDONYM_KEY: '' });
   expect(result.status).toBe(2);
-  expect(result.stderr.trim()).toBe('mlp: pseudonymisation key: environment variable MLP_PSEUDONYM_KEY is not set');
+  expect(errorOf(result).message).toBe('mlp: pseudonymisation key: environment variable MLP_PSEUDONYM_KEY is not set');
 });
 
 test('agent run reaches the Oracle source: a missing password is named, never guessed or printed', () => {
-  const oracle = join(configDir, 'oracle.yaml');
+  const oracle = join(dir, 'oracle.yaml');
   writeFileSync(
     oracle,
     readFileSync(config, 'utf8').replace(
@@ -100,10 +120,9 @@ test('agent run reaches the Oracle source: a missing password is named, never gu
     ),
   );
   expect(readFileSync(oracle, 'utf8')).toContain('type: oracle');
-  const result = spawnSync(process.execPath, [mlp, 'agent', 'run', '--config', oracle], {
-    encoding: 'utf8',
-    env: { ...env, MLP_TEST_ORACLE_PASSWORD: '' },
-  });
+  const result = run(['agent', 'run', '--config', oracle], { MLP_TEST_ORACLE_PASSWORD: '' });
   expect(result.status).toBe(2);
-  expect(result.stderr.trim()).toBe('mlp: Oracle password: environment variable MLP_TEST_ORACLE_PASSWORD is not set');
+  expect(errorOf(result).message).toBe(
+    'mlp: Oracle password: environment variable MLP_TEST_ORACLE_PASSWORD is not set',
+  );
 });

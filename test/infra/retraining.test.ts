@@ -18,6 +18,7 @@ function definitionOf(env: string) {
     return 'REF';
   };
   return JSON.parse(render(machine.Properties.DefinitionString)) as {
+    StartAt: string;
     QueryLanguage?: string;
     States: Record<string, Record<string, unknown>>;
   };
@@ -55,6 +56,17 @@ test('every Task state retries with jittered backoff and catches into notify-and
     ErrorPath: '$.error.Error',
     CausePath: '$.error.Cause',
   });
+});
+
+test("ValidateManifest receives the execution's input whole: the manifest an S3 event or a user named", () => {
+  const { StartAt, States } = definitionOf('dev');
+  expect(StartAt).toBe('ValidateManifest');
+  // No Parameters: a LambdaInvoke's payload then is the state input. `"Parameters": "$"` would hand it the string "$".
+  expect(States.ValidateManifest).not.toHaveProperty('Parameters');
+  expect(States.ValidateManifest).not.toHaveProperty('InputPath');
+  for (const [name, state] of Object.entries(States)) {
+    expect({ name, parameters: typeof state.Parameters }).not.toEqual({ name, parameters: 'string' });
+  }
 });
 
 test('training runs SageMaker XGBoost 1.7-1 as RUN_JOB, isolated, encrypted, in the VPC, tagged', () => {

@@ -1,32 +1,144 @@
-/** `npm run demo` as a new user runs it: the whole lifecycle in a fresh $MLP_HOME. */
+/**
+ * `npm run demo`, `mlp retrain`, `mlp models` and `mlp lineage` as a user runs them: the outcome printed and the
+ * exit code come from what the execution did, and each local environment keeps its own registry and champion.
+ */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { errorOf, MLP, progressOf, runMlp } from '../support/cli';
 
-jest.setTimeout(180_000);
+jest.setTimeout(240_000);
 
-const mlp = resolve(__dirname, '..', '..', 'bin', 'mlp.js');
 // A fixed pseudonym key makes the split, and so the model and its gate decision, repeatable.
 const KEY = 'demo-test-key-'.repeat(4);
-const demo = (home: string, extraEnv: Record<string, string> = {}, ...args: string[]) =>
-  spawnSync(process.execPath, [mlp, 'demo', '--customers', '20000', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, MLP_HOME: home, MLP_PSEUDONYM_KEY: KEY, ...extraEnv },
-  });
+const CUSTOMERS = '20000';
+const inHome = (home: string, args: string[], env: Record<string, string> = {}) =>
+  runMlp(args, { env: { MLP_HOME: home, MLP_PSEUDONYM_KEY: KEY, ...env } });
+const demo = (home: string, ...args: string[]) => inHome(home, ['demo', '--customers', CUSTOMERS, ...args]);
+
+const home = join(mkdtempSync(join(tmpdir(), 'mlp-demo-')), 'home');
 
 test('the demo seeds, extracts, retrains, serves and scores, and can run again in its own home', () => {
-  const home = join(mkdtempSync(join(tmpdir(), 'mlp-demo-')), 'home');
   for (let run = 0; run < 2; run++) {
     const result = demo(home);
-    expect(result.stderr).not.toMatch(/Error/);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/1\. seeded 20000 customers/);
-    expect(result.stdout).toMatch(/gate: promoted; model version mlp-dev-loans\/1/);
-    expect(result.stdout.match(/P\(default\) 0\.\d{4}/g)).toHaveLength(3);
-    expect(result.stdout).toMatch(/timings: seed [\d.]+ s, agent [\d.]+ s, retrain [\d.]+ s, score [\d.]+ s/);
+    const out = JSON.parse(result.stdout);
+    expect(out).toMatchObject({
+      environment: 'dev',
+      seeded: { customers: 20000 },
+      retraining: { outcome: 'Promoted', modelVersion: 'mlp-dev-loans/1' },
+      scored: {
+        modelVersion: 'mlp-dev-loans/1',
+        predictions: [expect.any(Number), expect.any(Number), expect.any(Number)],
+      },
+      artifacts: { registry: join(home, 'registry', 'dev.json') },
+    });
+    expect(Object.keys(out.timings)).toEqual(['seed', 'agent', 'retrain', 'score', 'total']);
+    // Every state reported as it ran, with the training rounds' validation AUC.
+    const progress = progressOf(result);
+    expect(progress.filter((p) => p.event === 'done').map((p) => p.progress)).toEqual(
+      expect.arrayContaining(['seed a synthetic bank', 'extract and anonymise', 'Prepare', 'Train', 'FinishDeploy']),
+    );
+    expect(progress.find((p) => p.progress === 'Train' && p.event === 'update')).toMatchObject({
+      round: expect.any(Number),
+      'validation-auc': expect.any(Number),
+    });
+    expect(existsSync(join(home, 'examples', 'request.json'))).toBe(true);
+    expect(existsSync(join(home, 'examples', 'loans.csv'))).toBe(true);
   }
-  expect(existsSync(join(home, 'registry.json'))).toBe(true);
+});
+
+test('retrain prints the real outcome and exits with it: not promoted 3, rejected 3, promoted 0, failed 1', () => {
+  const again = inHome(home, ['retrain']);
+  expect(again.status).toBe(3);
+  expect(JSON.parse(again.stdout)).toMatchObject({
+    outcome: 'NotPromoted',
+    environment: 'dev',
+    modelVersion: 'mlp-dev-loans/2',
+    reasons: [expect.stringContaining('already trained on this dataset version')],
+    champion: 'mlp-dev-loans/1',
+  });
+  expect(again.stderr).not.toMatch(/"level":"ERROR"/); // the outcome is the message; no second one
+
+  const unanswered = inHome(home, ['retrain', '--local', 'prod']);
+  expect(unanswered.status).toBe(3);
+  expect(JSON.parse(unanswered.stdout)).toMatchObject({
+    outcome: 'Rejected',
+    modelVersion: 'mlp-prod-loans/1',
+    reason: expect.stringContaining('no approver was given'),
+    champion: null,
+  });
+  const declined = inHome(home, ['retrain', '--local', 'prod', '--reject-as', 'alice', '--reason', 'too new']);
+  expect(JSON.parse(declined.stdout)).toMatchObject({ outcome: 'Rejected', approver: 'alice', reason: 'too new' });
+
+  // The gate passed these (Approve is reached only then): a named approval promotes the candidate.
+  const approved = inHome(home, ['retrain', '--local', 'prod', '--approve-as', "Jane O'Brien", '--json']);
+  expect(approved.status).toBe(0);
+  expect(JSON.parse(approved.stdout)).toMatchObject({
+    outcome: 'Promoted',
+    modelVersion: 'mlp-prod-loans/3',
+    approver: "Jane O'Brien",
+    champion: 'mlp-prod-loans/3',
+  });
+
+  const failed = inHome(home, ['retrain', '--manifest', 'landing/loans/no-such-run/_manifest.json']);
+  expect(failed.status).toBe(1);
+  expect(JSON.parse(failed.stdout)).toMatchObject({
+    outcome: 'Failed',
+    error: 'ManifestInvalid',
+    champion: 'mlp-dev-loans/1',
+  });
+});
+
+test('models and lineage show each local environment on its own', () => {
+  const dev = JSON.parse(inHome(home, ['models', '--json']).stdout);
+  expect(dev).toMatchObject({ environment: 'dev', location: 'local', champion: 'mlp-dev-loans/1' });
+  expect(dev.versions.map((v: { modelVersion: string; status: string }) => [v.modelVersion, v.status])).toEqual([
+    ['mlp-dev-loans/1', 'Approved'],
+    ['mlp-dev-loans/2', 'Rejected'],
+  ]);
+  const prod = JSON.parse(inHome(home, ['models', '--local', 'prod', '--json']).stdout);
+  expect(prod.versions.map((v: { modelVersion: string }) => v.modelVersion)).toEqual([
+    'mlp-prod-loans/1',
+    'mlp-prod-loans/2',
+    'mlp-prod-loans/3',
+  ]);
+  expect(prod.versions[1]).toMatchObject({
+    status: 'Rejected',
+    approver: 'alice',
+    reasons: ['approval declined by alice: too new'],
+  });
+
+  const lineage = JSON.parse(inHome(home, ['lineage', 'mlp-dev-loans/1', '--json']).stdout);
+  expect(lineage).toMatchObject({
+    modelVersion: 'mlp-dev-loans/1',
+    datasetVersion: expect.stringMatching(/^[0-9a-f]{64}$/),
+    pseudonymKeyId: 'example-2026-11',
+    extract: { manifestUri: expect.stringContaining('s3://mlp-local-landing/landing/loans/') },
+  });
+  const unknown = inHome(home, ['lineage', 'mlp-prod-loans/1']);
+  expect(unknown.status).toBe(2);
+  expect(errorOf(unknown).message).toContain('no model version mlp-prod-loans/1 in the local registry of dev');
+});
+
+test('usage mistakes exit 2 before anything runs, and name the problem', () => {
+  const cases: [string[], string][] = [
+    [['retrain', '--approve-as', 'bob'], 'dev promotes without a human approval'],
+    [['retrain', '--local', 'prod', '--reject-as', 'bob'], '--reject-as needs --reason TEXT'],
+    [['retrain', '--local', 'prod', '--reason', 'x'], '--reason goes with --reject-as NAME'],
+    [['retrain', '--local', 'prod', '--env', 'prod'], 'give --local [ENV] or --env ENV, not both'],
+    [['retrain', '--env', 'prod', '--approve-as', 'bob'], 'a deployed execution waits at Approve for mlp approve'],
+    [['retrain', '--local', 'qa'], 'unknown environment "qa"'],
+    [['models', '--local', 'qa'], 'unknown environment "qa"'],
+  ];
+  const before = readdirSync(home).sort();
+  for (const [args, message] of cases) {
+    const result = inHome(home, args);
+    expect({ args, status: result.status }).toEqual({ args, status: 2 });
+    expect(errorOf(result).message).toContain(message);
+  }
+  expect(readdirSync(home).sort()).toEqual(before);
 });
 
 test('the demo never clears a directory it did not make, and names the missing XGBoost set-up', () => {
@@ -34,24 +146,40 @@ test('the demo never clears a directory it did not make, and names the missing X
   writeFileSync(join(foreign, 'notes.txt'), 'mine');
   const refused = demo(foreign);
   expect(refused.status).toBe(2);
-  expect(refused.stderr).toContain('already holds other files');
-  expect(existsSync(join(foreign, 'notes.txt'))).toBe(true);
+  expect(errorOf(refused)).toMatchObject({ message: expect.stringContaining('already holds other files') });
+  expect(readdirSync(foreign)).toEqual(['notes.txt']);
 
   const fresh = join(foreign, 'new-home');
   mkdirSync(fresh);
-  const noXgboost = demo(fresh, { MLP_PYTHON: join(foreign, 'no-such-python') });
+  const noXgboost = inHome(fresh, ['demo', '--customers', CUSTOMERS], { MLP_PYTHON: join(foreign, 'no-such-python') });
   expect(noXgboost.status).toBe(2);
-  expect(noXgboost.stderr).toContain('sudo apt-get install -y python3-xgboost');
-  expect(existsSync(join(fresh, 'bank.db'))).toBe(false);
+  expect(errorOf(noXgboost).message).toContain('sudo apt-get install -y --no-install-recommends python3-xgboost');
+  expect(readdirSync(fresh)).toEqual([]);
 });
 
-test('a candidate that is not promoted ends the demo cleanly: nothing deployed, nothing scored', () => {
-  // prod requires a named approver, which the demo never gives: the candidate is declined at Approve.
-  const home = join(mkdtempSync(join(tmpdir(), 'mlp-demo-prod-')), 'home');
-  const result = demo(home, {}, '--env', 'prod');
-  expect(result.status).toBe(0);
-  expect(result.stdout).toMatch(/gate: promoted/);
-  expect(result.stdout).toContain('4. nothing deployed, so nothing to score');
-  expect(result.stdout).not.toMatch(/P\(default\)/);
-  expect(existsSync(join(home, 'serving', 'live.json'))).toBe(false);
+test('a prod demo without an approver is Rejected: exit 3, nothing deployed, nothing scored', () => {
+  const prodHome = join(mkdtempSync(join(tmpdir(), 'mlp-demo-prod-')), 'home');
+  const result = demo(prodHome, '--local', 'prod');
+  expect(result.status).toBe(3);
+  expect(JSON.parse(result.stdout)).toMatchObject({
+    environment: 'prod',
+    retraining: { outcome: 'Rejected', reason: expect.stringContaining('no approver was given') },
+    scored: null,
+  });
+  expect(existsSync(join(prodHome, 'serving', 'prod', 'live.json'))).toBe(false);
+});
+
+test('on a terminal the demo prints human lines only: no JSON, no Powertools or EMF line among them', () => {
+  const ttyHome = join(mkdtempSync(join(tmpdir(), 'mlp-demo-tty-')), 'home');
+  // script(1) (util-linux, on every Debian) runs the demo on a pseudo-terminal, as a user's shell would.
+  const command = `MLP_HOME=${ttyHome} MLP_PSEUDONYM_KEY=${KEY} ${process.execPath} ${MLP} demo --customers ${CUSTOMERS}`;
+  const run = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: process.env });
+  expect(run.status).toBe(0);
+  const text = run.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '\n'); // eslint-disable-line no-control-regex
+  expect(text).toContain('Promoted: mlp-dev-loans/1 now serves');
+  expect(text).toMatch(/✔ Train +[\d.]+ s {2}round \d+\/\d+, validation-auc 0\.\d{4}/);
+  expect(text).toMatch(/P\(default\) 0\.\d{4}/);
+  expect(text).not.toMatch(/^\s*\{/m);
+  expect(text).not.toContain('_aws');
+  expect(text).not.toContain('"level"');
 });

@@ -2,7 +2,7 @@
  * The whole local lifecycle on a small synthetic bank: agent extract → the synthesized state machine run
  * locally (real XGBoost 1.7.4 training) → promotion; then the cases where the champion must keep serving.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -20,11 +20,12 @@ import { runLocalRetraining } from '../../stepfunctions/local/local-retraining';
 import { LocalModelRegistry } from '../../stepfunctions/model-registry';
 import { LocalScorerDeployment } from '../../stepfunctions/scorer-deployment';
 import { followLocalAlias } from '../../local/alias-model';
+import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 
 jest.setTimeout(120_000);
 
 const home = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-'));
-const layout = localLayout(home);
+const layout = localLayout(home, 'dev');
 const dev = loadEnvironment('dev');
 
 async function extract(): Promise<string> {
@@ -97,6 +98,11 @@ test('a second retrain on unchanged data is registered but not promoted', async 
   expect((result.output as { gate: { reasons: string[] } }).gate.reasons.join(' ')).toContain(
     'already trained on this dataset version',
   );
+  expect(retrainingOutcome(result.status, result.output, result.error)).toMatchObject({
+    outcome: 'NotPromoted',
+    modelVersion: 'mlp-dev-loans/2',
+    reasons: [expect.stringContaining('already trained on this dataset version')],
+  });
   expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
   const versions = await new LocalModelRegistry(layout.registry).list();
   expect(versions.map((v) => v.status)).toEqual(['Approved', 'Rejected']);
@@ -154,29 +160,77 @@ test('the local scorer follows the live alias: same model until the alias moves,
   writeFileSync(aliasPath, JSON.stringify(alias));
 });
 
-test('prod waits for a named approver: without one the candidate is rejected, with one it deploys', async () => {
+test('prod waits for a named approver: nobody or a named rejection declines, an approval deploys', async () => {
   const prodHome = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-prod-'));
-  cpSync(pristineLanding, localLayout(prodHome).landingRoot, { recursive: true });
+  const prodLayout = localLayout(prodHome, 'prod');
+  cpSync(pristineLanding, prodLayout.landingRoot, { recursive: true });
   const lenient = structuredClone(ENVIRONMENTS.prod);
   lenient.retraining.promotion = { ...lenient.retraining.promotion, maxCalibrationError: 0.2 };
   const prod = loadEnvironment('prod', { environments: { prod: lenient } });
   const input = { manifestKey };
 
-  const declined = await runLocalRetraining({ config: prod, home: prodHome, input });
-  expect(declined.path.slice(-4)).toEqual(['Promote?', 'Approve', 'RecordRejection', 'NotPromoted']);
-  const approved = await runLocalRetraining({ config: prod, home: prodHome, input, approver: 'alice' });
+  const unanswered = await runLocalRetraining({ config: prod, home: prodHome, input });
+  expect(unanswered.path.slice(-4)).toEqual(['Promote?', 'Approve', 'RecordRejection', 'NotPromoted']);
+  expect(retrainingOutcome(unanswered.status, unanswered.output, unanswered.error)).toMatchObject({
+    outcome: 'Rejected',
+    modelVersion: 'mlp-prod-loans/1',
+    reason: expect.stringContaining('no approver was given'),
+  });
+  const reason = 'calibration on young applicants, see ticket RISK-12\nsecond line';
+  const declined = await runLocalRetraining({
+    config: prod,
+    home: prodHome,
+    input,
+    approval: { rejectedBy: "Jane O'Brien, risk", reason },
+  });
+  expect(retrainingOutcome(declined.status, declined.output, declined.error)).toEqual(
+    expect.objectContaining({ outcome: 'Rejected', approver: "Jane O'Brien, risk", reason }),
+  );
+  const approved = await runLocalRetraining({ config: prod, home: prodHome, input, approval: { approver: 'alice' } });
   expect(approved.path.slice(-5)).toEqual(['Approve', 'Deploy', 'CanaryWindow', 'FinishDeploy', 'Promoted']);
-  const versions = await new LocalModelRegistry(localLayout(prodHome).registry).list();
+  expect(retrainingOutcome(approved.status, approved.output, approved.error)).toMatchObject({
+    outcome: 'Promoted',
+    modelVersion: 'mlp-prod-loans/3',
+    approver: 'alice',
+  });
+  const versions = await new LocalModelRegistry(prodLayout.registry).list();
   expect(versions.map((v) => [v.status, v.approver])).toEqual([
     ['Rejected', undefined],
+    ['Rejected', "Jane O'Brien, risk"],
     ['Approved', 'alice'],
   ]);
-  expect(versions[0].statusReasons?.join()).toContain('approval declined');
+  expect(versions[0].statusReasons?.join()).toContain('approval declined: no approver was given');
+  expect(versions[1].statusReasons).toEqual([`approval declined by Jane O'Brien, risk: ${reason}`]);
+});
+
+test('each local environment has its own registry, champion and live alias in one home', async () => {
+  const lenient = structuredClone(ENVIRONMENTS.prod);
+  lenient.retraining.promotion = { ...lenient.retraining.promotion, maxCalibrationError: 0.2 };
+  const prod = loadEnvironment('prod', { environments: { prod: lenient } });
+  const prodLayout = localLayout(home, 'prod');
+  rmSync(layout.landingRoot, { recursive: true });
+  cpSync(pristineLanding, layout.landingRoot, { recursive: true }); // an earlier test corrupted a part
+  expect(LocalScorerDeployment.readAlias(prodLayout.serving)).toBeUndefined();
+  const run = await runLocalRetraining({ config: prod, home, input: { manifestKey }, approval: { approver: 'bob' } });
+  expect(retrainingOutcome(run.status, run.output, run.error)).toMatchObject({
+    outcome: 'Promoted',
+    modelVersion: 'mlp-prod-loans/1',
+  });
+  const store = new LocalArtifactStore(layout.objects);
+  expect((await readChampion(store, localSettings(prod)))?.modelVersion).toBe('mlp-prod-loans/1');
+  expect(LocalScorerDeployment.readAlias(prodLayout.serving)?.modelVersion).toBe('mlp-prod-loans/1');
+  // dev is untouched: its champion, alias and registry are its own.
+  expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+  expect(LocalScorerDeployment.readAlias(layout.serving)?.modelVersion).toBe('mlp-dev-loans/1');
+  expect((await new LocalModelRegistry(layout.registry).list()).every((v) => v.group === 'mlp-dev-loans')).toBe(true);
+  expect((await new LocalModelRegistry(prodLayout.registry).list()).map((v) => v.modelVersion)).toEqual([
+    'mlp-prod-loans/1',
+  ]);
 });
 
 test('a canary whose scorer alarms fire is rolled back: CanaryRolledBack, version Rejected, nothing deployed', async () => {
   const canaryHome = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-canary-'));
-  const canaryLayout = localLayout(canaryHome);
+  const canaryLayout = localLayout(canaryHome, 'dev');
   cpSync(pristineLanding, canaryLayout.landingRoot, { recursive: true });
   mkdirSync(canaryLayout.serving, { recursive: true });
   writeFileSync(join(canaryLayout.serving, 'alarms.json'), JSON.stringify(['mlp-dev-scorer-error-rate']));

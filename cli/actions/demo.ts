@@ -1,0 +1,306 @@
+/**
+ * `mlp demo`: seeds the synthetic bank, extracts and anonymises it with the agent into the local landing
+ * bucket, runs the retraining state machine CDK synthesizes (real XGBoost 1.7.4 training), serves the deployed
+ * model with the scoring handler on 127.0.0.1 and scores a few held-out loans through it. It leaves example
+ * inputs for the next commands in `$MLP_HOME/examples/` and prints metrics, the outcome, where every artifact
+ * is, and how long each phase took.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadEnvironment } from '../../config';
+import { loadAgentConfig } from '../../onprem-agent/config/agent-config';
+import { runExtract } from '../../onprem-agent/extract/run-extract';
+import { SEED_BATCH, seedBank } from '../../onprem-agent/seed/synthetic-bank';
+import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
+import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
+import { followLocalAlias } from '../../local/alias-model';
+import { startLocalScorer } from '../../local/scoring-server';
+import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { localLayout, mlpHome } from '../../stepfunctions/local/local-home';
+import { runLocalRetraining } from '../../stepfunctions/local/local-retraining';
+import { trainingPythonProblem } from '../../stepfunctions/local/local-training';
+import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
+import { ReportedOutcome, UsageError } from '../errors';
+import { CommandOutput } from '../output';
+import { parseCustomers } from '../commands/options';
+import { approvalOf } from './retrain';
+import { outcomeExitCode, outcomeLines, retrainingProgress } from './retraining-report';
+
+/** Options of `mlp demo`. */
+export interface DemoOptions {
+  readonly customers: string;
+  readonly local?: string | true;
+  readonly approveAs?: string;
+  readonly json?: boolean;
+}
+
+/** What a demo home may hold (SQLite adds -wal/-shm files); anything else means the directory is not ours. */
+const DEMO_ENTRIES = [
+  'demo.json',
+  'bank.db',
+  's3',
+  'agent-state',
+  'registry',
+  'serving',
+  'logs',
+  'pseudonym.key',
+  'examples',
+];
+const isDemoEntry = (entry: string) => DEMO_ENTRIES.includes(entry.replace(/-(wal|shm|journal)$/, ''));
+const ROOT = resolve(__dirname, '..', '..');
+/** Held-out loans written to `examples/` for `mlp predict` and `mlp score`. */
+const EXAMPLE_LOANS = 20;
+
+/** `mlp demo`. */
+export async function demo(options: DemoOptions): Promise<void> {
+  const customers = parseCustomers(options.customers, 1000);
+  const problem = trainingPythonProblem();
+  if (problem) throw new UsageError(problem);
+  const config = loadEnvironment(typeof options.local === 'string' ? options.local : 'dev');
+  const approval = approvalOf({ approveAs: options.approveAs }, config);
+  const givenKey = process.env.MLP_PSEUDONYM_KEY;
+  if (givenKey !== undefined && Buffer.byteLength(givenKey) < 32) {
+    throw new UsageError('MLP_PSEUDONYM_KEY must be at least 32 bytes');
+  }
+  const home = mlpHome();
+  prepareHome(home);
+  const layout = localLayout(home, config.name);
+  const out = new CommandOutput(options);
+  const progress = out.progress();
+  const timings: Record<string, number> = {};
+  const began = Date.now();
+  const timed = async <T>(name: string, work: () => T | Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      timings[name] = (Date.now() - started) / 1000;
+    }
+  };
+
+  try {
+    const bank = join(home, 'bank.db');
+    const seedTask = progress.task('seed a synthetic bank', Math.ceil(customers / SEED_BATCH));
+    const seeded = await timed('seed', () =>
+      seedBank(bank, {
+        customers,
+        seed: 42,
+        onProgress: (done) =>
+          seedTask.update(`${done.toLocaleString('en-GB')} customers`, Math.ceil(done / SEED_BATCH)),
+      }),
+    );
+    seedTask.done(
+      `${seeded.customers.toLocaleString('en-GB')} customers, ${seeded.loans.toLocaleString('en-GB')} loans`,
+    );
+
+    // The agent's key: MLP_PSEUDONYM_KEY when set (a repeatable demo), else a fresh random one, kept in the home so
+    // later agent runs can use it. The split hashes pseudonymous keys, so the key decides the test split.
+    const keyFile = join(home, 'pseudonym.key');
+    writeFileSync(keyFile, givenKey ?? randomBytes(33).toString('base64'), { mode: 0o600 });
+    const example = loadAgentConfig(join(ROOT, 'onprem-agent', 'examples', 'synthetic-bank.yaml'));
+    const agentConfig = {
+      ...example,
+      source: { type: 'sqlite' as const, path: bank },
+      sink: { type: 'filesystem' as const, root: layout.landingRoot },
+      stateDir: join(home, 'agent-state'),
+    };
+    const extractTask = progress.task('extract and anonymise');
+    const source = new SqliteSource(bank);
+    const extract = await timed('agent', () =>
+      runExtract(agentConfig, agentConfig.datasets[0], {
+        source,
+        store: new FilesystemStore(layout.landingRoot),
+        key: readFileSync(keyFile),
+        now: () => new Date(),
+        progress: ({ rows }) => extractTask.update(`${rows.toLocaleString('en-GB')} rows`),
+      }).finally(() => source.close()),
+    );
+    extractTask.done(
+      `${extract.rows.toLocaleString('en-GB')} rows in ${extract.parts} part(s), ${extract.suppressedRows} suppressed`,
+    );
+
+    const { onEvent, states } = retrainingProgress(progress, { synthesizes: true });
+    const run = await timed('retrain', () =>
+      runLocalRetraining({
+        config,
+        home,
+        input: { manifestKey: extract.manifestKey!, trigger: 'manifest' },
+        onEvent,
+        approval,
+      }),
+    );
+    const outcome = retrainingOutcome(run.status, run.output, run.error);
+    const final = (run.output ?? {}) as unknown as FinalState;
+    const store = new LocalArtifactStore(layout.objects);
+
+    let scored: { predictions: number[]; labels: number[]; url: string; modelVersion: string } | undefined;
+    let examples: { request: string; loans: string } | undefined;
+    if (outcome.outcome === 'Promoted') {
+      const heldOut = await readTestRecords(store, final.prepared.testRecordsUri, EXAMPLE_LOANS);
+      examples = writeExamples(home, heldOut);
+      const scoreTask = progress.task('serve and score held-out loans');
+      scored = await timed('score', () => scoreThree(layout, heldOut.slice(0, 3)));
+      scoreTask.done(`${scored.predictions.length} loans at ${scored.url}/score`);
+    }
+    progress.stop();
+
+    const artifacts = {
+      bank,
+      extract: join(layout.landingRoot, extract.manifestKey!),
+      ...(final.prepared ? { channels: store.pathOf(final.prepared.trainUri) } : {}),
+      ...(final.training ? { model: store.pathOf(final.training.modelDataUrl) } : {}),
+      ...(final.prepared ? { featureSpec: store.pathOf(final.prepared.featureSpecUri) } : {}),
+      ...(final.evaluation ? { evaluation: store.pathOf(final.evaluation.evaluationUri) } : {}),
+      registry: layout.registry,
+      logs: layout.logs,
+      ...(examples ? { examples } : {}),
+    };
+    const result = {
+      home,
+      environment: config.name,
+      seeded,
+      extract,
+      retraining: { ...outcome, states },
+      scored: scored ?? null,
+      artifacts,
+      timings: { ...timings, total: (Date.now() - began) / 1000 },
+    };
+    out.result(result, { human: (r) => demoLines(r, outcome) });
+    const code = outcomeExitCode(outcome);
+    if (code !== 0) throw new ReportedOutcome(code, outcome.outcome);
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The parts of the execution's final state the demo uses. */
+interface FinalState {
+  training: { modelDataUrl: string };
+  prepared: { testRecordsUri: string; trainUri: string; featureSpecUri: string };
+  evaluation: { evaluationUri: string };
+}
+
+/** A held-out loan: its features and what happened. */
+interface TestRecord {
+  label: number;
+  record: Record<string, string | number | null>;
+}
+
+async function readTestRecords(store: LocalArtifactStore, uri: string, count: number): Promise<TestRecord[]> {
+  return Buffer.from(await store.get(uri))
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, count)
+    .map((line) => JSON.parse(line) as TestRecord);
+}
+
+/** `examples/request.json` (three loans, for mlp score) and `examples/loans.csv` (named columns, for mlp predict). */
+function writeExamples(home: string, heldOut: readonly TestRecord[]): { request: string; loans: string } {
+  const dir = join(home, 'examples');
+  mkdirSync(dir, { recursive: true });
+  const request = join(dir, 'request.json');
+  writeFileSync(request, `${JSON.stringify({ records: heldOut.slice(0, 3).map((e) => e.record) }, null, 2)}\n`);
+  const columns = Object.keys(heldOut[0]?.record ?? {});
+  const cell = (value: unknown) => {
+    if (value === null || value === undefined) return '';
+    const text = String(value);
+    return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = [
+    [...columns, 'defaulted_12m'].join(','),
+    ...heldOut.map((e) => [...columns.map((c) => cell(e.record[c])), String(e.label)].join(',')),
+  ];
+  const loans = join(dir, 'loans.csv');
+  writeFileSync(loans, `${lines.join('\n')}\n`);
+  return { request, loans };
+}
+
+/** Scores loans through the local scorer, which follows the alias Deploy just moved. */
+async function scoreThree(layout: ReturnType<typeof localLayout>, loans: readonly TestRecord[]) {
+  const scorer = await startLocalScorer(followLocalAlias(layout.serving), {
+    port: 0,
+    logFile: join(layout.logs, 'scorer.log'),
+  });
+  try {
+    const response = await fetch(`${scorer.url}/score`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ records: loans.map((e) => e.record) }),
+    });
+    const body = (await response.json()) as { modelVersion: string; predictions: number[]; error?: string };
+    if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}: ${body.error}`);
+    return {
+      url: scorer.url,
+      modelVersion: body.modelVersion,
+      predictions: body.predictions,
+      labels: loans.map((e) => e.label),
+    };
+  } finally {
+    await scorer.close();
+  }
+}
+
+function demoLines(
+  r: {
+    seeded: { customers: number; loans: number };
+    extract: { rows: number; parts: number; suppressedRows: number };
+    retraining: { states: { state: string; seconds: number }[] };
+    scored: { predictions: number[]; labels: number[]; modelVersion: string; url: string } | null;
+    artifacts: Record<string, unknown> & { examples?: { request: string; loans: string } };
+    timings: Record<string, number>;
+  },
+  outcome: Parameters<typeof outcomeLines>[0],
+): string[] {
+  const lines = [
+    `1. seeded ${r.seeded.customers} customers, ${r.seeded.loans} loans`,
+    `2. agent: ${r.extract.rows} rows anonymised in ${r.extract.parts} part(s), ${r.extract.suppressedRows} ` +
+      'suppressed by k-anonymity',
+    `3. retraining: ${r.retraining.states.map((s) => s.state).join(' → ')}`,
+    ...outcomeLines(outcome).map((line) => `   ${line.trim()}`),
+  ];
+  if (r.scored) {
+    lines.push(
+      `4. scored ${r.scored.predictions.length} held-out loans at ${r.scored.url}/score with ${r.scored.modelVersion}:`,
+    );
+    r.scored.predictions.forEach((p, i) =>
+      lines.push(`   P(default) ${p.toFixed(4)}  (defaulted: ${r.scored!.labels[i] ? 'yes' : 'no'})`),
+    );
+  } else {
+    lines.push('4. nothing deployed, so nothing to score');
+  }
+  lines.push('artifacts:');
+  for (const [name, value] of Object.entries(r.artifacts)) {
+    if (name === 'examples') continue;
+    lines.push(`   ${name.padEnd(12)}  ${String(value)}`);
+  }
+  if (r.artifacts.examples) {
+    lines.push(`   ${'examples'.padEnd(12)}  ${r.artifacts.examples.request}, ${r.artifacts.examples.loans}`);
+  }
+  lines.push(
+    `timings: ${Object.entries(r.timings)
+      .filter(([name]) => name !== 'total')
+      .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+      .join(', ')}; total ${r.timings.total.toFixed(1)} s`,
+  );
+  if (r.scored) lines.push('next: mlp models, mlp serve, mlp score --input ' + r.artifacts.examples!.request);
+  return lines;
+}
+
+/** Empties a home the demo made before (only its own entries), or refuses a directory holding anything else. */
+function prepareHome(home: string): void {
+  if (existsSync(home)) {
+    const entries = readdirSync(home);
+    const foreign = entries.filter((e) => !isDemoEntry(e));
+    if (entries.length > 0 && (!entries.includes('demo.json') || foreign.length > 0)) {
+      throw new UsageError(
+        `${home} already holds other files`,
+        'point MLP_HOME at a new directory (or delete this one) for the demo',
+      );
+    }
+    for (const entry of entries) rmSync(join(home, entry), { recursive: true, force: true });
+  }
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, 'demo.json'), `${JSON.stringify({ createdAt: new Date().toISOString() })}\n`);
+}

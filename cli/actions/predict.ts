@@ -1,0 +1,256 @@
+/** `mlp predict`: streams a CSV through the predictor, batch by batch, so files of any size work. */
+import { createReadStream, createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { parse } from 'csv-parse';
+import { type FeatureSpec, FeatureSpecError, parseFeatureSpec } from '../../lambdas/features/feature-spec';
+import { RecordError, Vectorizer } from '../../lambdas/features/vectorizer';
+import { Predictor } from '../../lambdas/xgboost/predictor';
+import { readModel } from '../../lambdas/xgboost/read-model';
+import { UsageError } from '../errors';
+import { CommandOutput } from '../output';
+
+/** Options of `mlp predict`. */
+export interface PredictOptions {
+  readonly model: string;
+  readonly input: string;
+  readonly spec?: string;
+  readonly margin?: boolean;
+  readonly output?: string;
+  readonly json?: boolean;
+}
+
+const BATCH_ROWS = 4096;
+
+/** Receives each batch's output values, `width` per row. */
+type BatchSink = (values: ArrayLike<number>, rows: number, width: number) => void;
+
+/** `mlp predict`. */
+export async function predict(options: PredictOptions): Promise<void> {
+  const predictor = new Predictor(readModel(readFileSync(options.model)));
+  const spec = options.spec ? readSpec(options.spec) : undefined;
+  const margin = options.margin === true;
+  const width = margin ? predictor.numGroup : predictor.outputWidth;
+  const out = new CommandOutput(options);
+  const header = spec ? (width === 1 ? [margin ? 'margin' : 'prediction'] : columnNames(width, margin)) : undefined;
+  const started = Date.now();
+
+  // Predictions as JSON on stdout: collected, printed whole once every row scored (a failure prints no half document).
+  if (options.json && !options.output) {
+    const predictions: (number | number[])[] = [];
+    const rows = await scoreFile(predictor, spec, options, margin, (values, n, w) => {
+      for (let r = 0; r < n; r++) {
+        predictions.push(w === 1 ? values[r] : Array.from({ length: w }, (_, k) => values[r * w + k]));
+      }
+    });
+    out.result({ rows, margin, predictions }, { human: () => '' });
+    return;
+  }
+
+  // CSV: streamed to stdout, or to a temporary file renamed into place once complete.
+  const partial = options.output ? `${options.output}.partial-${process.pid}` : undefined;
+  const stream = partial ? createWriteStream(partial) : process.stdout;
+  const write = (text: string) => {
+    if (!stream.write(text) && partial) return once(stream, 'drain');
+    return undefined;
+  };
+  try {
+    if (header) await write(`${header.join(',')}\n`);
+    let pending: Promise<unknown> | undefined;
+    const rows = await scoreFile(
+      predictor,
+      spec,
+      options,
+      margin,
+      (values, n, w) => {
+        const lines: string[] = [];
+        for (let r = 0; r < n; r++) {
+          const row: string[] = [];
+          for (let k = 0; k < w; k++) row.push(String(values[r * w + k]));
+          lines.push(row.join(','));
+        }
+        pending = write(`${lines.join('\n')}\n`);
+      },
+      () => pending,
+    );
+    if (!partial) return;
+    await new Promise<void>((done, fail) =>
+      (stream as NodeJS.WritableStream).end((error?: Error | null) => (error ? fail(error) : done())),
+    );
+    renameSync(partial, options.output!);
+    out.result(
+      { rows, output: options.output, margin, seconds: (Date.now() - started) / 1000 },
+      { human: (r) => `scored ${r.rows} rows into ${r.output} in ${r.seconds.toFixed(1)} s` },
+    );
+  } catch (error) {
+    if (partial) {
+      (stream as NodeJS.WritableStream & { destroy(): void }).destroy();
+      rmSync(partial, { force: true });
+    }
+    throw error;
+  }
+}
+
+function columnNames(width: number, margin: boolean): string[] {
+  return Array.from({ length: width }, (_, k) => `${margin ? 'margin' : 'class'}_${k}`);
+}
+
+function readSpec(path: string): FeatureSpec {
+  let document: unknown;
+  try {
+    document = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw error;
+    throw new UsageError(`${path} is not valid JSON`);
+  }
+  try {
+    return parseFeatureSpec(document);
+  } catch (error) {
+    if (error instanceof FeatureSpecError) throw new UsageError(`${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Scores every row of the input; resolves to the number of rows. */
+async function scoreFile(
+  predictor: Predictor,
+  spec: FeatureSpec | undefined,
+  options: PredictOptions,
+  margin: boolean,
+  sink: BatchSink,
+  backpressure: () => Promise<unknown> | undefined = () => undefined,
+): Promise<number> {
+  const width = predictor.numFeature;
+  const rows = new Float32Array(BATCH_ROWS * width);
+  const margins = new Float32Array(BATCH_ROWS * predictor.numGroup);
+  const outputs = new Float64Array(BATCH_ROWS * predictor.outputWidth);
+  const groups = margin ? predictor.numGroup : predictor.outputWidth;
+  let pending = 0;
+  let total = 0;
+  const flush = async () => {
+    if (pending === 0) return;
+    const x = rows.subarray(0, pending * width);
+    const values = margin ? predictor.predictMargin(x, pending, margins) : predictor.predict(x, pending, outputs);
+    sink(values, pending, groups);
+    total += pending;
+    pending = 0;
+    await backpressure();
+  };
+  const fill = spec ? namedRows(spec, width, options.input) : vectorRows(width, options.input);
+  for await (const write of fill) {
+    write(rows, pending * width);
+    if (++pending === BATCH_ROWS) await flush();
+  }
+  await flush();
+  return total;
+}
+
+/** A row writer: puts one input row's vector at `offset` of `rows`. */
+type RowWriter = (rows: Float32Array, offset: number) => void;
+
+/** Headerless vectors: `width` values per line, empty or NaN = missing. */
+async function* vectorRows(width: number, input: string): AsyncGenerator<RowWriter> {
+  const lines = createInterface({ input: createReadStream(input), crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    const fields = line.split(',');
+    if (fields.length !== width) {
+      throw new UsageError(`${input} line ${lineNumber}: ${fields.length} fields, the model expects ${width}`);
+    }
+    const at = lineNumber;
+    yield (rows, offset) => {
+      for (let j = 0; j < width; j++) {
+        const field = fields[j].trim();
+        if (field === '' || field === 'NaN' || field === 'nan') {
+          rows[offset + j] = Number.NaN;
+          continue;
+        }
+        const value = Number(field);
+        if (!Number.isFinite(value) || !Number.isFinite(Math.fround(value))) {
+          throw new UsageError(`${input} line ${at} column ${j + 1}: not a finite float32 number`);
+        }
+        rows[offset + j] = value;
+      }
+    };
+  }
+}
+
+/** Named columns: the header names features; the spec builds each vector as the scorer does. */
+async function* namedRows(spec: FeatureSpec, width: number, input: string): AsyncGenerator<RowWriter> {
+  const vectorizer = new Vectorizer(spec);
+  if (vectorizer.width !== width) {
+    throw new UsageError(`the feature spec yields ${vectorizer.width} columns but the model expects ${width}`);
+  }
+  const parser = createReadStream(input).pipe(parse({ bom: true, skip_empty_lines: true, trim: true, info: true }));
+  let header: string[] | undefined;
+  let columns: { index: number; name: string; numeric: boolean }[] = [];
+  let line = 1;
+  try {
+    for await (const { record: fields, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number };
+    }>) {
+      line = info.lines;
+      if (!header) {
+        header = fields;
+        const position = new Map(header.map((name, i) => [name, i]));
+        const missing = spec.features.filter((f) => !position.has(f.name)).map((f) => f.name);
+        if (missing.length > 0) {
+          throw new UsageError(
+            `${input}: the header lacks ${missing.length} feature(s) of the spec: ${missing.slice(0, 10).join(', ')}` +
+              `${missing.length > 10 ? ', …' : ''} (an empty column scores them as missing)`,
+          );
+        }
+        columns = spec.features.map((f) => ({
+          index: position.get(f.name)!,
+          name: f.name,
+          numeric: f.type === 'numeric',
+        }));
+        const ignored = header.filter((name) => !spec.features.some((f) => f.name === name));
+        if (ignored.length > 0) {
+          new CommandOutput({}).note(
+            `${input}: ignoring columns the feature spec does not name: ${ignored.join(', ')}`,
+          );
+        }
+        continue;
+      }
+      const at = line;
+      const record: Record<string, number | string | null> = {};
+      for (const column of columns) {
+        const text = fields[column.index];
+        if (text === '' || text === undefined) {
+          record[column.name] = null;
+        } else if (column.numeric) {
+          if (text === 'NaN' || text === 'nan') {
+            record[column.name] = null;
+            continue;
+          }
+          const value = Number(text);
+          if (!Number.isFinite(value)) throw new UsageError(`${input} line ${at} column ${column.name}: not a number`);
+          record[column.name] = value;
+        } else {
+          record[column.name] = text;
+        }
+      }
+      yield (rows, offset) => {
+        try {
+          vectorizer.fill(record, 0, rows, offset);
+        } catch (error) {
+          if (!(error instanceof RecordError)) throw error;
+          throw new UsageError(`${input} line ${at}: ${error.message.replace(/^records\[0\]\.?/, '')}`);
+        }
+      };
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('CSV_')) {
+      // csv-parse's own messages can quote the row; only where and what kind of problem is reported.
+      const where = (error as { lines?: number }).lines ?? line;
+      throw new UsageError(`${input} line ${where}: not valid CSV (${code})`);
+    }
+    throw error;
+  }
+  if (!header) throw new UsageError(`${input} is empty: with --spec it needs a header naming the features`);
+}

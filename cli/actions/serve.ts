@@ -1,0 +1,68 @@
+/** `mlp serve`. */
+import { join, resolve } from 'node:path';
+import { loadScoringModel, type ScoringModel } from '../../lambdas/scorer/scoring-model';
+import { followLocalAlias } from '../../local/alias-model';
+import { startLocalScorer } from '../../local/scoring-server';
+import { localLayout, mlpHome } from '../../stepfunctions/local/local-home';
+import { UsageError } from '../errors';
+import { CommandOutput } from '../output';
+import { parsePort } from '../commands/options';
+
+/** Options of `mlp serve`. */
+export interface ServeOptions {
+  readonly model?: string;
+  readonly spec?: string;
+  readonly modelVersion?: string;
+  readonly local?: string | true;
+  readonly port: string;
+}
+
+/** `mlp serve`: runs until SIGTERM or SIGINT, then drains. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const port = parsePort(options.port);
+  const home = mlpHome();
+  const modelUri = options.model ? resolve(options.model) : process.env.MODEL_URI;
+  if (modelUri && options.local !== undefined) {
+    throw new UsageError('give --model PATH or --local [ENV] (the live alias), not both');
+  }
+  let model: () => Promise<ScoringModel>;
+  let logFile: string;
+  let serving: string;
+  if (modelUri) {
+    const specUri = options.spec ? resolve(options.spec) : process.env.FEATURE_SPEC_URI;
+    const loaded = await loadScoringModel({
+      modelUri,
+      featureSpecUri: specUri || undefined,
+      modelVersion: options.modelVersion ?? (process.env.MODEL_VERSION || undefined),
+      modelSha256: process.env.MODEL_SHA256 || undefined,
+    });
+    model = async () => loaded;
+    logFile = join(home, 'logs', 'scorer.log');
+    serving = `${loaded.version} (${loaded.predictor.model.objective}, ${loaded.predictor.model.numTrees} trees)`;
+  } else {
+    if (options.spec) throw new UsageError('--spec goes with --model PATH');
+    const env = typeof options.local === 'string' ? options.local : 'dev';
+    const layout = localLayout(home, env);
+    model = followLocalAlias(layout.serving);
+    const first = await model().catch((error: Error) => {
+      throw new UsageError(error.message, 'run mlp retrain (or mlp demo) first, or give --model PATH');
+    });
+    logFile = join(layout.logs, 'scorer.log');
+    serving = `${env}'s live alias (now ${first.version})`;
+  }
+  const running = await startLocalScorer(model, { port, logFile }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') {
+      throw new UsageError(`port ${port} is in use`, 'give another --port, or --port 0 for any free one');
+    }
+    throw error;
+  });
+  new CommandOutput({}).note(
+    `serving ${serving} at ${running.url} (POST /score, GET /health /version /openapi.json); logs in ${logFile}`,
+    { url: running.url, logFile },
+  );
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await running.close();
+}

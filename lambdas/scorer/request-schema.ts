@@ -1,0 +1,65 @@
+/**
+ * The JSON Schema of a scoring request, built from the model's features: one property per feature (a number or
+ * null for a numeric feature; a string or null for a categorical one, its known categories listed), nothing
+ * else. The private API's request model in CDK (features from the environment's configuration) and the local
+ * server's `/openapi.json` (features and categories from the model's feature spec) are both this schema, and it
+ * says what the handler enforces: unknown fields and wrong types are refused, an unknown category scores as
+ * missing. Written in the subset JSON Schema draft 4 (API Gateway) and 2020-12 (OpenAPI 3.1) share.
+ */
+import { MAX_RECORDS } from './request';
+
+/** A feature as the request schema needs it. */
+export interface RequestFeature {
+  readonly name: string;
+  readonly type: 'numeric' | 'categorical';
+  /** Known categories (the feature spec's); unknown at synth time, where only the names are configured. */
+  readonly categories?: readonly string[];
+}
+
+/** The JSON Schema subset these schemas use. */
+export interface JsonSchema {
+  readonly type?: string | readonly string[];
+  readonly description?: string;
+  readonly properties?: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly additionalProperties?: boolean;
+  readonly items?: JsonSchema;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  readonly enum?: readonly (string | null)[];
+  readonly anyOf?: readonly JsonSchema[];
+  readonly oneOf?: readonly JsonSchema[];
+}
+
+/** Schema of one record: the model's features, each optional (a missing field is a missing value). */
+export function recordSchema(features: readonly RequestFeature[]): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const feature of features) {
+    if (feature.type === 'numeric') {
+      properties[feature.name] = { type: ['number', 'null'], description: 'numeric; null or absent is missing' };
+    } else if (feature.categories?.length) {
+      properties[feature.name] = {
+        description: 'categorical: one of the listed categories; another string scores as missing, as does null',
+        anyOf: [{ enum: [...feature.categories] }, { type: ['string', 'null'] }],
+      };
+    } else {
+      properties[feature.name] = {
+        type: ['string', 'null'],
+        description: 'categorical; a category the model was not trained on scores as missing, as does null',
+      };
+    }
+  }
+  return { type: 'object', properties, additionalProperties: false };
+}
+
+/** Schema of a request body: `{"records": [record, …]}` (1 to 1,000) or `{"record": record}`. */
+export function scoringRequestSchema(features: readonly RequestFeature[]): JsonSchema {
+  const record = recordSchema(features);
+  return {
+    type: 'object',
+    description: `up to ${MAX_RECORDS} records per request`,
+    properties: { records: { type: 'array', minItems: 1, maxItems: MAX_RECORDS, items: record }, record },
+    additionalProperties: false,
+    oneOf: [{ required: ['records'] }, { required: ['record'] }],
+  };
+}
