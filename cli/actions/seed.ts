@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SEED_BATCH, seedBank, SeedTargetExists } from '../../onprem-agent/seed/synthetic-bank';
-import { mlpHome } from '../../stepfunctions/local/local-home';
+import { mlpHomeOf } from '../../onprem-agent/config/mlp-home';
 import { UsageError } from '../errors';
 import { CommandOutput } from '../output';
 import { parseCustomers } from '../commands/options';
@@ -20,7 +20,7 @@ export function seed(options: SeedCommandOptions): void {
   const customers = parseCustomers(options.customers, 1);
   const seedValue = Number(options.seed);
   if (!Number.isInteger(seedValue)) throw new UsageError(`--seed must be an integer, got "${options.seed}"`);
-  const path = resolve(options.db ?? join(mlpHome(), 'bank.db'));
+  const path = resolve(options.db ?? join(mlpHomeOf(), 'bank.db'));
   mkdirSync(dirname(path), { recursive: true });
   const out = new CommandOutput(options);
   const progress = out.progress();

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { mlpHomeOf } from './mlp-home';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeIssues } from '../../lambdas/commons/describe-issues';
@@ -189,8 +190,7 @@ export function loadAgentConfig(path: string): AgentConfig {
  */
 export function configPath(path: string, base: string, env: NodeJS.ProcessEnv = process.env): string {
   const home = /^\$\{MLP_HOME\}(?=$|\/)/.exec(path);
-  // The same default as mlp's own (stepfunctions/local/local-home.ts), which the agent bundle does not carry.
-  if (home) return resolve(resolve(env.MLP_HOME || '.mlp'), `.${path.slice(home[0].length)}`);
+  if (home) return resolve(mlpHomeOf(env), `.${path.slice(home[0].length)}`);
   if (path.includes('${')) {
     throw new AgentConfigError(`path "${path}": only \${MLP_HOME}, at the start of a path, is expanded`);
   }

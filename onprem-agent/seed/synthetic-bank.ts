@@ -4,7 +4,8 @@
  * postcode), accounts and balances, monthly transaction aggregates, and loans whose 12-month default label
  * depends on the features through a logistic model (real, learnable signal). Same seed, same bank.
  */
-import { existsSync, linkSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 
 /** Options of {@link seedBank}. */
@@ -202,6 +203,36 @@ const daysOf = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_4
  */
 export const MAX_SEED_CUSTOMERS = 15_000_000;
 
+/** Removes a SQLite file with its journal, WAL and shared-memory files. */
+function removeSqliteFiles(path: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+}
+
+/** Removes what seeds of `path` killed mid-way left behind (`<path>.partial-<pid>` of a process that is gone). */
+function removeStalePartials(path: string): void {
+  const prefix = `${basename(path)}.partial-`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = /^(\d+)$/.exec(entry.startsWith(prefix) ? entry.slice(prefix.length) : '')?.[1];
+    if (!pid || isRunning(Number(pid))) continue;
+    removeSqliteFiles(join(dirname(path), entry));
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Creates the bank in a new SQLite file. Refuses a path that exists, and builds the file under a temporary
  * name next to it, linked into place only once complete: a failed or interrupted seed leaves nothing behind.
@@ -216,10 +247,9 @@ export function seedBank(path: string, options: SeedOptions): SeedSummary {
   if (existsSync(path)) throw new SeedTargetExists(path);
   const random = prng(options.seed ?? 42);
   const asOf = daysOf(options.asOf ?? '2026-10-31');
+  removeStalePartials(path);
   const partial = `${path}.partial-${process.pid}`;
-  const removePartial = () => {
-    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${partial}${suffix}`, { force: true });
-  };
+  const removePartial = () => removeSqliteFiles(partial);
   removePartial();
   const db = new Database(partial);
   try {

@@ -8,8 +8,9 @@
  * - Writes label-first, headerless CSV (`train/`, `validation/`; an empty field is a missing value), the test
  *   split as typed JSON records (each model is evaluated under its own spec), and `baseline.json` for drift.
  *
- * Size: the step holds the extract in memory, which fits a Lambda (10 GB) up to a few million rows of this
- * width. Beyond that, run the same module as a SageMaker Processing job (the scale-out path in DESIGN.md).
+ * Size: the step holds the extract in memory (1.4 GB measured at 350,000 loan rows of this width), which its
+ * 4,096 MB Lambda fits up to about a million rows. Beyond that, the same module is meant to run as a SageMaker
+ * Processing job.
  */
 import { createHash } from 'node:crypto';
 import { FEATURE_SPEC_FORMAT, type FeatureSpec } from '../../lambdas/features/feature-spec';

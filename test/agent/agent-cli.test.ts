@@ -1,8 +1,9 @@
 /** `mlp seed` and `mlp agent run` as an operator runs them, off a terminal (cron, CI). */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorOf, jsonLines, progressOf, ROOT, runMlp } from '../support/cli';
+import { cliEnv, errorOf, jsonLines, MLP, progressOf, ROOT, runMlp } from '../support/cli';
 
 // The example config keeps its paths under ${MLP_HOME}: here the default, .mlp/ under the working directory.
 const dir = mkdtempSync(join(tmpdir(), 'mlp-agent-cli-'));
@@ -36,6 +37,25 @@ test('seed builds the bank in $MLP_HOME deterministically, refuses to overwrite 
   expect(badCount.status).toBe(2);
   expect(errorOf(badCount).message).toContain('--customers must be a whole number');
   expect(readdirSync(dir).sort()).toEqual(['.mlp', 'other.db']); // no partial file of a refused seed
+});
+
+test('a seed killed mid-way leaves no bank; the next seed of that path clears its partial file and succeeds', async () => {
+  const target = join(dir, 'killed', 'bank.db');
+  mkdirSync(join(dir, 'killed'));
+  const child = spawn(process.execPath, [MLP, 'seed', '--customers', '2000000', '--db', target], { env: cliEnv() });
+  // Killed once the seed is under way (its partial file exists), however slow this machine is.
+  const started = Date.now();
+  while (!readdirSync(join(dir, 'killed')).length && Date.now() - started < 60_000) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const left = readdirSync(join(dir, 'killed'));
+  expect(left.some((f) => f.startsWith('bank.db.partial-'))).toBe(true);
+  expect(left).not.toContain('bank.db');
+  expect(run(['seed', '--customers', '2000', '--db', target]).status).toBe(0);
+  expect(readdirSync(join(dir, 'killed'))).toEqual(['bank.db']);
 });
 
 test('agent run: dry run writes nothing, a run stores a manifest, the next is incremental, a refusal exits 3', () => {

@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { loadEnvironment } from '../../config';
+import { scoringRequestSchema } from '../../lambdas/scorer/request-schema';
 import { synthesizePlatform, templateOf } from '../support/platform';
 
 const platform = synthesizePlatform();
@@ -11,6 +12,21 @@ describe.each(['dev', 'staging', 'prod'])('%s serving', (envName) => {
   beforeAll(() => {
     serving = templateOf(platform.stages[envName], 'serving');
     alerts = templateOf(platform.stages[envName], 'alerts');
+  });
+
+  test("the API's request model is the handler's schema: the configured features, their types, nothing else", () => {
+    const models = Object.values(serving.findResources('AWS::ApiGateway::Model'));
+    expect(models).toHaveLength(1);
+    const { Schema, ContentType } = models[0].Properties;
+    expect(ContentType).toBe('application/json');
+    const features = [
+      ...config.retraining.numericFeatures.map((name) => ({ name, type: 'numeric' as const })),
+      ...config.retraining.categoricalFeatures.map((name) => ({ name, type: 'categorical' as const })),
+    ];
+    expect(Schema).toEqual({ $schema: 'http://json-schema.org/draft-04/schema#', ...scoringRequestSchema(features) });
+    const record = Schema.properties.records.items;
+    expect(Object.keys(record.properties).sort()).toEqual(features.map((f) => f.name).sort());
+    expect(record.additionalProperties).toBe(false);
   });
 
   test('the scorer is an arm64 nodejs22.x function in the isolated subnets with reserved concurrency', () => {
