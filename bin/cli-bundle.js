@@ -59,7 +59,7 @@ function frontBundle() {
   }
 }
 
-module.exports = { frontBundle, build, BUNDLE };
+module.exports = { frontBundle };
 
 if (require.main === module) {
   build();

@@ -67,13 +67,17 @@ const ERRNO_TEXT: Record<string, string> = {
   EEXIST: 'already exists',
 };
 
-/** Errors of other modules that mean the command was called or configured wrongly, by name. */
+/**
+ * Errors that mean something the user gave is wrong — an option, a config, a file that is not what it must be
+ * (a model, a feature spec) — by name.
+ */
 const USAGE_ERRORS = new Set([
   'UsageError',
   'ConfigError',
   'AgentConfigError',
   'SourceUnavailable',
   'FeatureSpecError',
+  'ModelFormatError',
 ]);
 
 /** AWS SDK errors that mean "no usable credentials", by name. */

@@ -51,6 +51,7 @@ class TerminalProgress implements Progress {
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   private multibar(): MultiBar {
+    if (!this.bars) this.restoreTerminalOnSignals();
     this.bars ??= new MultiBar({
       stream: this.stream,
       clearOnComplete: false,
@@ -100,6 +101,22 @@ class TerminalProgress implements Progress {
   stop(): void {
     this.bars?.stop();
     this.bars = undefined;
+    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
+    this.signalHandlers = [];
+  }
+
+  private signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  /** On Ctrl-C or SIGTERM: stop drawing (the cursor comes back), then let the signal end the process as usual. */
+  private restoreTerminalOnSignals(): void {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const handler = () => {
+        this.stop();
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      };
+      process.once(signal, handler);
+      this.signalHandlers.push([signal, handler]);
+    }
   }
 }
 

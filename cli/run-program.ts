@@ -23,6 +23,11 @@ export function conventionalOutput(program: Command, name: string): Command {
  * versions) are printed as notes under the same convention instead of Node's own unstructured lines.
  */
 export async function runProgram(program: Command, argv: readonly string[], name: string): Promise<number> {
+  // A reader that stops early (`mlp predict … | head`) has what it wanted: stop quietly, not with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') printError(name, { message: `cannot write the output: ${error.message}`, exitCode: 1 });
+    process.exit(error.code === 'EPIPE' ? EXIT.done : EXIT.failed);
+  });
   process.removeAllListeners('warning');
   process.on('warning', (warning) =>
     printNote(

@@ -89,10 +89,16 @@ export interface ApprovalDecision {
 /** Largest Cause Step Functions keeps (SendTaskFailure allows 32,768 characters). */
 const MAX_CAUSE = 32_768;
 
-/** The Cause of an `ApprovalRejected` task failure. */
+/** The Cause of an `ApprovalRejected` task failure, within Step Functions' limit (a long reason is shortened). */
 export function approvalRejectionCause(decision: ApprovalDecision): string {
-  const reason = decision.reason.slice(0, MAX_CAUSE / 2);
-  return JSON.stringify({ ...(decision.approver ? { approver: decision.approver.slice(0, 256) } : {}), reason });
+  const approver = decision.approver ? { approver: decision.approver.slice(0, 256) } : {};
+  let reason = decision.reason;
+  let cause = JSON.stringify({ ...approver, reason });
+  while (cause.length > MAX_CAUSE) {
+    reason = `${reason.slice(0, Math.floor(reason.length * 0.9))}…`;
+    cause = JSON.stringify({ ...approver, reason });
+  }
+  return cause;
 }
 
 /** Reads an ApprovalRejected Cause; a Cause that is not this JSON is kept whole as the reason. */

@@ -67,13 +67,17 @@ export async function runAgent(options: AgentRunOptions): Promise<void> {
       const started = Date.now();
       const watch = reporter(progress, dataset.name);
       const result = await runExtract(config, dataset, { ...deps, progress: watch.update }).catch((error: Error) => {
-        watch.fail(error.message);
+        watch.fail(error.name === 'ExtractAbort' ? 'refused' : 'failed'); // the error line says why
         throw error;
       });
       watch.done(`${result.rows.toLocaleString('en-GB')} rows, ${result.parts} part(s)`);
-      results.push({ ...result, seconds: (Date.now() - started) / 1000 });
+      const record = { ...result, seconds: (Date.now() - started) / 1000 };
+      results.push(record);
+      // Off a terminal each dataset's line goes out as soon as it is stored: a later refusal cannot hide it.
+      if (out.mode === 'lines') out.result(record, { human: () => '' });
     }
     progress.stop();
+    if (out.mode === 'lines') return;
     out.result(
       { datasets: results },
       {
@@ -84,7 +88,6 @@ export async function runAgent(options: AgentRunOptions): Promise<void> {
               : `${d.dataset}: ${d.rows} rows anonymised in ${d.parts} part(s), ${d.suppressedRows} suppressed by ` +
                 `k-anonymity${d.resumed ? ' (resumed)' : ''}, in ${d.seconds.toFixed(1)} s; manifest ${d.manifestKey}`,
           ),
-        lines: (r) => r.datasets,
       },
     );
   } finally {

@@ -17,12 +17,13 @@ import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { followLocalAlias } from '../../local/alias-model';
 import { startLocalScorer } from '../../local/scoring-server';
 import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
-import { localLayout, mlpHome } from '../../stepfunctions/local/local-home';
+import { type LocalLayout, localLayout, mlpHome } from '../../stepfunctions/local/local-home';
 import { runLocalRetraining } from '../../stepfunctions/local/local-retraining';
 import { trainingPythonProblem } from '../../stepfunctions/local/local-training';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 import { ReportedOutcome, UsageError } from '../errors';
 import { CommandOutput } from '../output';
+import type { ProgressTask } from '../progress';
 import { parseCustomers } from '../commands/options';
 import { approvalOf } from './retrain';
 import { outcomeExitCode, outcomeLines, retrainingProgress } from './retraining-report';
@@ -49,12 +50,14 @@ const DEMO_ENTRIES = [
 ];
 const isDemoEntry = (entry: string) => DEMO_ENTRIES.includes(entry.replace(/-(wal|shm|journal)$/, ''));
 const ROOT = resolve(__dirname, '..', '..');
+/** Smallest bank the demo builds: fewer customers fail the example policy's k-anonymity gate. */
+export const MIN_DEMO_CUSTOMERS = 10_000;
 /** Held-out loans written to `examples/` for `mlp predict` and `mlp score`. */
 const EXAMPLE_LOANS = 20;
 
 /** `mlp demo`. */
 export async function demo(options: DemoOptions): Promise<void> {
-  const customers = parseCustomers(options.customers, 1000);
+  const customers = parseCustomers(options.customers, MIN_DEMO_CUSTOMERS);
   const problem = trainingPythonProblem();
   if (problem) throw new UsageError(problem);
   const config = loadEnvironment(typeof options.local === 'string' ? options.local : 'dev');
@@ -70,10 +73,14 @@ export async function demo(options: DemoOptions): Promise<void> {
   const progress = out.progress();
   const timings: Record<string, number> = {};
   const began = Date.now();
-  const timed = async <T>(name: string, work: () => T | Promise<T>): Promise<T> => {
+  /** Runs a phase, timing it; a phase that throws marks its progress step failed (the error line says why). */
+  const timed = async <T>(name: string, work: () => T | Promise<T>, task?: ProgressTask): Promise<T> => {
     const started = Date.now();
     try {
       return await work();
+    } catch (error) {
+      task?.fail('failed');
+      throw error;
     } finally {
       timings[name] = (Date.now() - started) / 1000;
     }
@@ -107,14 +114,17 @@ export async function demo(options: DemoOptions): Promise<void> {
     };
     const extractTask = progress.task('extract and anonymise');
     const source = new SqliteSource(bank);
-    const extract = await timed('agent', () =>
-      runExtract(agentConfig, agentConfig.datasets[0], {
-        source,
-        store: new FilesystemStore(layout.landingRoot),
-        key: readFileSync(keyFile),
-        now: () => new Date(),
-        progress: ({ rows }) => extractTask.update(`${rows.toLocaleString('en-GB')} rows`),
-      }).finally(() => source.close()),
+    const extract = await timed(
+      'agent',
+      () =>
+        runExtract(agentConfig, agentConfig.datasets[0], {
+          source,
+          store: new FilesystemStore(layout.landingRoot),
+          key: readFileSync(keyFile),
+          now: () => new Date(),
+          progress: ({ rows }) => extractTask.update(`${rows.toLocaleString('en-GB')} rows`),
+        }).finally(() => source.close()),
+      extractTask,
     );
     extractTask.done(
       `${extract.rows.toLocaleString('en-GB')} rows in ${extract.parts} part(s), ${extract.suppressedRows} suppressed`,
@@ -140,7 +150,7 @@ export async function demo(options: DemoOptions): Promise<void> {
       const heldOut = await readTestRecords(store, final.prepared.testRecordsUri, EXAMPLE_LOANS);
       examples = writeExamples(home, heldOut);
       const scoreTask = progress.task('serve and score held-out loans');
-      scored = await timed('score', () => scoreThree(layout, heldOut.slice(0, 3)));
+      scored = await timed('score', () => scoreThree(layout, heldOut.slice(0, 3)), scoreTask);
       scoreTask.done(`${scored.predictions.length} loans at ${scored.url}/score`);
     }
     progress.stop();
@@ -218,7 +228,7 @@ function writeExamples(home: string, heldOut: readonly TestRecord[]): { request:
 }
 
 /** Scores loans through the local scorer, which follows the alias Deploy just moved. */
-async function scoreThree(layout: ReturnType<typeof localLayout>, loans: readonly TestRecord[]) {
+async function scoreThree(layout: LocalLayout, loans: readonly TestRecord[]) {
   const scorer = await startLocalScorer(followLocalAlias(layout.serving), {
     port: 0,
     logFile: join(layout.logs, 'scorer.log'),

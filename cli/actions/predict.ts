@@ -1,5 +1,5 @@
 /** `mlp predict`: streams a CSV through the predictor, batch by batch, so files of any size work. */
-import { createReadStream, createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, type ReadStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { parse } from 'csv-parse';
@@ -25,10 +25,18 @@ const BATCH_ROWS = 4096;
 /** Receives each batch's output values, `width` per row. */
 type BatchSink = (values: ArrayLike<number>, rows: number, width: number) => void;
 
+/** Opens the input file, so that a missing or unreadable one is named before anything is written. */
+async function openInput(path: string): Promise<ReadStream> {
+  const stream = createReadStream(path);
+  await once(stream, 'open');
+  return stream;
+}
+
 /** `mlp predict`. */
 export async function predict(options: PredictOptions): Promise<void> {
   const predictor = new Predictor(readModel(readFileSync(options.model)));
   const spec = options.spec ? readSpec(options.spec) : undefined;
+  const input = await openInput(options.input);
   const margin = options.margin === true;
   const width = margin ? predictor.numGroup : predictor.outputWidth;
   const out = new CommandOutput(options);
@@ -38,12 +46,12 @@ export async function predict(options: PredictOptions): Promise<void> {
   // Predictions as JSON on stdout: collected, printed whole once every row scored (a failure prints no half document).
   if (options.json && !options.output) {
     const predictions: (number | number[])[] = [];
-    const rows = await scoreFile(predictor, spec, options, margin, (values, n, w) => {
+    const rows = await scoreFile(predictor, spec, input, options.input, margin, (values, n, w) => {
       for (let r = 0; r < n; r++) {
         predictions.push(w === 1 ? values[r] : Array.from({ length: w }, (_, k) => values[r * w + k]));
       }
     });
-    out.result({ rows, margin, predictions }, { human: () => '' });
+    out.result({ rows, margin, predictions }, { human: () => JSON.stringify(predictions) }); // --json: never human
     return;
   }
 
@@ -54,13 +62,15 @@ export async function predict(options: PredictOptions): Promise<void> {
     if (!stream.write(text) && partial) return once(stream, 'drain');
     return undefined;
   };
+  // The header goes out with the first rows (or alone at the end): a refused header writes nothing.
+  let headerLine = header ? `${header.join(',')}\n` : '';
   try {
-    if (header) await write(`${header.join(',')}\n`);
     let pending: Promise<unknown> | undefined;
     const rows = await scoreFile(
       predictor,
       spec,
-      options,
+      input,
+      options.input,
       margin,
       (values, n, w) => {
         const lines: string[] = [];
@@ -69,10 +79,12 @@ export async function predict(options: PredictOptions): Promise<void> {
           for (let k = 0; k < w; k++) row.push(String(values[r * w + k]));
           lines.push(row.join(','));
         }
-        pending = write(`${lines.join('\n')}\n`);
+        pending = write(`${headerLine}${lines.join('\n')}\n`);
+        headerLine = '';
       },
       () => pending,
     );
+    if (headerLine) await write(headerLine);
     if (!partial) return;
     await new Promise<void>((done, fail) =>
       (stream as NodeJS.WritableStream).end((error?: Error | null) => (error ? fail(error) : done())),
@@ -83,6 +95,7 @@ export async function predict(options: PredictOptions): Promise<void> {
       { human: (r) => `scored ${r.rows} rows into ${r.output} in ${r.seconds.toFixed(1)} s` },
     );
   } catch (error) {
+    input.destroy();
     if (partial) {
       (stream as NodeJS.WritableStream & { destroy(): void }).destroy();
       rmSync(partial, { force: true });
@@ -115,7 +128,8 @@ function readSpec(path: string): FeatureSpec {
 async function scoreFile(
   predictor: Predictor,
   spec: FeatureSpec | undefined,
-  options: PredictOptions,
+  stream: ReadStream,
+  input: string,
   margin: boolean,
   sink: BatchSink,
   backpressure: () => Promise<unknown> | undefined = () => undefined,
@@ -136,7 +150,7 @@ async function scoreFile(
     pending = 0;
     await backpressure();
   };
-  const fill = spec ? namedRows(spec, width, options.input) : vectorRows(width, options.input);
+  const fill = spec ? namedRows(spec, width, stream, input) : vectorRows(width, stream, input);
   for await (const write of fill) {
     write(rows, pending * width);
     if (++pending === BATCH_ROWS) await flush();
@@ -149,8 +163,8 @@ async function scoreFile(
 type RowWriter = (rows: Float32Array, offset: number) => void;
 
 /** Headerless vectors: `width` values per line, empty or NaN = missing. */
-async function* vectorRows(width: number, input: string): AsyncGenerator<RowWriter> {
-  const lines = createInterface({ input: createReadStream(input), crlfDelay: Number.POSITIVE_INFINITY });
+async function* vectorRows(width: number, stream: ReadStream, input: string): AsyncGenerator<RowWriter> {
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
   for await (const line of lines) {
     lineNumber++;
@@ -178,12 +192,18 @@ async function* vectorRows(width: number, input: string): AsyncGenerator<RowWrit
 }
 
 /** Named columns: the header names features; the spec builds each vector as the scorer does. */
-async function* namedRows(spec: FeatureSpec, width: number, input: string): AsyncGenerator<RowWriter> {
+async function* namedRows(
+  spec: FeatureSpec,
+  width: number,
+  stream: ReadStream,
+  input: string,
+): AsyncGenerator<RowWriter> {
   const vectorizer = new Vectorizer(spec);
   if (vectorizer.width !== width) {
     throw new UsageError(`the feature spec yields ${vectorizer.width} columns but the model expects ${width}`);
   }
-  const parser = createReadStream(input).pipe(parse({ bom: true, skip_empty_lines: true, trim: true, info: true }));
+  const parser = stream.pipe(parse({ bom: true, skip_empty_lines: true, trim: true, info: true }));
+  stream.once('error', (error) => parser.destroy(error)); // a read error ends the loop below, not the process
   let header: string[] | undefined;
   let columns: { index: number; name: string; numeric: boolean }[] = [];
   let line = 1;

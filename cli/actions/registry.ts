@@ -27,7 +27,8 @@ interface VersionRow {
   readonly createdAt: string;
   readonly metrics: Pick<ModelMetrics, 'auc' | 'ks' | 'brier' | 'calibrationError'> | null;
   readonly reasons: readonly string[];
-  readonly approver?: string;
+  /** Who decided the status: the approver, whoever declined, or `promotion-gate`. */
+  readonly decidedBy?: string;
 }
 
 /** `mlp models`. */
@@ -43,7 +44,7 @@ export async function models(options: RegistryOptions): Promise<void> {
       createdAt: v.createdAt,
       metrics: await registeredMetrics(store, v),
       reasons: v.statusReasons ?? [],
-      ...(v.approver ? { approver: v.approver } : {}),
+      ...(v.approver ? { decidedBy: v.approver } : {}),
     });
   }
   new CommandOutput(options).result(
@@ -83,7 +84,7 @@ export async function lineage(version: string, options: RegistryOptions): Promis
   const result = {
     modelVersion: record.modelVersion,
     status: record.status,
-    approver: record.approver ?? null,
+    decidedBy: record.approver ?? null,
     artifact: { uri: record.modelDataUrl, sha256: m.modelSha256 },
     trainingJob: m.trainingJobName,
     image: record.image,
@@ -97,7 +98,7 @@ export async function lineage(version: string, options: RegistryOptions): Promis
   };
   new CommandOutput(options).result(result, {
     human: (r) => [
-      `model version   ${r.modelVersion} (${r.status}${r.approver ? `, approved by ${r.approver}` : ''})`,
+      `model version   ${r.modelVersion} (${r.status}${r.decidedBy ? ` by ${r.decidedBy}` : ''})`,
       `  artifact      ${r.artifact.uri}  sha256 ${r.artifact.sha256}`,
       `  training job  ${r.trainingJob}  image ${r.image}`,
       `  dataset       version ${r.datasetVersion}`,

@@ -113,14 +113,18 @@ async function retrainInAws(config: EnvironmentConfig, options: RetrainOptions):
   const { onEvent, states } = retrainingProgress(progress, { synthesizes: false });
   const started = Date.now();
   const entered = new Map<string, number>();
-  let nextToken: string | undefined;
+  let seen = 0; // id of the last history event reported
   let described;
   try {
     for (;;) {
-      // Every state change since the last poll, oldest first.
+      described = await client.send(new sfn.DescribeExecutionCommand({ executionArn }));
+      // The state changes since the last poll, oldest first (the history is paged; ids only grow).
+      let nextToken: string | undefined;
       do {
         const page = await client.send(new sfn.GetExecutionHistoryCommand({ executionArn, nextToken }));
         for (const event of page.events ?? []) {
+          if ((event.id ?? 0) <= seen) continue;
+          seen = event.id ?? seen;
           const at = event.timestamp?.getTime() ?? Date.now();
           const name = event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name;
           if (!name) continue;
@@ -133,7 +137,6 @@ async function retrainInAws(config: EnvironmentConfig, options: RetrainOptions):
         }
         nextToken = page.nextToken;
       } while (nextToken);
-      described = await client.send(new sfn.DescribeExecutionCommand({ executionArn }));
       if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') break;
       await new Promise((resolve) => setTimeout(resolve, 5000));
     }

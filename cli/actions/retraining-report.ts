@@ -12,6 +12,8 @@ import type { Progress, ProgressTask } from '../progress';
 export interface StateTiming {
   readonly state: string;
   readonly seconds: number;
+  /** The error it failed with. */
+  readonly failed?: string;
 }
 
 /**
@@ -27,6 +29,7 @@ export function retrainingProgress(
 } {
   const tasks = new Map<string, ProgressTask>();
   const states: StateTiming[] = [];
+  const failed = new Set<string>();
   let synthesis = synthesizes ? progress.task('synthesize the state machine (CDK)') : undefined;
   const onEvent = (event: RetrainingEvent) => {
     switch (event.type) {
@@ -49,11 +52,14 @@ export function retrainingProgress(
         return;
       }
       case 'state-exited':
+        // A caught failure is reported as failed and then as exited: the state is listed once.
+        if (failed.delete(event.state)) return;
         states.push({ state: event.state, seconds: event.seconds });
         tasks.get(event.state)?.done();
         return;
       case 'state-failed':
-        states.push({ state: event.state, seconds: event.seconds });
+        failed.add(event.state);
+        states.push({ state: event.state, seconds: event.seconds, failed: event.error });
         tasks.get(event.state)?.fail(event.error);
     }
   };

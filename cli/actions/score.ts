@@ -31,7 +31,7 @@ export async function score(options: ScoreOptions): Promise<void> {
   }
   let response: Response;
   if (options.env === undefined) {
-    const url = new URL(options.url ?? LOCAL_URL);
+    const url = parseUrl(options.url ?? LOCAL_URL);
     if (options.wait !== undefined) await waitForHealth(url, parseSeconds(options.wait));
     response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(
       (error: Error & { cause?: { code?: string } }) => {
@@ -75,9 +75,22 @@ interface ScoringAnswer {
 function parseSeconds(text: string): number {
   const seconds = Number(text);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
-    throw new UsageError(`--wait must be a number of seconds from 0 to 600, got "${text}"`);
+    throw new UsageError(`--wait must be more than 0 and at most 600 seconds, got "${text}"`);
   }
   return seconds;
+}
+
+function parseUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--url must be an http(s) URL such as http://127.0.0.1:8080/score, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--url must be http or https, got ${url.protocol}`);
+  }
+  return url;
 }
 
 /** Polls `GET /health` of the scoring URL's server until it answers 200. */

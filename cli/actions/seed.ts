@@ -45,7 +45,7 @@ export function seed(options: SeedCommandOptions): void {
       },
     );
   } catch (error) {
-    task.fail((error as Error).message);
+    task.fail('failed'); // the error line says why
     progress.stop();
     if (error instanceof SeedTargetExists) throw new UsageError(error.message);
     throw error;

@@ -1,5 +1,8 @@
 /** `mlp serve`. */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadEnvironment } from '../../config';
 import { loadScoringModel, type ScoringModel } from '../../lambdas/scorer/scoring-model';
 import { followLocalAlias } from '../../local/alias-model';
 import { startLocalScorer } from '../../local/scoring-server';
@@ -21,10 +24,15 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<void> {
   const port = parsePort(options.port);
   const home = mlpHome();
-  const modelUri = options.model ? resolve(options.model) : process.env.MODEL_URI;
-  if (modelUri && options.local !== undefined) {
+  if (options.model && options.local !== undefined) {
     throw new UsageError('give --model PATH or --local [ENV] (the live alias), not both');
   }
+  // --local asks for the alias even where the environment names a MODEL_URI.
+  const modelUri = options.model
+    ? resolve(options.model)
+    : options.local === undefined
+      ? process.env.MODEL_URI
+      : undefined;
   let model: () => Promise<ScoringModel>;
   let logFile: string;
   let serving: string;
@@ -34,14 +42,15 @@ export async function serve(options: ServeOptions): Promise<void> {
       modelUri,
       featureSpecUri: specUri || undefined,
       modelVersion: options.modelVersion ?? (process.env.MODEL_VERSION || undefined),
-      modelSha256: process.env.MODEL_SHA256 || undefined,
+      // Checked when given; else the file's own, so that GET /version says which bytes are served.
+      modelSha256: process.env.MODEL_SHA256 || fileSha256(modelUri),
     });
     model = async () => loaded;
     logFile = join(home, 'logs', 'scorer.log');
     serving = `${loaded.version} (${loaded.predictor.model.objective}, ${loaded.predictor.model.numTrees} trees)`;
   } else {
     if (options.spec) throw new UsageError('--spec goes with --model PATH');
-    const env = typeof options.local === 'string' ? options.local : 'dev';
+    const env = loadEnvironment(typeof options.local === 'string' ? options.local : 'dev').name;
     const layout = localLayout(home, env);
     model = followLocalAlias(layout.serving);
     const first = await model().catch((error: Error) => {
@@ -50,7 +59,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     logFile = join(layout.logs, 'scorer.log');
     serving = `${env}'s live alias (now ${first.version})`;
   }
+  const hadLog = existsSync(logFile);
   const running = await startLocalScorer(model, { port, logFile }).catch((error: NodeJS.ErrnoException) => {
+    if (!hadLog) rmSync(logFile, { force: true }); // nothing was served: leave no log behind
     if (error.code === 'EADDRINUSE') {
       throw new UsageError(`port ${port} is in use`, 'give another --port, or --port 0 for any free one');
     }
@@ -65,4 +76,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.once('SIGTERM', done);
   });
   await running.close();
+}
+
+/** SHA-256 of a local model file (an `s3://` URI is left to MODEL_SHA256). */
+function fileSha256(uri: string): string | undefined {
+  if (/^s3:\/\//.test(uri)) return undefined;
+  return createHash('sha256')
+    .update(readFileSync(uri.startsWith('file://') ? new URL(uri) : uri))
+    .digest('hex');
 }

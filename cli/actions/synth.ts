@@ -21,7 +21,7 @@ export async function synth(names: string[], options: { output: string; json?: b
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 2, 2] });
     child.once('error', fail);
     child.once('exit', (code, signal) => done(code ?? signal ?? 'unknown'));
-  }).finally(() => undefined);
+  });
   if (status !== 0) {
     task.fail(`cdk synth exited with ${status}`);
     progress.stop();

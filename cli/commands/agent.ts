@@ -24,12 +24,13 @@ export function registerAgentCommands(parent: Command, actions: () => typeof Age
   withHelp(withJson(run), {
     examples: [
       `${prefix} run --config onprem-agent/examples/synthetic-bank.yaml --dry-run`,
-      `MLP_PSEUDONYM_KEY=$(head -c 48 /dev/urandom | base64) ${prefix} run --config agent.yaml --dataset loans`,
+      `MLP_PSEUDONYM_KEY=$(cat /etc/mlp/pseudonym.key) ${prefix} run --config agent.yaml --dataset loans`,
     ],
     env: ['MLP_HOME', 'MLP_PSEUDONYM_KEY'],
     notes:
-      'The config names where its secrets come from (an environment variable or a file); MLP_PSEUDONYM_KEY is\n' +
-      "the example config's. Paths may start with ${MLP_HOME}. A run that a column policy, a data test or the\n" +
-      'k-anonymity gate refuses writes nothing and exits 3; a dataset another run holds is refused the same way.',
+      'The config names where its secrets come from (an environment variable or a file). MLP_PSEUDONYM_KEY is\n' +
+      "the example config's: give the same key every run, or the pseudonyms change. Paths may start with\n" +
+      '${MLP_HOME}. A run that a column policy, a data test or the k-anonymity gate refuses writes nothing and\n' +
+      'exits 3; a dataset another run is extracting is refused the same way.',
   }).action((options: AgentActions.AgentRunOptions) => actions().runAgent(options));
 }

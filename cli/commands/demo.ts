@@ -11,7 +11,7 @@ export function registerDemoCommand(program: Command, actions: () => typeof Demo
   const command = program
     .command('demo')
     .description('seed a synthetic bank, extract it, retrain locally, serve and score: the lifecycle in one go')
-    .option('--customers <n>', 'customers in the synthetic bank (1,000 to 5,000,000)', '100000')
+    .option('--customers <n>', 'customers in the synthetic bank (10,000 to 5,000,000)', '100000')
     .option('--local [env]', 'the local environment to run it in (default dev)')
     .option('--approve-as <name>', 'environments that require approval (prod): who approves the candidate');
   withHelp(withJson(command), {

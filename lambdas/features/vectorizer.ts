@@ -13,7 +13,8 @@ export class RecordError extends Error {
   }
 }
 
-const FLOAT32_MAX = 3.4028234663852886e38;
+/** Largest float32: a numeric value beyond it is refused (the model compares in float32). */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 interface Column {
   readonly kind: 'numeric' | 'one-hot' | 'ordinal';

@@ -6,6 +6,7 @@
  * says what the handler enforces: unknown fields and wrong types are refused, an unknown category scores as
  * missing. Written in the subset JSON Schema draft 4 (API Gateway) and 2020-12 (OpenAPI 3.1) share.
  */
+import { FLOAT32_MAX } from '../features/vectorizer';
 import { MAX_RECORDS } from './request';
 
 /** A feature as the request schema needs it. */
@@ -25,7 +26,8 @@ export interface JsonSchema {
   readonly additionalProperties?: boolean;
   readonly items?: JsonSchema;
   readonly minItems?: number;
-  readonly maxItems?: number;
+  readonly minimum?: number;
+  readonly maximum?: number;
   readonly enum?: readonly (string | null)[];
   readonly anyOf?: readonly JsonSchema[];
   readonly oneOf?: readonly JsonSchema[];
@@ -36,7 +38,12 @@ export function recordSchema(features: readonly RequestFeature[]): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   for (const feature of features) {
     if (feature.type === 'numeric') {
-      properties[feature.name] = { type: ['number', 'null'], description: 'numeric; null or absent is missing' };
+      properties[feature.name] = {
+        type: ['number', 'null'],
+        minimum: -FLOAT32_MAX,
+        maximum: FLOAT32_MAX,
+        description: 'numeric (within float32); null or absent is missing',
+      };
     } else if (feature.categories?.length) {
       properties[feature.name] = {
         description: 'categorical: one of the listed categories; another string scores as missing, as does null',
@@ -52,13 +59,16 @@ export function recordSchema(features: readonly RequestFeature[]): JsonSchema {
   return { type: 'object', properties, additionalProperties: false };
 }
 
-/** Schema of a request body: `{"records": [record, …]}` (1 to 1,000) or `{"record": record}`. */
+/**
+ * Schema of a request body: `{"records": [record, …]}` or `{"record": record}`. The cap of records per request is
+ * stated, not enforced here: the handler answers 413 beyond it, which a schema failure (400) would contradict.
+ */
 export function scoringRequestSchema(features: readonly RequestFeature[]): JsonSchema {
   const record = recordSchema(features);
   return {
     type: 'object',
-    description: `up to ${MAX_RECORDS} records per request`,
-    properties: { records: { type: 'array', minItems: 1, maxItems: MAX_RECORDS, items: record }, record },
+    description: `1 to ${MAX_RECORDS} records per request (more: 413)`,
+    properties: { records: { type: 'array', minItems: 1, items: record }, record },
     additionalProperties: false,
     oneOf: [{ required: ['records'] }, { required: ['record'] }],
   };

@@ -68,6 +68,9 @@ export function parseTrainingRound(line: string): TrainingRound | undefined {
   return { round: Number(match[1]), metrics };
 }
 
+/** Container output kept for the job's log (as a SageMaker log stream, but bounded): the first 64 MB. */
+const MAX_LOG_CHARS = 64 * 1024 * 1024;
+
 /** Runs a process to its end, handing each stdout line to `onLine` as it comes. */
 function runStreaming(command: string, args: string[], onLine: (line: string) => void) {
   return new Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }>((done) => {
@@ -76,12 +79,14 @@ function runStreaming(command: string, args: string[], onLine: (line: string) =>
     let stderr = '';
     let pending = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
+      if (stdout.length < MAX_LOG_CHARS) stdout += chunk;
       const lines = (pending + chunk).split('\n');
       pending = lines.pop()!;
       for (const line of lines) onLine(line);
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stderr.length < MAX_LOG_CHARS) stderr += chunk;
+    });
     child.once('error', (error) => done({ status: null, stdout, stderr, error }));
     child.once('close', (status) => {
       if (pending) onLine(pending);

@@ -106,7 +106,7 @@ test('models and lineage show each local environment on its own', () => {
   ]);
   expect(prod.versions[1]).toMatchObject({
     status: 'Rejected',
-    approver: 'alice',
+    decidedBy: 'alice',
     reasons: ['approval declined by alice: too new'],
   });
 

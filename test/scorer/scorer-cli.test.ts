@@ -84,7 +84,7 @@ describe('mlp predict with headerless vectors', () => {
     const bad = join(dir, 'model.bin');
     writeFileSync(bad, 'binf\u0000\u0001');
     const corrupt = mlp('predict', '--model', bad, '--input', bad);
-    expect(corrupt.status).toBe(1);
+    expect(corrupt.status).toBe(2);
     expect(errorOf(corrupt).message).toMatch(/^mlp: truncated model: learner parameters needs 136 bytes/);
     const missing = mlp('predict', '--model', join(dir, 'nope.tar.gz'), '--input', bad);
     expect(missing.status).toBe(2);
@@ -140,6 +140,29 @@ describe('mlp predict --spec with named columns', () => {
     const lacking = run(file('lacking.csv', `${names.join(',')}\n${Array(10).fill('1').join(',')}\n`));
     expect(lacking.status).toBe(2);
     expect(errorOf(lacking).message).toContain('the header lacks 1 feature(s) of the spec: segment');
+    expect(lacking.stdout).toBe(''); // not even the output's header
+
+    // A missing input is named before anything is written; --output leaves no file, finished or not.
+    const output = join(dir, 'named-out.csv');
+    for (const input of [join(dir, 'no-such.csv'), join(dir, 'lacking.csv')]) {
+      const failed = mlp(
+        'predict',
+        '--model',
+        binary.files.tar,
+        '--spec',
+        specPath,
+        '--input',
+        input,
+        '--output',
+        output,
+      );
+      expect(failed.status).toBe(2);
+      expect(readdirSync(dir).filter((f) => f.startsWith('named-out.csv'))).toEqual([]);
+    }
+    expect(
+      errorOf(mlp('predict', '--model', binary.files.tar, '--spec', specPath, '--input', join(dir, 'no-such.csv')))
+        .message,
+    ).toBe(`mlp: ${join(dir, 'no-such.csv')}: no such file or directory`);
 
     const word = file(
       'word.csv',
@@ -294,6 +317,10 @@ describe('mlp serve and mlp score', () => {
       message: `mlp: nothing answers at http://127.0.0.1:${closed}`,
       hint: 'start mlp serve first, or give --url',
     });
+    const badUrl = mlp('score', '--url', 'localhost:8080', '--input', input);
+    expect(badUrl.status).toBe(2);
+    expect(errorOf(badUrl).message).toContain('--url must be');
+    expect(errorOf(mlp('score', '--input', input, '--wait', '0')).message).toContain('more than 0 and at most 600');
     const notJson = join(dir, 'not-json.json');
     writeFileSync(notJson, '{"records": [');
     expect(errorOf(mlp('score', '--input', notJson)).message).toContain('is not JSON');
