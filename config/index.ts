@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describeIssues } from '../lambdas/commons/describe-issues';
+import { describeIssues } from '../contracts/describe-issues';
 import { ENVIRONMENTS } from './environments';
 import { environmentInputSchema, type EnvironmentInput } from './schema';
 

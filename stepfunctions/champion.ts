@@ -1,22 +1,12 @@
 /**
- * The champion pointer, `s3://<models>/<dataset>/champion.json`: which registered model the scorer serves. Deploy
- * writes it after the traffic shift; Evaluate and Gate read it to compare a candidate on the same rows.
+ * Reading the champion pointer (contracts/champion-pointer.ts) of an environment's dataset: Evaluate and Gate
+ * compare a candidate with the model it names.
  */
+import { type ChampionPointer, parseChampionPointer } from '../contracts/champion-pointer';
 import type { ArtifactStore } from './artifact-store';
-import type { ModelMetrics } from './model-metrics';
 import { championPointerUri, type RetrainingSettings } from './retraining-settings';
 
-/** The served model. */
-export interface ChampionPointer {
-  readonly modelVersion: string;
-  readonly modelDataUrl: string;
-  readonly featureSpecUri: string;
-  readonly modelSha256: string;
-  readonly datasetVersion: string;
-  readonly trainingJobName: string;
-  readonly metrics: ModelMetrics;
-  readonly deployedAt: string;
-}
+export type { ChampionPointer };
 
 /** The current champion, or undefined before the first deployment. */
 export async function readChampion(
@@ -25,5 +15,5 @@ export async function readChampion(
 ): Promise<ChampionPointer | undefined> {
   const uri = championPointerUri(settings);
   if (!(await store.exists(uri))) return undefined;
-  return JSON.parse(Buffer.from(await store.get(uri)).toString('utf8')) as ChampionPointer;
+  return parseChampionPointer(Buffer.from(await store.get(uri)).toString('utf8'), uri);
 }

@@ -1,44 +1,13 @@
 /**
- * The agent's extract manifest as the cloud side reads it: parsed, validated, and its parts read back as
- * CSV rows. The SHA-256 of the manifest's bytes is the dataset version every model is traced to.
+ * Reading an extract on the cloud side: its manifest (contracts/extract-manifest.ts) fetched and validated, its
+ * parts read back as CSV rows and checked against it. The SHA-256 of the manifest's bytes is the dataset version.
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { z } from 'zod';
-import { describeIssues } from '../lambdas/commons/describe-issues';
-import { MANIFEST_FORMAT } from '../onprem-agent/extract/run-extract';
+import { type ExtractManifest, parseExtractManifest } from '../contracts/extract-manifest';
 import type { ArtifactStore } from './artifact-store';
 import { StepError } from './step-error';
-
-const manifestSchema = z.object({
-  format: z.literal(MANIFEST_FORMAT),
-  dataset: z.string(),
-  runId: z.string(),
-  createdAt: z.string(),
-  parts: z
-    .array(
-      z.object({
-        key: z.string(),
-        rows: z.number().int().min(0),
-        bytes: z.number().int().min(0),
-        sha256: z.string().regex(/^[0-9a-f]{64}$/),
-      }),
-    )
-    .min(1),
-  totalRows: z.number().int().min(1),
-  suppressedRows: z.number().int().min(0),
-  schema: z.record(z.string(), z.string()),
-  policySha256: z.string(),
-  kid: z.string(),
-  k: z.number(),
-  quasiIdentifiers: z.array(z.string()),
-  watermark: z.object({ column: z.string(), from: z.unknown(), to: z.unknown(), upperBound: z.unknown() }),
-  agentVersion: z.string(),
-});
-
-/** A validated extract manifest. */
-export type ExtractManifest = z.infer<typeof manifestSchema>;
 
 /** A manifest with where it came from and its version. */
 export interface LoadedManifest {
@@ -62,11 +31,9 @@ export async function loadManifest(store: ArtifactStore, uri: string): Promise<L
   } catch {
     throw new StepError('ManifestInvalid', `${uri} is not valid JSON`);
   }
-  const result = manifestSchema.safeParse(document);
-  if (!result.success) {
-    throw new StepError('ManifestInvalid', `${uri}: ${describeIssues(result.error.issues).slice(0, 5).join('; ')}`);
-  }
-  return { uri, manifest: result.data, datasetVersion: createHash('sha256').update(bytes).digest('hex') };
+  const result = parseExtractManifest(document);
+  if (!result.ok) throw new StepError('ManifestInvalid', `${uri}: ${result.problems.slice(0, 5).join('; ')}`);
+  return { uri, manifest: result.manifest, datasetVersion: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /**

@@ -3,28 +3,9 @@
  * (ties counted half, as the Mann-Whitney statistic), Gini, Kolmogorov-Smirnov, Brier score and a calibration
  * table with its expected calibration error.
  */
+import type { CalibrationBin, ModelMetrics } from '../contracts/model-metrics';
 
-/** One calibration bin: predictions in [low, high). */
-export interface CalibrationBin {
-  readonly low: number;
-  readonly high: number;
-  readonly count: number;
-  readonly meanPredicted: number;
-  readonly observedRate: number;
-}
-
-/** Metrics of one model on one labelled set. */
-export interface ModelMetrics {
-  readonly rows: number;
-  readonly positives: number;
-  readonly auc: number;
-  readonly gini: number;
-  readonly ks: number;
-  readonly brier: number;
-  /** Expected calibration error: count-weighted mean |observed rate - mean prediction| over the bins. */
-  readonly calibrationError: number;
-  readonly calibration: readonly CalibrationBin[];
-}
+export type { CalibrationBin, ModelMetrics };
 
 /** Raised when metrics are undefined for the labels (no rows, or a single class). */
 export class MetricsError extends Error {

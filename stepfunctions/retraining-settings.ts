@@ -4,6 +4,8 @@
  * the local runner builds it from the same environment configuration.
  */
 import type { EnvironmentConfig } from '../config';
+import { modelPackageGroupName } from '../contracts/resource-names';
+import { models, s3Uri } from '../contracts/s3-layout';
 
 /** Settings shared by every retraining step. */
 export interface RetrainingSettings {
@@ -42,23 +44,13 @@ export function retrainingSettings(
   };
 }
 
-/** Name of the Model Package Group for an environment's dataset. */
-export function modelPackageGroupName(envName: string, dataset: string): string {
-  return `mlp-${envName}-${dataset}`;
-}
-
 /**
  * URI of the pointer to the model the scorer serves for a dataset. It sits under the models bucket's `champion/`
  * prefix, the only one the scorer may read: a scorer version without an explicit MODEL_URI (what `cdk deploy`
  * installs) follows it, so redeploying the stack never undoes a promotion.
  */
 export function championPointerUri(settings: Pick<RetrainingSettings, 'buckets' | 'dataset'>): string {
-  return `s3://${settings.buckets.models}/${championPointerKey(settings.dataset)}`;
-}
-
-/** Key of the champion pointer in the models bucket. */
-export function championPointerKey(dataset: string): string {
-  return `champion/${dataset}/champion.json`;
+  return s3Uri(settings.buckets.models, models.championPointerKey(settings.dataset));
 }
 
 /** Reads settings from the Lambda environment (`RETRAINING_SETTINGS`, JSON). */

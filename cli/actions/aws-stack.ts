@@ -1,5 +1,5 @@
 /** Reading a deployed environment's stack outputs (the scoring URL, the state machine ARN). */
-import { STACK_OUTPUTS } from '../../lib/naming';
+import { STACK_OUTPUTS } from '../../contracts/resource-names';
 import { UsageError } from '../errors';
 
 /**

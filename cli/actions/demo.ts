@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEnvironment } from '../../config';
+import { parseTestRecords, type TestRecord } from '../../contracts/test-records';
 import { loadAgentConfig } from '../../onprem-agent/config/agent-config';
 import { runExtract } from '../../onprem-agent/extract/run-extract';
 import { SEED_BATCH, seedBank } from '../../onprem-agent/seed/synthetic-bank';
@@ -191,19 +192,8 @@ interface FinalState {
   evaluation: { evaluationUri: string };
 }
 
-/** A held-out loan: its features and what happened. */
-interface TestRecord {
-  label: number;
-  record: Record<string, string | number | null>;
-}
-
 async function readTestRecords(store: LocalArtifactStore, uri: string, count: number): Promise<TestRecord[]> {
-  return Buffer.from(await store.get(uri))
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .slice(0, count)
-    .map((line) => JSON.parse(line) as TestRecord);
+  return parseTestRecords(Buffer.from(await store.get(uri)).toString('utf8'), count);
 }
 
 /** `examples/request.json` (three loans, for mlp score) and `examples/loans.csv` (named columns, for mlp predict). */

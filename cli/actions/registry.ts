@@ -8,7 +8,7 @@ import { readChampion } from '../../stepfunctions/champion';
 import { localLayout, localSettings, mlpHome } from '../../stepfunctions/local/local-home';
 import type { ModelMetrics } from '../../stepfunctions/model-metrics';
 import { LocalModelRegistry, type ModelVersionRecord } from '../../stepfunctions/model-registry';
-import { modelPackageGroupName } from '../../stepfunctions/retraining-settings';
+import { modelPackageGroupName } from '../../contracts/resource-names';
 import { SageMakerModelRegistry } from '../../stepfunctions/sagemaker-registry';
 import { UsageError } from '../errors';
 import { CommandOutput } from '../output';

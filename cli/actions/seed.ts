@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SEED_BATCH, seedBank, SeedTargetExists } from '../../onprem-agent/seed/synthetic-bank';
-import { mlpHomeOf } from '../../onprem-agent/config/mlp-home';
+import { mlpHomeOf } from '../../contracts/mlp-home';
 import { UsageError } from '../errors';
 import { CommandOutput } from '../output';
 import { parseCustomers } from '../commands/options';

@@ -16,7 +16,7 @@
  * category's index. Missing or null values, and categories the spec does not list, are missing (NaN).
  */
 import * as z from 'zod/mini';
-import { describeIssues } from '../commons/describe-issues'; // zod/mini: the scorer bundle stays small
+import { describeIssues } from '../../contracts/describe-issues'; // zod/mini: the scorer bundle stays small
 
 /** Identifier of this spec format, stored in every spec file. */
 export const FEATURE_SPEC_FORMAT = 'mlp.feature-spec/1';

@@ -3,6 +3,7 @@
  * prediction carries. Loaded once per container (or process) from URIs.
  */
 import { createHash } from 'node:crypto';
+import { parseChampionPointer } from '../../contracts/champion-pointer';
 import { numericSpec, parseFeatureSpec, type FeatureSpec, FeatureSpecError } from '../features/feature-spec';
 import { Vectorizer } from '../features/vectorizer';
 import { readObject } from '../commons/read-object';
@@ -96,23 +97,17 @@ export async function loadScoringModel(source: ScoringModelSource): Promise<Scor
  * names: its artifact, feature spec, version and SHA-256. Errors name the pointer and the missing field.
  */
 export async function loadChampionModel(pointerUri: string): Promise<ScoringModel> {
-  let pointer: Record<string, unknown>;
+  let bytes: Uint8Array;
   try {
-    pointer = JSON.parse(new TextDecoder().decode(await readObject(pointerUri))) as Record<string, unknown>;
+    bytes = await readObject(pointerUri);
   } catch (error) {
     throw new Error(`champion pointer ${pointerUri} is unreadable: ${(error as Error).message}`, { cause: error });
   }
-  const field = (name: string): string => {
-    const value = pointer?.[name];
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new Error(`champion pointer ${pointerUri} has no ${name}`);
-    }
-    return value;
-  };
+  const pointer = parseChampionPointer(new TextDecoder().decode(bytes), pointerUri);
   return loadScoringModel({
-    modelUri: field('modelDataUrl'),
-    featureSpecUri: field('featureSpecUri'),
-    modelVersion: field('modelVersion'),
-    modelSha256: field('modelSha256'),
+    modelUri: pointer.modelDataUrl,
+    featureSpecUri: pointer.featureSpecUri,
+    modelVersion: pointer.modelVersion,
+    modelSha256: pointer.modelSha256,
   });
 }

@@ -4,7 +4,8 @@
  */
 import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { landingPrefix } from '../naming';
+import { modelPackageGroupName, trainingJobPrefix } from '../../contracts/resource-names';
+import { curated, landing, models } from '../../contracts/s3-layout';
 import type { PlatformStage } from '../platform-stage';
 
 /** Acknowledges `ruleIds` on `construct` (and its children) with one reason. */
@@ -61,7 +62,7 @@ export function acknowledgeFindings(stage: PlatformStage): void {
   for (const dataset of stage.onPremAccess.datasets) {
     acknowledge(
       stage.onPremAccess.agentPolicy,
-      [`AwsSolutions-IAM5[Resource::${exportName}/${landingPrefix(dataset)}*]`],
+      [`AwsSolutions-IAM5[Resource::${exportName}/${landing.datasetPrefix(dataset)}*]`],
       `The agent writes one object per extract part under landing/${dataset}/<run-id>/ with keys it generates at ` +
         'run time; the wildcard is confined to that dataset prefix of the landing bucket, for s3:PutObject and ' +
         's3:GetObject (read-back on resume) only.',
@@ -85,7 +86,7 @@ function acknowledgeServing(stage: PlatformStage): void {
   });
   acknowledge(
     policy,
-    [`AwsSolutions-IAM5[Resource::${stage.data.modelsBucketArnExport}/champion/*]`],
+    [`AwsSolutions-IAM5[Resource::${stage.data.modelsBucketArnExport}/${models.championRoot}*]`],
     's3:GetObject only, on the champion/ prefix of the models bucket: the model, feature spec and baseline the ' +
       'live scorer serves; deployments replace the objects, so their names are not known at synth time.',
   );
@@ -161,20 +162,23 @@ function acknowledgeRetraining(stage: PlatformStage): void {
   const dataset = config.retraining.dataset;
   const arn = (service: string, resource: string) =>
     `arn:aws:${service}:${config.region}:${config.account}:${resource}`;
+  const landingObjects = `${data.landingBucketArnExport}/${landing.datasetPrefix(dataset)}*`;
+  const curatedObjects = `${data.curatedBucketArnExport}/${curated.datasetPrefix(dataset)}*`;
+  const modelObjects = (prefix: string) => `${data.modelsBucketArnExport}/${prefix}*`;
   const prefixes: Record<string, string[]> = {
-    ValidateManifestStep: [`${data.landingBucketArnExport}/landing/${dataset}/*`],
-    PrepareStep: [`${data.landingBucketArnExport}/landing/${dataset}/*`, `${data.curatedBucketArnExport}/${dataset}/*`],
+    ValidateManifestStep: [landingObjects],
+    PrepareStep: [landingObjects, curatedObjects],
     EvaluateStep: [
-      `${data.curatedBucketArnExport}/${dataset}/*`,
-      `${data.modelsBucketArnExport}/${dataset}/*`,
-      `${data.modelsBucketArnExport}/champion/${dataset}/*`,
-      `${data.modelsBucketArnExport}/${dataset}/evaluations/*`,
+      curatedObjects,
+      modelObjects(models.datasetPrefix(dataset)),
+      modelObjects(models.championPrefix(dataset)),
+      modelObjects(models.evaluationsPrefix(dataset)),
     ],
     GateStep: [],
     DeployerStep: [
-      `${data.curatedBucketArnExport}/${dataset}/*`,
-      `${data.modelsBucketArnExport}/champion/${dataset}/*`,
-      `${data.modelsBucketArnExport}/${dataset}/training/*`,
+      curatedObjects,
+      modelObjects(models.championPrefix(dataset)),
+      modelObjects(models.trainingPrefix(dataset)),
     ],
     ApprovalStep: [],
   };
@@ -200,7 +204,9 @@ function acknowledgeRetraining(stage: PlatformStage): void {
   }
   acknowledge(
     retraining.steps.deployer.function.role!.node.findChild('DefaultPolicy'),
-    [`AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/mlp-${config.name}-${dataset}/*`)}]`],
+    [
+      `AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/${modelPackageGroupName(config.name, dataset)}/*`)}]`,
+    ],
     'sagemaker:UpdateModelPackage on the versions of the one model package group of this dataset: versions are ' +
       'numbered by SageMaker at registration.',
   );
@@ -217,8 +223,8 @@ function acknowledgeRetraining(stage: PlatformStage): void {
   acknowledge(
     smPolicy,
     [
-      `AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/mlp-${config.name}-${dataset}/*`)}]`,
-      `AwsSolutions-IAM5[Resource::${arn('sagemaker', `training-job/mlp-${config.name}-${dataset}-*`)}]`,
+      `AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/${modelPackageGroupName(config.name, dataset)}/*`)}]`,
+      `AwsSolutions-IAM5[Resource::${arn('sagemaker', `training-job/${trainingJobPrefix(config.name, dataset)}*`)}]`,
     ],
     'Training jobs and model packages are created per execution under the environment and dataset name prefix.',
   );
@@ -250,7 +256,7 @@ function acknowledgeRetraining(stage: PlatformStage): void {
       'AwsSolutions-IAM5[Resource::*]',
       `AwsSolutions-IAM5[Resource::${arn('logs', 'log-group:/aws/sagemaker/TrainingJobs:*')}]`,
       `AwsSolutions-IAM5[Resource::${data.curatedBucketArnExport}/${dataset}/*]`,
-      `AwsSolutions-IAM5[Resource::${data.modelsBucketArnExport}/${dataset}/training/*]`,
+      `AwsSolutions-IAM5[Resource::${data.modelsBucketArnExport}/${models.trainingPrefix(dataset)}*]`,
     ],
     'SageMaker training in the VPC: ENI management and PutMetricData (namespace-conditioned) have no resource ' +
       'scoping; logs go to the SageMaker training log group; data access is the dataset channels and its output prefix.',

@@ -10,7 +10,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { SecureBucket } from '../constructs/secure-bucket';
-import { agentRoleName } from '../naming';
+import { agentRoleName, bucketArnExportName } from '../../contracts/resource-names';
 
 /** Properties of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
@@ -82,18 +82,18 @@ export class DataStack extends Stack {
 
     this.agentRoleArn = `arn:${this.partition}:iam::${this.account}:role/${agentRoleName(props.envName)}`;
     this.restrictLanding(keys.landing, props.s3InterfaceEndpoint);
-    this.landingBucketArnExport = `mlp-${props.envName}-landing-bucket-arn`;
+    this.landingBucketArnExport = bucketArnExportName(props.envName, 'landing');
     new CfnOutput(this, 'LandingBucketArn', {
       value: this.landingBucket.bucketArn,
       exportName: this.landingBucketArnExport,
     });
     new CfnOutput(this, 'LandingBucketName', { value: this.landingBucket.bucketName });
-    this.curatedBucketArnExport = `mlp-${props.envName}-curated-bucket-arn`;
+    this.curatedBucketArnExport = bucketArnExportName(props.envName, 'curated');
     new CfnOutput(this, 'CuratedBucketArn', {
       value: this.curatedBucket.bucketArn,
       exportName: this.curatedBucketArnExport,
     });
-    this.modelsBucketArnExport = `mlp-${props.envName}-models-bucket-arn`;
+    this.modelsBucketArnExport = bucketArnExportName(props.envName, 'models');
     new CfnOutput(this, 'ModelsBucketArn', {
       value: this.modelsBucket.bucketArn,
       exportName: this.modelsBucketArnExport,

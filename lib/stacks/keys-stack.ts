@@ -6,7 +6,7 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { keyAlias } from '../naming';
+import { keyAlias } from '../../contracts/resource-names';
 
 /** The data classes that each get their own key. */
 export type DataClass = 'landing' | 'models' | 'capture' | 'audit';

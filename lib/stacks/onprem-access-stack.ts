@@ -8,7 +8,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rolesanywhere from 'aws-cdk-lib/aws-rolesanywhere';
 import type { Construct } from 'constructs';
-import { agentRoleName, landingPrefix } from '../naming';
+import { agentProfileName, agentRoleName, trustAnchorName } from '../../contracts/resource-names';
+import { landing } from '../../contracts/s3-layout';
 
 /** Properties of {@link OnPremAccessStack}. */
 export interface OnPremAccessStackProps extends StackProps {
@@ -43,7 +44,7 @@ export class OnPremAccessStack extends Stack {
     super(scope, id, props);
     this.datasets = [...props.datasets];
     this.trustAnchor = new rolesanywhere.CfnTrustAnchor(this, 'BankCaTrustAnchor', {
-      name: `mlp-${props.envName}-bank-ca`,
+      name: trustAnchorName(props.envName),
       enabled: true,
       source: {
         sourceType: 'CERTIFICATE_BUNDLE',
@@ -70,7 +71,7 @@ export class OnPremAccessStack extends Stack {
     );
 
     const landingBucketArn = Fn.importValue(props.landingBucketArnExport);
-    this.agentObjectArns = props.datasets.map((dataset) => `${landingBucketArn}/${landingPrefix(dataset)}*`);
+    this.agentObjectArns = props.datasets.map((dataset) => `${landingBucketArn}/${landing.datasetPrefix(dataset)}*`);
     this.agentPolicy = new iam.ManagedPolicy(this, 'AgentPolicy', {
       description: 'Put and read back extract objects under landing/<dataset>/ with the landing key, via S3 only',
       roles: [this.agentRole],
@@ -95,7 +96,7 @@ export class OnPremAccessStack extends Stack {
     });
 
     this.profile = new rolesanywhere.CfnProfile(this, 'AgentProfile', {
-      name: `mlp-${props.envName}-onprem-agent`,
+      name: agentProfileName(props.envName),
       enabled: true,
       roleArns: [this.agentRole.roleArn],
       durationSeconds: AGENT_SESSION.toSeconds(),

@@ -20,31 +20,19 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { STACK_OUTPUTS } from '../naming';
+import {
+  driftAlarmPrefix,
+  modelPackageGroupName,
+  STACK_OUTPUTS,
+  stateMachineName,
+  trainingJobPrefix,
+} from '../../contracts/resource-names';
+import { APPROVAL_REJECTED, resultPath, STATE, STEP_HANDLERS } from '../../contracts/retraining-states';
+import { curated, landing, models } from '../../contracts/s3-layout';
 import type { EnvironmentConfig } from '../../config';
-import { championPointerKey, modelPackageGroupName, retrainingSettings } from '../../stepfunctions/retraining-settings';
+import { retrainingSettings } from '../../stepfunctions/retraining-settings';
 import { PlatformFunction } from '../constructs/platform-function';
 import { xgboostImageUri } from '../xgboost-image';
-
-/** Names of the state machine's states: the local runner overrides Task states by these names. */
-export const STATE = {
-  validate: 'ValidateManifest',
-  prepare: 'Prepare',
-  train: 'Train',
-  evaluate: 'Evaluate',
-  register: 'Register',
-  gate: 'Gate',
-  promote: 'Promote?',
-  approve: 'Approve',
-  recordRejection: 'RecordRejection',
-  deploy: 'Deploy',
-  canary: 'CanaryWindow',
-  finishDeploy: 'FinishDeploy',
-  notifyFailure: 'NotifyFailure',
-  failed: 'RetrainingFailed',
-  promoted: 'Promoted',
-  notPromoted: 'NotPromoted',
-} as const;
 
 /** Regex SageMaker applies to the training log (CloudWatch shows tabs as #011). */
 export const METRIC_DEFINITIONS = [
@@ -108,17 +96,19 @@ export class RetrainingStack extends Stack {
         retainLogs: config.retainData,
       });
     const steps = {
-      validate: step('ValidateManifestStep', 'validateManifest', 1024, Duration.minutes(5)),
-      prepare: step('PrepareStep', 'prepare', 4096, Duration.minutes(15)),
-      evaluate: step('EvaluateStep', 'evaluate', 2048, Duration.minutes(10)),
-      gate: step('GateStep', 'gate', 256, Duration.seconds(30)),
-      deployer: step('DeployerStep', 'deployer', 512, Duration.minutes(5), {
+      validate: step('ValidateManifestStep', STEP_HANDLERS.validate, 1024, Duration.minutes(5)),
+      prepare: step('PrepareStep', STEP_HANDLERS.prepare, 4096, Duration.minutes(15)),
+      evaluate: step('EvaluateStep', STEP_HANDLERS.evaluate, 2048, Duration.minutes(10)),
+      gate: step('GateStep', STEP_HANDLERS.gate, 256, Duration.seconds(30)),
+      deployer: step('DeployerStep', STEP_HANDLERS.deployer, 512, Duration.minutes(5), {
         SCORER_FUNCTION_NAME: props.scorer.function.functionName,
         SCORER_ALIAS: props.scorer.aliasName,
         SCORER_ALARMS: JSON.stringify(props.scorer.alarmNames),
         CANARY_PERCENT: String(r.canary.percent),
       }),
-      ...(r.requireApproval ? { approval: step('ApprovalStep', 'requestApproval', 256, Duration.seconds(30)) } : {}),
+      ...(r.requireApproval
+        ? { approval: step('ApprovalStep', STEP_HANDLERS.approval, 256, Duration.seconds(30)) }
+        : {}),
     };
     this.steps = steps;
     // Object access by explicit action and prefix: what each step reads and writes, nothing more.
@@ -152,22 +142,26 @@ export class RetrainingStack extends Stack {
         [keys.logs.keyArn],
       );
     }
-    const landingObjects = objects('landing', `landing/${r.dataset}/*`);
-    const curatedObjects = objects('curated', `${r.dataset}/*`);
+    const landingObjects = objects('landing', `${landing.datasetPrefix(r.dataset)}*`);
+    const curatedObjects = objects('curated', `${curated.datasetPrefix(r.dataset)}*`);
     allow(steps.validate.function, 'ReadExtracts', read, [landingObjects]);
     allow(steps.prepare.function, 'ReadExtracts', read, [landingObjects]);
     allow(steps.prepare.function, 'WriteChannels', write, [curatedObjects]);
     allow(steps.evaluate.function, 'ReadTestSplit', read, [curatedObjects]);
     allow(steps.evaluate.function, 'ReadModels', read, [
-      objects('models', `${r.dataset}/*`),
-      objects('models', `champion/${r.dataset}/*`),
+      objects('models', `${models.datasetPrefix(r.dataset)}*`),
+      objects('models', `${models.championPrefix(r.dataset)}*`),
     ]);
-    allow(steps.evaluate.function, 'WriteEvaluations', write, [objects('models', `${r.dataset}/evaluations/*`)]);
+    allow(steps.evaluate.function, 'WriteEvaluations', write, [
+      objects('models', `${models.evaluationsPrefix(r.dataset)}*`),
+    ]);
     allow(steps.deployer.function, 'ReadCandidates', read, [
-      objects('models', `${r.dataset}/training/*`),
+      objects('models', `${models.trainingPrefix(r.dataset)}*`),
       curatedObjects,
     ]);
-    allow(steps.deployer.function, 'PublishChampion', write, [objects('models', `champion/${r.dataset}/*`)]);
+    allow(steps.deployer.function, 'PublishChampion', write, [
+      objects('models', `${models.championPrefix(r.dataset)}*`),
+    ]);
     decrypt(steps.validate.function, keys.landing);
     decrypt(steps.prepare.function, keys.landing);
     encrypt(steps.prepare.function, keys.landing);
@@ -190,8 +184,8 @@ export class RetrainingStack extends Stack {
           conditions: { StringLike: { 's3:prefix': [prefix] } },
         }),
       );
-    allowList(steps.validate.function, 'landing', `landing/${r.dataset}/*`);
-    allowList(steps.evaluate.function, 'models', championPointerKey(r.dataset));
+    allowList(steps.validate.function, 'landing', `${landing.datasetPrefix(r.dataset)}*`);
+    allowList(steps.evaluate.function, 'models', models.championPointerKey(r.dataset));
     steps.deployer.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ShiftScorerAlias',
@@ -236,8 +230,8 @@ export class RetrainingStack extends Stack {
       description: `mlp ${config.name}: SageMaker XGBoost training jobs of ${r.dataset}`,
     });
     allow(this.trainingRole, 'ReadChannels', read, [curatedObjects]);
-    allowList(this.trainingRole, 'curated', `${r.dataset}/*`);
-    allow(this.trainingRole, 'WriteArtifacts', write, [objects('models', `${r.dataset}/training/*`)]);
+    allowList(this.trainingRole, 'curated', `${curated.datasetPrefix(r.dataset)}*`);
+    allow(this.trainingRole, 'WriteArtifacts', write, [objects('models', `${models.trainingPrefix(r.dataset)}*`)]);
     decrypt(this.trainingRole, keys.landing);
     encrypt(this.trainingRole, keys.models);
     this.trainingRole.addToPolicy(
@@ -317,8 +311,8 @@ export class RetrainingStack extends Stack {
 
     const failed = new sfn.Fail(this, STATE.failed, {
       stateName: STATE.failed,
-      errorPath: '$.error.Error',
-      causePath: '$.error.Cause',
+      errorPath: resultPath('error', 'Error'),
+      causePath: resultPath('error', 'Cause'),
     });
     const notifyFailure = new tasks.SnsPublish(this, STATE.notifyFailure, {
       stateName: STATE.notifyFailure,
@@ -326,8 +320,8 @@ export class RetrainingStack extends Stack {
       subject: `mlp ${config.name}: retraining of ${r.dataset} failed`,
       message: sfn.TaskInput.fromObject({
         execution: sfn.JsonPath.executionId,
-        error: sfn.JsonPath.stringAt('$.error.Error'),
-        cause: sfn.JsonPath.stringAt('$.error.Cause'),
+        error: sfn.JsonPath.stringAt(resultPath('error', 'Error')),
+        cause: sfn.JsonPath.stringAt(resultPath('error', 'Cause')),
         note: 'The champion keeps serving.',
       }),
       resultPath: sfn.JsonPath.DISCARD,
@@ -338,18 +332,18 @@ export class RetrainingStack extends Stack {
       })
       .addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' })
       .next(failed);
-    const catchAll = { errors: ['States.ALL'], resultPath: '$.error' };
+    const catchAll = { errors: ['States.ALL'], resultPath: resultPath('error') };
 
     // The execution's input ({manifestKey?, trigger}) as it started: an S3 event's manifest, or the latest.
-    const validate = invoke(STATE.validate, steps.validate, undefined, '$.validation');
+    const validate = invoke(STATE.validate, steps.validate, undefined, resultPath('validation'));
     const prepare = invoke(
       STATE.prepare,
       steps.prepare,
       sfn.TaskInput.fromObject({
-        validation: sfn.JsonPath.objectAt('$.validation'),
+        validation: sfn.JsonPath.objectAt(resultPath('validation')),
         executionName: sfn.JsonPath.executionName,
       }),
-      '$.prepared',
+      resultPath('prepared'),
     );
     const train = new sfn.CustomState(this, STATE.train, {
       stateJson: {
@@ -357,7 +351,7 @@ export class RetrainingStack extends Stack {
         Resource: `arn:${this.partition}:states:::sagemaker:createTrainingJob.sync`,
         TimeoutSeconds: 4 * 3600,
         Parameters: {
-          'TrainingJobName.$': '$.prepared.trainingJobName',
+          'TrainingJobName.$': resultPath('prepared', 'trainingJobName'),
           RoleArn: this.trainingRole.roleArn,
           AlgorithmSpecification: {
             TrainingImage: image,
@@ -377,7 +371,7 @@ export class RetrainingStack extends Stack {
               },
             },
           })),
-          OutputDataConfig: { 'S3OutputPath.$': '$.prepared.outputPath', KmsKeyId: keys.models.keyArn },
+          OutputDataConfig: { 'S3OutputPath.$': resultPath('prepared', 'outputPath'), KmsKeyId: keys.models.keyArn },
           ResourceConfig: {
             InstanceCount: 1,
             InstanceType: config.instanceTypes.training,
@@ -390,7 +384,7 @@ export class RetrainingStack extends Stack {
           EnableInterContainerTrafficEncryption: true,
           Tags: [
             { Key: 'mlp:dataset', Value: r.dataset },
-            { Key: 'mlp:dataset-version', 'Value.$': '$.prepared.datasetVersion' },
+            { Key: 'mlp:dataset-version', 'Value.$': resultPath('prepared', 'datasetVersion') },
             { Key: 'mlp:code-version', Value: props.codeVersion },
           ],
         },
@@ -400,7 +394,7 @@ export class RetrainingStack extends Stack {
           'modelDataUrl.$': '$.ModelArtifacts.S3ModelArtifacts',
           'finalMetrics.$': '$.FinalMetricDataList',
         },
-        ResultPath: '$.training',
+        ResultPath: resultPath('training'),
       },
     });
     train.addRetry({
@@ -415,10 +409,10 @@ export class RetrainingStack extends Stack {
       STATE.evaluate,
       steps.evaluate,
       sfn.TaskInput.fromObject({
-        prepared: sfn.JsonPath.objectAt('$.prepared'),
-        training: sfn.JsonPath.objectAt('$.training'),
+        prepared: sfn.JsonPath.objectAt(resultPath('prepared')),
+        training: sfn.JsonPath.objectAt(resultPath('training')),
       }),
-      '$.evaluation',
+      resultPath('evaluation'),
     );
     const register = new tasks.CallAwsService(this, STATE.register, {
       stateName: STATE.register,
@@ -430,43 +424,46 @@ export class RetrainingStack extends Stack {
         ModelPackageDescription: `mlp ${config.name} ${r.dataset}`,
         ModelApprovalStatus: 'PendingManualApproval',
         InferenceSpecification: {
-          Containers: [{ Image: image, ModelDataUrl: sfn.JsonPath.stringAt('$.training.modelDataUrl') }],
+          Containers: [{ Image: image, ModelDataUrl: sfn.JsonPath.stringAt(resultPath('training', 'modelDataUrl')) }],
           SupportedContentTypes: ['text/csv'],
           SupportedResponseMIMETypes: ['text/csv'],
         },
         ModelMetrics: {
           ModelQuality: {
-            Statistics: { ContentType: 'application/json', S3Uri: sfn.JsonPath.stringAt('$.evaluation.evaluationUri') },
+            Statistics: {
+              ContentType: 'application/json',
+              S3Uri: sfn.JsonPath.stringAt(resultPath('evaluation', 'evaluationUri')),
+            },
           },
         },
         CustomerMetadataProperties: {
-          trainingJobName: sfn.JsonPath.stringAt('$.training.trainingJobName'),
-          trainingJobArn: sfn.JsonPath.stringAt('$.training.trainingJobArn'),
-          datasetVersion: sfn.JsonPath.stringAt('$.validation.datasetVersion'),
-          manifestUri: sfn.JsonPath.stringAt('$.validation.manifestUri'),
-          extractRunId: sfn.JsonPath.stringAt('$.validation.runId'),
-          policySha256: sfn.JsonPath.stringAt('$.validation.policySha256'),
-          kid: sfn.JsonPath.stringAt('$.validation.kid'),
-          agentVersion: sfn.JsonPath.stringAt('$.validation.agentVersion'),
-          featureSpecUri: sfn.JsonPath.stringAt('$.prepared.featureSpecUri'),
-          evaluationUri: sfn.JsonPath.stringAt('$.evaluation.evaluationUri'),
-          modelSha256: sfn.JsonPath.stringAt('$.evaluation.modelSha256'),
-          trigger: sfn.JsonPath.stringAt('$.validation.trigger'),
+          trainingJobName: sfn.JsonPath.stringAt(resultPath('training', 'trainingJobName')),
+          trainingJobArn: sfn.JsonPath.stringAt(resultPath('training', 'trainingJobArn')),
+          datasetVersion: sfn.JsonPath.stringAt(resultPath('validation', 'datasetVersion')),
+          manifestUri: sfn.JsonPath.stringAt(resultPath('validation', 'manifestUri')),
+          extractRunId: sfn.JsonPath.stringAt(resultPath('validation', 'runId')),
+          policySha256: sfn.JsonPath.stringAt(resultPath('validation', 'policySha256')),
+          kid: sfn.JsonPath.stringAt(resultPath('validation', 'kid')),
+          agentVersion: sfn.JsonPath.stringAt(resultPath('validation', 'agentVersion')),
+          featureSpecUri: sfn.JsonPath.stringAt(resultPath('prepared', 'featureSpecUri')),
+          evaluationUri: sfn.JsonPath.stringAt(resultPath('evaluation', 'evaluationUri')),
+          modelSha256: sfn.JsonPath.stringAt(resultPath('evaluation', 'modelSha256')),
+          trigger: sfn.JsonPath.stringAt(resultPath('validation', 'trigger')),
           codeVersion: props.codeVersion,
         },
       },
       resultSelector: { modelPackageArn: sfn.JsonPath.stringAt('$.ModelPackageArn') },
-      resultPath: '$.registration',
+      resultPath: resultPath('registration'),
       taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
     }).addRetry({ ...lambdaRetry, errors: ['SageMaker.SdkClientException', 'SageMaker.ThrottlingException'] });
     const gate = invoke(
       STATE.gate,
       steps.gate,
       sfn.TaskInput.fromObject({
-        validation: sfn.JsonPath.objectAt('$.validation'),
-        evaluation: sfn.JsonPath.objectAt('$.evaluation'),
+        validation: sfn.JsonPath.objectAt(resultPath('validation')),
+        evaluation: sfn.JsonPath.objectAt(resultPath('evaluation')),
       }),
-      '$.gate',
+      resultPath('gate'),
     );
     // Deploy, FinishDeploy and RecordRejection share the deployer function, which dispatches on `step`.
     const deployer = (name: string) => sfn.TaskInput.fromObject({ step: name, execution: sfn.JsonPath.objectAt('$') });
@@ -474,15 +471,20 @@ export class RetrainingStack extends Stack {
       STATE.recordRejection,
       steps.deployer,
       deployer(STATE.recordRejection),
-      '$.decision',
+      resultPath('decision'),
     );
     recordRejection.next(new sfn.Succeed(this, STATE.notPromoted, { stateName: STATE.notPromoted }));
-    const deploy = invoke(STATE.deploy, steps.deployer, deployer(STATE.deploy), '$.deployment');
+    const deploy = invoke(STATE.deploy, steps.deployer, deployer(STATE.deploy), resultPath('deployment'));
     const canary = new sfn.Wait(this, STATE.canary, {
       stateName: STATE.canary,
       time: sfn.WaitTime.duration(Duration.minutes(r.canary.minutes)),
     });
-    const finishDeploy = invoke(STATE.finishDeploy, steps.deployer, deployer(STATE.finishDeploy), '$.deployed');
+    const finishDeploy = invoke(
+      STATE.finishDeploy,
+      steps.deployer,
+      deployer(STATE.finishDeploy),
+      resultPath('deployed'),
+    );
 
     const all = [validate, prepare, train, evaluate, register, gate, recordRejection, deploy, finishDeploy];
     for (const task of all) (task as sfn.TaskStateBase | sfn.CustomState).addCatch(notifyFailure, catchAll);
@@ -495,14 +497,14 @@ export class RetrainingStack extends Stack {
         payload: sfn.TaskInput.fromObject({
           taskToken: sfn.JsonPath.taskToken,
           execution: sfn.JsonPath.executionId,
-          modelPackageArn: sfn.JsonPath.stringAt('$.registration.modelPackageArn'),
-          evaluation: sfn.JsonPath.objectAt('$.evaluation'),
+          modelPackageArn: sfn.JsonPath.stringAt(resultPath('registration', 'modelPackageArn')),
+          evaluation: sfn.JsonPath.objectAt(resultPath('evaluation')),
         }),
-        resultPath: '$.approval',
+        resultPath: resultPath('approval'),
         taskTimeout: sfn.Timeout.duration(Duration.days(7)),
       })
         .addRetry(lambdaRetry)
-        .addCatch(recordRejection, { errors: ['ApprovalRejected'], resultPath: '$.approvalError' })
+        .addCatch(recordRejection, { errors: [APPROVAL_REJECTED], resultPath: resultPath('approvalError') })
         .addCatch(notifyFailure, catchAll);
       approve.next(deploy);
       approvalChain = approve;
@@ -515,7 +517,7 @@ export class RetrainingStack extends Stack {
       .next(gate)
       .next(
         new sfn.Choice(this, STATE.promote, { stateName: STATE.promote })
-          .when(sfn.Condition.booleanEquals('$.gate.promote', true), approvalChain)
+          .when(sfn.Condition.booleanEquals(resultPath('gate', 'promote'), true), approvalChain)
           .otherwise(recordRejection),
       );
     deploy
@@ -529,7 +531,7 @@ export class RetrainingStack extends Stack {
       removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `mlp-${config.name}-retraining`,
+      stateMachineName: stateMachineName(config.name),
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       timeout: Duration.days(8),
@@ -551,7 +553,7 @@ export class RetrainingStack extends Stack {
           this.formatArn({
             service: 'sagemaker',
             resource: 'training-job',
-            resourceName: `mlp-${config.name}-${r.dataset}-*`,
+            resourceName: `${trainingJobPrefix(config.name, r.dataset)}*`,
           }),
         ],
       }),
@@ -605,7 +607,7 @@ export class RetrainingStack extends Stack {
         detailType: ['Object Created'],
         detail: {
           bucket: { name: [buckets.landing.bucketName] },
-          object: { key: [{ wildcard: `landing/${r.dataset}/*/_manifest.json` }] },
+          object: { key: [{ wildcard: landing.manifestWildcard(r.dataset) }] },
         },
       },
       targets: [
@@ -622,7 +624,7 @@ export class RetrainingStack extends Stack {
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        detail: { alarmName: [{ prefix: `mlp-${config.name}-drift-` }], state: { value: ['ALARM'] } },
+        detail: { alarmName: [{ prefix: driftAlarmPrefix(config.name) }], state: { value: ['ALARM'] } },
       },
       targets: [
         new targets.SfnStateMachine(this.stateMachine, {

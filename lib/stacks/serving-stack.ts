@@ -15,13 +15,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { STACK_OUTPUTS } from '../naming';
+import { STACK_OUTPUTS } from '../../contracts/resource-names';
 import { type RequestFeature, scoringRequestSchema } from '../../lambdas/scorer/request-schema';
-import { championPointerKey } from '../../stepfunctions/retraining-settings';
+import { models } from '../../contracts/s3-layout';
 import { PlatformFunction } from '../constructs/platform-function';
-
-/** S3 keys (in the models bucket) of the artifacts the `live` scorer serves until a deployment replaces them. */
-export const CHAMPION_PREFIX = 'champion/';
 
 /** Properties of {@link ServingStack}. */
 export interface ServingStackProps extends StackProps {
@@ -71,7 +68,7 @@ export class ServingStack extends Stack {
       sourceMaps: false,
       environment: {
         // Versions published by a retraining Deploy carry MODEL_URI; this one follows the champion pointer.
-        CHAMPION_POINTER_URI: `s3://${props.modelsBucket.bucketName}/${championPointerKey(props.dataset)}`,
+        CHAMPION_POINTER_URI: `s3://${props.modelsBucket.bucketName}/${models.championPointerKey(props.dataset)}`,
         POWERTOOLS_SERVICE_NAME: 'mlp-scorer',
         POWERTOOLS_METRICS_NAMESPACE: `mlp/${props.envName}`,
       },
@@ -81,7 +78,7 @@ export class ServingStack extends Stack {
       new iam.PolicyStatement({
         sid: 'ReadChampionArtifacts',
         actions: ['s3:GetObject'],
-        resources: [`${Fn.importValue(props.modelsBucketArnExport)}/${CHAMPION_PREFIX}*`],
+        resources: [`${Fn.importValue(props.modelsBucketArnExport)}/${models.championRoot}*`],
       }),
     );
     fn.addToRolePolicy(

@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { mlpHomeOf } from './mlp-home';
+import { mlpHomeOf } from '../../contracts/mlp-home';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../../lambdas/commons/describe-issues';
+import { describeIssues } from '../../contracts/describe-issues';
 
 /** Identifiers (tables, columns) must match this pattern and come from the config: SQL never takes free text. */
 export const SQL_IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;

@@ -12,6 +12,8 @@ import { compileTransform, type ColumnTransform, type SourceValue } from '../ano
 import type { ObjectStore } from '../sink/object-store';
 import { quoteIdentifier, type Source, type SourceColumn } from '../source/source';
 import { csvLine } from './csv';
+import { type ExtractManifest, MANIFEST_FORMAT } from '../../contracts/extract-manifest';
+import { landing } from '../../contracts/s3-layout';
 import { Journal, RunLocked, type RunPlan, type WatermarkPosition } from './journal';
 import { RowTests, uniqueTestFailures } from './data-tests';
 import { KAnonymityGroups } from './k-anonymity';
@@ -21,8 +23,6 @@ import { lineMember, readSpool, removeSpool, SpoolWriter, withoutGroups } from '
 export const AGENT_VERSION = '0.1.0';
 /** Source rows per spooled chunk (one gzip member; a part holds whole chunks). */
 const SPOOL_CHUNK_ROWS = 1000;
-/** Identifier of the manifest format. */
-export const MANIFEST_FORMAT = 'mlp.extract-manifest/1';
 
 /** A refusal to extract: the data or the policy does not allow it. Nothing has been written when it is thrown. */
 export class ExtractAbort extends Error {
@@ -180,11 +180,11 @@ async function extractOnce(
     const { plan, columns } = planned;
     const journal = new Journal(config.stateDir, dataset.name);
     if (planned.resuming) {
-      const manifestKey = `landing/${dataset.name}/${plan.runId}/_manifest.json`;
+      const manifestKey = landing.manifestKey(dataset.name, plan.runId);
       if (await deps.store.head(manifestKey)) {
         // Interrupted after the manifest was stored: only the watermark commit is missing.
-        const manifest = JSON.parse(Buffer.from(await deps.store.get(manifestKey)).toString('utf8'));
-        journal.finishRun(manifest.watermark.to);
+        const manifest = JSON.parse(Buffer.from(await deps.store.get(manifestKey)).toString('utf8')) as ExtractManifest;
+        journal.finishRun(manifest.watermark.to as WatermarkPosition | null); // the position this agent wrote
         return {
           dataset: dataset.name,
           runId: plan.runId,
@@ -284,7 +284,6 @@ async function extractOnce(
       // Parts from the spool, without the suppressed groups' rows.
       if (!planned.resuming) journal.startRun(plan);
       const stored = journal.parts();
-      const prefix = `landing/${dataset.name}/${plan.runId}/`;
       const header = lineMember(csvLine(planned.outputColumns));
       const parts: { key: string; rows: number; bytes: number; sha256: string }[] = [];
       let members: Buffer[] = [];
@@ -293,7 +292,7 @@ async function extractOnce(
       const flush = async () => {
         if (partRows === 0) return;
         const index = parts.length;
-        const key = `${prefix}part-${String(index).padStart(5, '0')}.csv.gz`;
+        const key = landing.partKey(dataset.name, plan.runId, index);
         const body = Buffer.concat([header, ...members]);
         const digest = sha256(body);
         const part = { index, key, rows: partRows, bytes: body.length, sha256: digest };
@@ -320,7 +319,7 @@ async function extractOnce(
       }
       await flush();
 
-      const manifest = {
+      const manifest: ExtractManifest = {
         format: MANIFEST_FORMAT,
         dataset: dataset.name,
         runId: plan.runId,
@@ -337,7 +336,7 @@ async function extractOnce(
         agentVersion: AGENT_VERSION,
       };
       const manifestBody = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-      const manifestKey = `${prefix}_manifest.json`;
+      const manifestKey = landing.manifestKey(dataset.name, plan.runId);
       await deps.store.putIfAbsent(manifestKey, manifestBody, sha256(manifestBody));
       journal.finishRun(last);
       return {

@@ -3,6 +3,7 @@
  * version Approved) or rolls it back when the scorer's alarms fire; RecordRejection marks a candidate the
  * Gate turned down. The champion keeps serving unless FinishDeploy completes.
  */
+import { models, s3Uri } from '../../contracts/s3-layout';
 import type { ArtifactStore } from '../artifact-store';
 import type { ChampionPointer } from '../champion';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
@@ -39,8 +40,11 @@ export interface DeployDependencies {
 
 /** Where a version's serving copies live: the scorer may read `champion/` of the models bucket only. */
 function servingUris(settings: RetrainingSettings, modelVersion: string) {
-  const base = `s3://${settings.buckets.models}/champion/${settings.dataset}/${modelVersion.replace(/\//g, '-')}`;
-  return { modelDataUrl: `${base}/model.tar.gz`, featureSpecUri: `${base}/feature-spec.json` };
+  const keys = models.servingKeys(settings.dataset, modelVersion);
+  return {
+    modelDataUrl: s3Uri(settings.buckets.models, keys.model),
+    featureSpecUri: s3Uri(settings.buckets.models, keys.featureSpec),
+  };
 }
 
 /** Deploy: copies the artifact and its spec where the scorer reads, then the new version takes the canary share. */

@@ -8,6 +8,8 @@ import { parseFeatureSpec } from '../../lambdas/features/feature-spec';
 import { ScoringModel } from '../../lambdas/scorer/scoring-model';
 import { Predictor } from '../../lambdas/xgboost/predictor';
 import { readModel } from '../../lambdas/xgboost/read-model';
+import { models, s3Uri } from '../../contracts/s3-layout';
+import { parseTestRecords, type TestRecord } from '../../contracts/test-records';
 import type { ArtifactStore } from '../artifact-store';
 import { readChampion } from '../champion';
 import { binaryMetrics, type ModelMetrics } from '../model-metrics';
@@ -54,7 +56,7 @@ async function loadModel(store: ArtifactStore, modelUri: string, specUri: string
 }
 
 /** Scores labelled records, keeping only the fields the model's spec knows. */
-function score(model: ScoringModel, rows: readonly { label: number; record: Record<string, unknown> }[]) {
+function score(model: ScoringModel, rows: readonly TestRecord[]) {
   const names = model.vectorizer.spec.features.map((f) => f.name);
   const records = rows.map(({ record }) => Object.fromEntries(names.map((n) => [n, record[n] ?? null])));
   const predictions = model.score(records) as number[];
@@ -67,11 +69,7 @@ function score(model: ScoringModel, rows: readonly { label: number; record: Reco
 /** Builds the step's handler. */
 export function evaluateStep({ store, settings }: StepDependencies) {
   return async ({ prepared, training }: EvaluateInput): Promise<Evaluation> => {
-    const text = Buffer.from(await store.get(prepared.testRecordsUri)).toString('utf8');
-    const rows = text
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as { label: number; record: Record<string, unknown> });
+    const rows = parseTestRecords(Buffer.from(await store.get(prepared.testRecordsUri)).toString('utf8'));
     const candidate = await loadModel(store, training.modelDataUrl, prepared.featureSpecUri, training.trainingJobName);
     const candidateMetrics = score(candidate.model, rows);
 
@@ -85,7 +83,10 @@ export function evaluateStep({ store, settings }: StepDependencies) {
         metrics: score(loaded.model, rows),
       };
     }
-    const evaluationUri = `s3://${settings.buckets.models}/${settings.dataset}/evaluations/${training.trainingJobName}.json`;
+    const evaluationUri = s3Uri(
+      settings.buckets.models,
+      models.evaluationKey(settings.dataset, training.trainingJobName),
+    );
     const evaluation: Evaluation = {
       evaluationUri,
       modelSha256: candidate.sha256,

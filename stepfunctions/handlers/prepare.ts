@@ -16,6 +16,9 @@ import { createHash } from 'node:crypto';
 import { FEATURE_SPEC_FORMAT, type FeatureSpec } from '../../lambdas/features/feature-spec';
 import { Vectorizer } from '../../lambdas/features/vectorizer';
 import { loadManifest, readPart } from '../extract-manifest';
+import { trainingJobName } from '../../contracts/resource-names';
+import { curated, models, s3Uri } from '../../contracts/s3-layout';
+import { encodeTestRecords } from '../../contracts/test-records';
 import { StepError } from '../step-error';
 import type { StepDependencies, ValidatedExtract } from './validate-manifest';
 
@@ -125,18 +128,19 @@ export function prepareStep({ store, settings }: StepDependencies) {
       ],
     };
     const vectorizer = new Vectorizer(spec);
-    const base = `s3://${settings.buckets.curated}/${settings.dataset}/${datasetVersion}`;
+    const keys = curated.keys(settings.dataset, datasetVersion);
+    const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);
     const channel = (split: Split) => encodeChannel(vectorizer, records[split], labels[split]);
-    const trainUri = `${base}/train/train.csv`;
-    const validationUri = `${base}/validation/validation.csv`;
-    const testRecordsUri = `${base}/test/records.jsonl`;
-    const featureSpecUri = `${base}/feature-spec.json`;
-    const baselineUri = `${base}/baseline.json`;
+    const trainUri = uriOf(keys.train);
+    const validationUri = uriOf(keys.validation);
+    const testRecordsUri = uriOf(keys.testRecords);
+    const featureSpecUri = uriOf(keys.featureSpec);
+    const baselineUri = uriOf(keys.baseline);
     await store.put(trainUri, channel('train'));
     await store.put(validationUri, channel('validation'));
     await store.put(
       testRecordsUri,
-      records.test.map((record, i) => JSON.stringify({ label: labels.test[i], record })).join('\n') + '\n',
+      encodeTestRecords(records.test.map((record, i) => ({ label: labels.test[i], record }))),
     );
     await store.put(featureSpecUri, `${JSON.stringify(spec, null, 2)}\n`);
     await store.put(baselineUri, `${JSON.stringify(baseline(spec, records.train), null, 2)}\n`);
@@ -144,13 +148,13 @@ export function prepareStep({ store, settings }: StepDependencies) {
     const suffix = createHash('sha256').update(executionName).digest('hex').slice(0, 10);
     return {
       datasetVersion,
-      trainingJobName: `mlp-${settings.envName}-${settings.dataset}-${suffix}`.slice(0, 63),
-      trainUri: `${base}/train/`,
-      validationUri: `${base}/validation/`,
+      trainingJobName: trainingJobName(settings.envName, settings.dataset, suffix),
+      trainUri: uriOf(keys.trainPrefix),
+      validationUri: uriOf(keys.validationPrefix),
       testRecordsUri,
       featureSpecUri,
       baselineUri,
-      outputPath: `s3://${settings.buckets.models}/${settings.dataset}/training/`,
+      outputPath: s3Uri(settings.buckets.models, models.trainingPrefix(settings.dataset)),
       rows: { train: records.train.length, validation: records.validation.length, test: records.test.length },
       positives,
     };

@@ -6,6 +6,7 @@
 import type { ArtifactStore } from '../artifact-store';
 import { loadManifest, readPart } from '../extract-manifest';
 import type { RetrainingSettings } from '../retraining-settings';
+import { landing, s3Uri } from '../../contracts/s3-layout';
 import { StepError } from '../step-error';
 
 /** Execution input: from the S3 event (manifestKey), the schedule or drift alarm (dataset only), or the CLI. */
@@ -39,21 +40,22 @@ export interface StepDependencies {
 /** Builds the step's handler. */
 export function validateManifestStep({ store, settings }: StepDependencies) {
   return async (input: RetrainingInput): Promise<ValidatedExtract> => {
-    const prefix = `landing/${settings.dataset}/`;
+    const prefix = landing.datasetPrefix(settings.dataset);
+    const bucketUri = s3Uri(settings.buckets.landing, '');
     let key = input.manifestKey;
     if (key === undefined) {
-      const manifests = (await store.list(`s3://${settings.buckets.landing}/${prefix}`)).filter((uri) =>
-        uri.endsWith('/_manifest.json'),
+      const manifests = (await store.list(s3Uri(settings.buckets.landing, prefix))).filter((uri) =>
+        landing.isManifestKey(uri.slice(bucketUri.length), settings.dataset),
       );
       if (manifests.length === 0) {
         throw new StepError('ManifestInvalid', `no extract manifest under ${prefix} yet: run the agent first`);
       }
-      key = manifests[manifests.length - 1].slice(`s3://${settings.buckets.landing}/`.length);
+      key = manifests[manifests.length - 1].slice(bucketUri.length);
     }
-    if (!key.startsWith(prefix) || !key.endsWith('/_manifest.json')) {
+    if (!landing.isManifestKey(key, settings.dataset)) {
       throw new StepError('ManifestInvalid', `${key.slice(0, 200)} is not a manifest of dataset ${settings.dataset}`);
     }
-    const { uri, manifest, datasetVersion } = await loadManifest(store, `s3://${settings.buckets.landing}/${key}`);
+    const { uri, manifest, datasetVersion } = await loadManifest(store, s3Uri(settings.buckets.landing, key));
     if (manifest.dataset !== settings.dataset) {
       throw new StepError('ManifestInvalid', `${key} describes dataset ${manifest.dataset}, not ${settings.dataset}`);
     }
@@ -61,7 +63,7 @@ export function validateManifestStep({ store, settings }: StepDependencies) {
     const columns = Object.keys(manifest.schema);
     let rows = 0;
     for (const part of manifest.parts) {
-      if (!part.key.startsWith(`${prefix}${manifest.runId}/`)) {
+      if (!part.key.startsWith(landing.runPrefix(settings.dataset, manifest.runId))) {
         throw new StepError('ManifestInvalid', `part ${part.key.slice(0, 200)} lies outside run ${manifest.runId}`);
       }
       rows += (await readPart(store, settings.buckets.landing, part, columns)).length;

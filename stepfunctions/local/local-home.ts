@@ -16,8 +16,9 @@
  * $MLP_HOME/logs/<env>/                   training logs, notifications, in-process Lambda logs
  * ```
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { EnvironmentConfig } from '../../config';
+import { mlpHomeOf } from '../../contracts/mlp-home';
 import { retrainingSettings, type RetrainingSettings } from '../retraining-settings';
 
 /** The landing bucket of the local stand-in, shared by every local environment. */
@@ -33,9 +34,7 @@ export function localBuckets(envName: string): RetrainingSettings['buckets'] {
 }
 
 /** The local home: `$MLP_HOME`, else `.mlp/` under the current directory. */
-export function mlpHome(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.MLP_HOME || '.mlp');
-}
+export const mlpHome = mlpHomeOf;
 
 /** Where an environment's local pieces live under a home. */
 export function localLayout(home: string, envName: string) {

@@ -17,7 +17,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import cdkJson from '../../cdk.json';
 import type { EnvironmentConfig } from '../../config';
 import { PlatformStage } from '../../lib/platform-stage';
-import { STATE } from '../../lib/stacks/retraining-stack';
+import { stateMachineName } from '../../contracts/resource-names';
+import { APPROVAL_REJECTED, STATE } from '../../contracts/retraining-states';
 import { LocalArtifactStore } from '../artifact-store';
 import { LocalModelRegistry, type CreateModelPackageRequest } from '../model-registry';
 import { retrainingSteps, type DeployerEvent } from '../retraining-steps';
@@ -181,7 +182,7 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
       const decision = approval
         ? { approver: approval.rejectedBy, reason: approval.reason }
         : { reason: 'no approver was given (mlp retrain --local prod --approve-as NAME)' };
-      throw Object.assign(new Error(approvalRejectionCause(decision)), { name: 'ApprovalRejected' });
+      throw Object.assign(new Error(approvalRejectionCause(decision)), { name: APPROVAL_REJECTED });
     },
     [STATE.notifyFailure]: async (input: unknown) => {
       const message = (input as { Message?: unknown }).Message ?? input;
@@ -202,7 +203,7 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
     },
     context: {
       Execution: {
-        Id: `arn:aws:states:local:000000000000:execution:mlp-${config.name}-retraining:${executionName}`,
+        Id: `arn:aws:states:local:000000000000:execution:${stateMachineName(config.name)}:${executionName}`,
         Name: executionName,
       },
       // The runner has no task tokens of its own; the one wait-for-token state (Approve) is overridden above.

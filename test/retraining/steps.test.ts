@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadEnvironment } from '../../config';
-import { MANIFEST_FORMAT } from '../../onprem-agent/extract/run-extract';
+import { type ExtractManifest, MANIFEST_FORMAT } from '../../contracts/extract-manifest';
+import { STEP_HANDLERS } from '../../contracts/retraining-states';
+import * as lambdaHandlers from '../../stepfunctions/lambda-handlers';
+import { landing } from '../../contracts/s3-layout';
 import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
 import { evaluateStep } from '../../stepfunctions/handlers/evaluate';
 import { decidePromotion } from '../../stepfunctions/handlers/gate';
@@ -32,12 +35,12 @@ async function extract(
   const lines = [columns.join(','), ...rows.map((r) => columns.map((c) => r[c] ?? '').join(','))];
   const body = gzipSync(`${lines.join('\n')}\n`);
   const runId = '20261128T120000Z-00000000';
-  const partKey = `landing/${settings.dataset}/${runId}/part-00000.csv.gz`;
+  const partKey = landing.partKey(settings.dataset, runId, 0);
   if (!options.dropPart) await store.put(`s3://${settings.buckets.landing}/${partKey}`, body);
   const schema =
     options.schema ??
     Object.fromEntries(columns.map((c) => [c, numeric.includes(c) || c === settings.label ? 'number' : 'string']));
-  const manifest = {
+  const manifest: ExtractManifest = {
     format: MANIFEST_FORMAT,
     dataset: settings.dataset,
     runId,
@@ -53,7 +56,7 @@ async function extract(
     watermark: { column: 'updated_at', from: null, to: null, upperBound: null },
     agentVersion: 'test',
   };
-  const manifestKey = `landing/${settings.dataset}/${runId}/_manifest.json`;
+  const manifestKey = landing.manifestKey(settings.dataset, runId);
   await store.put(`s3://${settings.buckets.landing}/${manifestKey}`, JSON.stringify(manifest));
   return { store, manifestKey };
 }
@@ -197,4 +200,10 @@ test('AUC and KS agree with their definitions (pairwise count, maximum CDF gap) 
   const brier = labels.reduce<number>((s, y, i) => s + (scores[i] - y) ** 2, 0) / n;
   expect(metrics.brier).toBeCloseTo(brier, 12);
   expect(metrics.calibration.reduce((s, b) => s + b.count, 0)).toBe(n);
+});
+
+test('every step function of the stack names an export of the Lambda entry module that is a handler', () => {
+  const entry = lambdaHandlers as unknown as Record<string, unknown>;
+  for (const name of Object.values(STEP_HANDLERS))
+    expect({ name, type: typeof entry[name] }).toEqual({ name, type: 'function' });
 });

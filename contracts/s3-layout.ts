@@ -1,0 +1,84 @@
+/**
+ * Where everything lives in the platform's buckets, for every reader and writer: the agent, the retraining
+ * steps, the scorer, the IAM grants and the event rules of the CDK app, and the local stand-in. Keys are given
+ * without a bucket; `s3Uri` joins the two.
+ *
+ * ```
+ * landing  landing/<dataset>/<run>/part-00000.csv.gz … , landing/<dataset>/<run>/_manifest.json (written last)
+ * curated  <dataset>/<dataset version>/train/train.csv, validation/validation.csv, test/records.jsonl,
+ *          feature-spec.json, baseline.json
+ * models   <dataset>/training/<job>/output/model.tar.gz (SageMaker's output), <dataset>/evaluations/<job>.json,
+ *          champion/<dataset>/champion.json (the pointer), champion/<dataset>/<version>/model.tar.gz and
+ *          feature-spec.json (what the scorer serves: the only prefix it may read)
+ * ```
+ */
+
+/** `s3://bucket/key`. */
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** Name of the manifest object of an extract run. */
+export const MANIFEST_FILE = '_manifest.json';
+
+/** The landing bucket: what the on-prem agent uploads. */
+export const landing = {
+  /** Prefix of a dataset's extracts (the agent's role may write only under it). */
+  datasetPrefix: (dataset: string) => `landing/${dataset}/`,
+  /** Prefix of one extract run. */
+  runPrefix: (dataset: string, runId: string) => `landing/${dataset}/${runId}/`,
+  /** Key of a run's part `index` (0-based). */
+  partKey: (dataset: string, runId: string, index: number) =>
+    `landing/${dataset}/${runId}/part-${String(index).padStart(5, '0')}.csv.gz`,
+  /** Key of a run's manifest. */
+  manifestKey: (dataset: string, runId: string) => `landing/${dataset}/${runId}/${MANIFEST_FILE}`,
+  /** True for the key of a manifest of `dataset`. */
+  isManifestKey: (key: string, dataset: string) =>
+    key.startsWith(`landing/${dataset}/`) && key.endsWith(`/${MANIFEST_FILE}`),
+  /** The pattern of a dataset's manifest keys, as an S3 event filter's wildcard. */
+  manifestWildcard: (dataset: string) => `landing/${dataset}/*/${MANIFEST_FILE}`,
+} as const;
+
+/** The curated bucket: what Prepare makes of a dataset version. */
+export const curated = {
+  /** Prefix of everything prepared from one dataset version. */
+  versionPrefix: (dataset: string, datasetVersion: string) => `${dataset}/${datasetVersion}/`,
+  /** Keys of a dataset version's channels, test records, feature spec and drift baseline. */
+  keys: (dataset: string, datasetVersion: string) => {
+    const base = `${dataset}/${datasetVersion}`;
+    return {
+      trainPrefix: `${base}/train/`,
+      train: `${base}/train/train.csv`,
+      validationPrefix: `${base}/validation/`,
+      validation: `${base}/validation/validation.csv`,
+      testRecords: `${base}/test/records.jsonl`,
+      featureSpec: `${base}/feature-spec.json`,
+      baseline: `${base}/baseline.json`,
+    };
+  },
+  /** Prefix of a dataset's prepared versions (Prepare's grant). */
+  datasetPrefix: (dataset: string) => `${dataset}/`,
+} as const;
+
+/** The models bucket: training output, evaluations, and what the scorer serves. */
+export const models = {
+  /** Prefix of a dataset's training output and evaluations. */
+  datasetPrefix: (dataset: string) => `${dataset}/`,
+  /** Where SageMaker writes `<job>/output/model.tar.gz` (the training job's S3OutputPath). */
+  trainingPrefix: (dataset: string) => `${dataset}/training/`,
+  /** Key of a candidate's evaluation. */
+  evaluationKey: (dataset: string, trainingJobName: string) => `${dataset}/evaluations/${trainingJobName}.json`,
+  /** Prefix of a dataset's evaluations. */
+  evaluationsPrefix: (dataset: string) => `${dataset}/evaluations/`,
+  /** Prefix of everything the scorer serves: the only prefix it may read. */
+  championRoot: 'champion/',
+  /** Prefix of a dataset's served artifacts and pointer. */
+  championPrefix: (dataset: string) => `champion/${dataset}/`,
+  /** Key of the champion pointer: which registered version the scorer serves. */
+  championPointerKey: (dataset: string) => `champion/${dataset}/champion.json`,
+  /** Keys of the copies a version is served from (`mlp-dev-loans/3` → `champion/loans/mlp-dev-loans-3/…`). */
+  servingKeys: (dataset: string, modelVersion: string) => {
+    const base = `champion/${dataset}/${modelVersion.replace(/\//g, '-')}`;
+    return { model: `${base}/model.tar.gz`, featureSpec: `${base}/feature-spec.json` };
+  },
+} as const;
