@@ -1,6 +1,6 @@
 /**
- * Each command's implementation (`cli/actions/<name>.ts`) is loaded when the command runs, never for `--help`
- * or for another command: `mlp --help` loads commander and the command definitions only. From the prebuilt
+ * Each command's implementation (`cli/actions/<name>.ts`, the agent's in `onprem-agent/cli/`) is loaded when the
+ * command runs, never for `--help` or for another command: `mlp --help` loads commander and the command definitions only. From the prebuilt
  * front bundle (dist/cli/, see bin/cli-bundle.js) the implementations are TypeScript run through tsx.
  */
 import { join, resolve } from 'node:path';
@@ -13,8 +13,8 @@ const bundled = typeof __MLP_CLI_BUNDLE__ !== 'undefined';
 const ROOT = bundled ? resolve(__dirname, '..', '..') : resolve(__dirname, '..');
 let typeScriptLoader = false;
 
-/** A loader of `cli/actions/<name>.ts`, which loads it on first call and keeps it. */
-export function lazyActions<M>(name: string): () => M {
+/** A loader of a module given by its path from the repository root, which loads it on first call and keeps it. */
+export function lazyModule<M>(path: string): () => M {
   let loaded: M | undefined;
   return () => {
     if (loaded) return loaded;
@@ -24,7 +24,12 @@ export function lazyActions<M>(name: string): () => M {
       typeScriptLoader = true;
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known at run time: never bundled
-    loaded = require(join(ROOT, 'cli', 'actions', name)) as M;
+    loaded = require(join(ROOT, ...path.split('/'))) as M;
     return loaded;
   };
+}
+
+/** A loader of `cli/actions/<name>.ts`. */
+export function lazyActions<M>(name: string): () => M {
+  return lazyModule<M>(`cli/actions/${name}`);
 }

@@ -5,14 +5,14 @@
  */
 import { Command } from 'commander';
 import packageJson from '../package.json';
-import type * as AgentActions from './actions/agent';
+import type * as AgentActions from '../onprem-agent/cli/run-agent';
 import type * as DemoActions from './actions/demo';
 import type * as EnvActions from './actions/env';
 import type * as PredictActions from './actions/predict';
 import type * as RegistryActions from './actions/registry';
 import type * as RetrainActions from './actions/retrain';
 import type * as ScoreActions from './actions/score';
-import type * as SeedActions from './actions/seed';
+import type * as SeedActions from '../onprem-agent/cli/run-seed';
 import type * as ServeActions from './actions/serve';
 import type * as SynthActions from './actions/synth';
 import { registerAgentCommand } from './commands/agent';
@@ -21,12 +21,12 @@ import { registerEnvCommand } from './commands/env';
 import { registerPredictCommand } from './commands/predict';
 import { registerRetrainCommands } from './commands/retrain';
 import { registerScoreCommand } from './commands/score';
-import { registerSeedCommand } from './commands/seed';
+import { registerSeedCommand } from '../onprem-agent/cli/seed-command';
 import { registerServeCommand } from './commands/serve';
 import { registerSynthCommand } from './commands/synth';
-import { EXIT_CODES_HELP } from './help';
-import { lazyActions } from './lazy-action';
-import { conventionalOutput, runProgram } from './run-program';
+import { EXIT_CODES_HELP } from '../terminal/help';
+import { lazyActions, lazyModule } from './lazy-action';
+import { conventionalOutput, runProgram } from '../terminal/run-program';
 
 /** Builds the `mlp` program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -40,8 +40,8 @@ export function buildProgram(): Command {
     'mlp',
   ).addHelpText('after', `\n${EXIT_CODES_HELP}\nConventions: cli/README.md. Each command: mlp COMMAND --help.`);
   registerDemoCommand(program, lazyActions<typeof DemoActions>('demo'));
-  registerSeedCommand(program, lazyActions<typeof SeedActions>('seed'));
-  registerAgentCommand(program, lazyActions<typeof AgentActions>('agent'));
+  registerSeedCommand(program, lazyModule<typeof SeedActions>('onprem-agent/cli/run-seed'));
+  registerAgentCommand(program, lazyModule<typeof AgentActions>('onprem-agent/cli/run-agent'));
   registerRetrainCommands(
     program,
     lazyActions<typeof RetrainActions>('retrain'),

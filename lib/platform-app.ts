@@ -4,6 +4,7 @@
  */
 import { type App, Validations } from 'aws-cdk-lib';
 import { type LoadOptions, loadEnvironments } from '../config';
+import { acknowledgeFindings } from './compliance/acknowledgements';
 import { compliancePacks } from './compliance/packs';
 import { PlatformStage } from './platform-stage';
 
@@ -15,15 +16,21 @@ export interface BuildPlatformOptions {
   readonly compliance?: boolean;
   /** Where configuration comes from. @default config/environments.ts */
   readonly configSource?: LoadOptions;
-  /** See `PlatformStageProps.acknowledgeFindings`. @default true */
+  /**
+   * Record the platform's acknowledged compliance findings on each stage. Turned off only to audit that every
+   * acknowledgement still matches a real finding.
+   * @default true
+   */
   readonly acknowledgeFindings?: boolean;
 }
 
 /** Adds the selected environments to `app` and returns their stages. */
 export function buildPlatform(app: App, options: BuildPlatformOptions = {}): PlatformStage[] {
-  const stages = loadEnvironments(options.environments ?? [], options.configSource).map(
-    (config) => new PlatformStage(app, { config, acknowledgeFindings: options.acknowledgeFindings }),
-  );
+  const stages = loadEnvironments(options.environments ?? [], options.configSource).map((config) => {
+    const stage = new PlatformStage(app, { config });
+    if (options.acknowledgeFindings ?? true) acknowledgeFindings(stage);
+    return stage;
+  });
   // Plugins run per stage assembly (an app-level plugin sees no stacks when every stack sits in a stage).
   if (options.compliance ?? true)
     for (const stage of stages) Validations.of(stage).addPlugins(...compliancePacks(stage));

@@ -6,7 +6,6 @@ import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import packageJson from '../package.json';
-import { acknowledgeFindings } from './compliance/acknowledgements';
 import { AlertsStack } from './stacks/alerts-stack';
 import { AuditStack } from './stacks/audit-stack';
 import { DataStack } from './stacks/data-stack';
@@ -20,12 +19,6 @@ import { ServingStack } from './stacks/serving-stack';
 export interface PlatformStageProps extends StageProps {
   /** Validated environment configuration (see `config/`). */
   readonly config: EnvironmentConfig;
-  /**
-   * Record the platform's acknowledged compliance findings. Turned off only to audit that every
-   * acknowledgement still matches a real finding.
-   * @default true
-   */
-  readonly acknowledgeFindings?: boolean;
 }
 
 /** The platform for one environment. */
@@ -134,6 +127,5 @@ export class PlatformStage extends Stage {
       tags,
     });
     this.retraining.addStackDependency(this.data, 'imports the bucket ARNs by export name');
-    if (props.acknowledgeFindings ?? true) acknowledgeFindings(this);
   }
 }

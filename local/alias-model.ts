@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { loadScoringModel, type ScoringModel } from '../lambdas/scorer/scoring-model';
-import { LocalScorerDeployment } from '../stepfunctions/scorer-deployment';
+import { LocalScorerDeployment } from './local-scorer-deployment';
 
 /** A model source that follows the alias under `servingDir`. */
 export function followLocalAlias(servingDir: string): () => Promise<ScoringModel> {

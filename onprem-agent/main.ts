@@ -5,12 +5,12 @@
  * of the platform. Their implementations are bundled in, not loaded on demand.
  */
 import { Command } from 'commander';
-import * as agentActions from '../cli/actions/agent';
-import * as seedActions from '../cli/actions/seed';
-import { registerAgentCommands } from '../cli/commands/agent';
-import { registerSeedCommand } from '../cli/commands/seed';
-import { EXIT_CODES_HELP } from '../cli/help';
-import { conventionalOutput, runProgram } from '../cli/run-program';
+import { registerAgentCommands } from './cli/agent-command';
+import * as agentActions from './cli/run-agent';
+import * as seedActions from './cli/run-seed';
+import { registerSeedCommand } from './cli/seed-command';
+import { EXIT_CODES_HELP } from '../terminal/help';
+import { conventionalOutput, runProgram } from '../terminal/run-program';
 import { AGENT_VERSION } from './extract/run-extract';
 
 const program = conventionalOutput(

@@ -1,12 +1,9 @@
 /**
  * Where the retraining steps read and write artifacts, addressed by `s3://bucket/key` URIs in both worlds:
- * S3 through the AWS SDK in Lambda, and a directory per bucket under `$MLP_HOME/s3/` locally. The steps
- * never see the difference.
+ * S3 through the AWS SDK in Lambda, and a directory per bucket under `$MLP_HOME/s3/` locally
+ * (local/local-artifact-store.ts). The steps never see the difference.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type * as S3 from '@aws-sdk/client-s3';
-import { listFileKeys } from '../onprem-agent/sink/filesystem-store';
 
 /** Artifact storage by `s3://` URI. */
 export interface ArtifactStore {
@@ -35,47 +32,6 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const key = match[2];
   if (key.split('/').some((part) => part === '..' || part === '.')) throw new Error(`unsafe key in ${uri}`);
   return { bucket: match[1], key };
-}
-
-/** The local stand-in: `root/<bucket>/<key>`. */
-export class LocalArtifactStore implements ArtifactStore {
-  constructor(readonly root: string) {}
-
-  /** Local file path of a URI (the local scorer loads models from these paths). */
-  pathOf(uri: string): string {
-    const { bucket, key } = parseS3Uri(uri);
-    return join(this.root, bucket, ...key.split('/'));
-  }
-
-  async get(uri: string): Promise<Uint8Array> {
-    try {
-      return readFileSync(this.pathOf(uri));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactNotFoundError(uri);
-      throw error;
-    }
-  }
-
-  async put(uri: string, body: Uint8Array | string): Promise<void> {
-    const path = this.pathOf(uri);
-    mkdirSync(dirname(path), { recursive: true });
-    const temp = `${path}.tmp-${process.pid}`;
-    writeFileSync(temp, body);
-    renameSync(temp, path);
-  }
-
-  async exists(uri: string): Promise<boolean> {
-    try {
-      return statSync(this.pathOf(uri)).isFile();
-    } catch {
-      return false;
-    }
-  }
-
-  async list(prefixUri: string): Promise<string[]> {
-    const { bucket, key } = parseS3Uri(prefixUri);
-    return listFileKeys(join(this.root, bucket), key).map((objectKey) => `s3://${bucket}/${objectKey}`);
-  }
 }
 
 /** S3 through the AWS SDK (default credential chain; the client is loaded on first use). */

@@ -1,12 +1,9 @@
 /**
  * How Deploy moves the scorer to a new model. In AWS: the scorer function gets the new artifact in its
  * environment, a version is published, and the `live` alias sends a canary share of traffic to it; after the
- * canary window the shift completes, or rolls back when the scorer's alarms fire. Locally: the alias is a file
- * (`$MLP_HOME/serving/live.json`) that `mlp serve` follows, and alarms are whatever
- * `$MLP_HOME/serving/alarms.json` lists.
+ * canary window the shift completes, or rolls back when the scorer's alarms fire. Locally
+ * (local/local-scorer-deployment.ts) the alias is a file that `mlp serve` follows.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type * as LambdaSdk from '@aws-sdk/client-lambda';
 
 /** The model a deployment installs. */
@@ -30,69 +27,6 @@ export interface ScorerDeployment {
   firingAlarms(): Promise<string[]>;
   complete(handle: CanaryHandle): Promise<void>;
   rollback(handle: CanaryHandle): Promise<void>;
-}
-
-/** What the local alias file holds: the scorer's model with local paths. */
-export interface LocalAlias extends DeployTarget {
-  readonly modelPath: string;
-  readonly featureSpecPath: string;
-  readonly deployedAt: string;
-}
-
-/** The local alias: files under `serving/`. */
-export class LocalScorerDeployment implements ScorerDeployment {
-  constructor(
-    private readonly servingDir: string,
-    /** Maps an artifact URI to its local path. */
-    private readonly localPath: (uri: string) => string,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  /** The live alias file. */
-  static aliasPath(servingDir: string): string {
-    return join(servingDir, 'live.json');
-  }
-
-  /** The live alias, or undefined before the first deployment. */
-  static readAlias(servingDir: string): LocalAlias | undefined {
-    const path = LocalScorerDeployment.aliasPath(servingDir);
-    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as LocalAlias) : undefined;
-  }
-
-  private write(name: string, value: unknown): void {
-    mkdirSync(this.servingDir, { recursive: true });
-    const path = join(this.servingDir, name);
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
-    renameSync(`${path}.tmp`, path);
-  }
-
-  async startCanary(target: DeployTarget): Promise<CanaryHandle> {
-    const alias: LocalAlias = {
-      ...target,
-      modelPath: this.localPath(target.modelDataUrl),
-      featureSpecPath: this.localPath(target.featureSpecUri),
-      deployedAt: this.now().toISOString(),
-    };
-    this.write('canary.json', alias);
-    return {
-      candidate: target.modelVersion,
-      previous: LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion ?? null,
-    };
-  }
-
-  async firingAlarms(): Promise<string[]> {
-    const path = join(this.servingDir, 'alarms.json');
-    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : [];
-  }
-
-  async complete(): Promise<void> {
-    const canary = JSON.parse(readFileSync(join(this.servingDir, 'canary.json'), 'utf8')) as LocalAlias;
-    this.write('live.json', canary);
-  }
-
-  async rollback(): Promise<void> {
-    rmSync(join(this.servingDir, 'canary.json'), { force: true });
-  }
 }
 
 /** The deployed scorer: a Lambda function, its `live` alias and its alarms. */

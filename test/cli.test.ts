@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../cli/main';
-import { ENVIRONMENT_VARIABLES } from '../cli/help';
+import { ENVIRONMENT_VARIABLES } from '../terminal/help';
 import { cliEnv, errorOf, jsonLines, MLP, ROOT, runMlp } from './support/cli';
 
 /** Every runnable command of the program, by its full name (`agent run`, `env show`, …). */

@@ -55,7 +55,7 @@ function owningPackage(path: string): string | null {
 
 test('every module imported by a .py file comes from a Debian package that .ci/run installs', () => {
   const files = pythonFiles(root);
-  expect(files.map((f) => relative(root, f))).toContain('stepfunctions/local/xgboost_container.py');
+  expect(files.map((f) => relative(root, f))).toContain('local/xgboost_container.py');
   const installed = ciDebianPackages();
   const problems = Object.entries(importedModules(files)).flatMap(([module, { files: users, origin }]) => {
     const where = [...new Set(users.map((f) => relative(root, f)))].join(', ');
@@ -71,7 +71,7 @@ test('every module imported by a .py file comes from a Debian package that .ci/r
 });
 
 test('the import check sees third-party modules, and a module no Debian package provides', () => {
-  const modules = importedModules([join(root, 'stepfunctions', 'local', 'xgboost_container.py')]);
+  const modules = importedModules([join(root, 'local', 'xgboost_container.py')]);
   expect(Object.keys(modules).sort()).toEqual(['numpy', 'xgboost']);
   expect(owningPackage(modules.xgboost.origin!)).toBe('python3-xgboost');
   expect(owningPackage('/nonexistent/module_nobody_ships.py')).toBeNull();

@@ -1,6 +1,6 @@
 /** Reading a deployed environment's stack outputs (the scoring URL, the state machine ARN). */
 import { STACK_OUTPUTS } from '../../contracts/resource-names';
-import { UsageError } from '../errors';
+import { UsageError } from '../../terminal/errors';
 
 /**
  * A deployed environment's stack output (default credential chain), or a UsageError naming what is missing.

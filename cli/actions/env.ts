@@ -1,6 +1,6 @@
 /** `mlp env list|show`. */
 import { environmentNames, loadEnvironment, type EnvironmentConfig } from '../../config';
-import { CommandOutput } from '../output';
+import { CommandOutput } from '../../terminal/output';
 
 /** `mlp env list`. */
 export function listEnvironments(options: { json?: boolean }): void {

@@ -7,8 +7,8 @@ import { type FeatureSpec, FeatureSpecError, parseFeatureSpec } from '../../lamb
 import { RecordError, Vectorizer } from '../../lambdas/features/vectorizer';
 import { Predictor } from '../../lambdas/xgboost/predictor';
 import { readModel } from '../../lambdas/xgboost/read-model';
-import { UsageError } from '../errors';
-import { CommandOutput } from '../output';
+import { UsageError } from '../../terminal/errors';
+import { CommandOutput } from '../../terminal/output';
 
 /** Options of `mlp predict`. */
 export interface PredictOptions {

@@ -3,15 +3,17 @@
  * what each is traced to (training job, dataset version, extract, policy, key id).
  */
 import { loadEnvironment } from '../../config';
-import { type ArtifactStore, LocalArtifactStore, S3ArtifactStore } from '../../stepfunctions/artifact-store';
+import { LocalArtifactStore } from '../../local/local-artifact-store';
+import { type ArtifactStore, S3ArtifactStore } from '../../stepfunctions/artifact-store';
 import { readChampion } from '../../stepfunctions/champion';
-import { localLayout, localSettings, mlpHome } from '../../stepfunctions/local/local-home';
+import { localLayout, localSettings, mlpHome } from '../../local/local-home';
 import type { ModelMetrics } from '../../stepfunctions/model-metrics';
-import { LocalModelRegistry, type ModelVersionRecord } from '../../stepfunctions/model-registry';
+import { LocalModelRegistry } from '../../local/local-model-registry';
+import type { ModelVersionRecord } from '../../stepfunctions/model-registry';
 import { modelPackageGroupName } from '../../contracts/resource-names';
 import { SageMakerModelRegistry } from '../../stepfunctions/sagemaker-registry';
-import { UsageError } from '../errors';
-import { CommandOutput } from '../output';
+import { UsageError } from '../../terminal/errors';
+import { CommandOutput } from '../../terminal/output';
 import { type Target, targetOf, type TargetOptions } from '../commands/options';
 
 /** Options of `mlp models` and `mlp lineage`. */

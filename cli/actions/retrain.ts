@@ -3,14 +3,14 @@
  * `$MLP_HOME`; `mlp retrain --env ENV` starts the deployed state machine with the AWS SDK and follows it to the end.
  */
 import { type EnvironmentConfig, loadEnvironment } from '../../config';
-import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { readChampion } from '../../stepfunctions/champion';
-import { localLayout, localSettings, mlpHome } from '../../stepfunctions/local/local-home';
-import { type LocalApproval, runLocalRetraining } from '../../stepfunctions/local/local-retraining';
-import { trainingPythonProblem } from '../../stepfunctions/local/local-training';
+import { localLayout, localSettings, mlpHome } from '../../local/local-home';
+import { type LocalApproval, runLocalRetraining } from '../../local/local-retraining';
+import { trainingPythonProblem } from '../../local/local-training';
 import { approvalRejectionCause, retrainingOutcome } from '../../stepfunctions/retraining-outcome';
-import { ReportedOutcome, UsageError } from '../errors';
-import { CommandOutput } from '../output';
+import { ReportedOutcome, UsageError } from '../../terminal/errors';
+import { CommandOutput } from '../../terminal/output';
 import { targetOf, type TargetOptions } from '../commands/options';
 import { stackOutput } from './aws-stack';
 import { outcomeExitCode, outcomeLines, retrainingProgress, type StateTiming } from './retraining-report';

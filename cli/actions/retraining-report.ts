@@ -4,9 +4,9 @@
  */
 import type { ModelMetrics } from '../../stepfunctions/model-metrics';
 import type { RetrainingOutcome } from '../../stepfunctions/retraining-outcome';
-import type { RetrainingEvent } from '../../stepfunctions/local/local-retraining';
-import { EXIT } from '../errors';
-import type { Progress, ProgressTask } from '../progress';
+import type { RetrainingEvent } from '../../local/local-retraining';
+import { EXIT } from '../../terminal/errors';
+import type { Progress, ProgressTask } from '../../terminal/progress';
 
 /** A state's time, as the result lists it. */
 export interface StateTiming {

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { loadEnvironment } from '../../config';
-import { CommandError, ReportedOutcome, UsageError } from '../errors';
-import { CommandOutput } from '../output';
+import { CommandError, ReportedOutcome, UsageError } from '../../terminal/errors';
+import { CommandOutput } from '../../terminal/output';
 import { stackOutput } from './aws-stack';
 
 /** Options of `mlp score`. */

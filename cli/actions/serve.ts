@@ -6,10 +6,10 @@ import { loadEnvironment } from '../../config';
 import { loadScoringModel, type ScoringModel } from '../../lambdas/scorer/scoring-model';
 import { followLocalAlias } from '../../local/alias-model';
 import { startLocalScorer } from '../../local/scoring-server';
-import { localLayout, mlpHome } from '../../stepfunctions/local/local-home';
-import { UsageError } from '../errors';
-import { CommandOutput } from '../output';
-import { parsePort } from '../commands/options';
+import { localLayout, mlpHome } from '../../local/local-home';
+import { UsageError } from '../../terminal/errors';
+import { CommandOutput } from '../../terminal/output';
+import { parsePort } from '../../terminal/options';
 
 /** Options of `mlp serve`. */
 export interface ServeOptions {

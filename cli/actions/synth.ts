@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { loadEnvironments } from '../../config';
-import { CommandOutput } from '../output';
+import { CommandOutput } from '../../terminal/output';
 
 const ROOT = resolve(__dirname, '..', '..');
 

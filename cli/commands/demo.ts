@@ -3,8 +3,8 @@
  */
 import type { Command } from 'commander';
 import type * as DemoActions from '../actions/demo';
-import { withHelp } from '../help';
-import { withJson } from './options';
+import { withHelp } from '../../terminal/help';
+import { withJson } from '../../terminal/options';
 
 /** Registers `mlp demo`. */
 export function registerDemoCommand(program: Command, actions: () => typeof DemoActions): void {

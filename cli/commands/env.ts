@@ -1,8 +1,8 @@
 /** `mlp env list|show`: inspect the validated per-environment configuration (config/environments.ts). */
 import type { Command } from 'commander';
 import type * as EnvActions from '../actions/env';
-import { withHelp } from '../help';
-import { withJson } from './options';
+import { withHelp } from '../../terminal/help';
+import { withJson } from '../../terminal/options';
 
 /** Registers `mlp env`. */
 export function registerEnvCommand(program: Command, actions: () => typeof EnvActions): void {

@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import type * as PredictActions from '../actions/predict';
-import { withHelp } from '../help';
-import { withJson } from './options';
+import { withHelp } from '../../terminal/help';
+import { withJson } from '../../terminal/options';
 
 /** Registers `mlp predict`. */
 export function registerPredictCommand(program: Command, actions: () => typeof PredictActions): void {

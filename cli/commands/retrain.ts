@@ -5,8 +5,9 @@
 import { type Command, Option } from 'commander';
 import type * as RegistryActions from '../actions/registry';
 import type * as RetrainActions from '../actions/retrain';
-import { withHelp } from '../help';
-import { withJson, withTarget } from './options';
+import { withHelp } from '../../terminal/help';
+import { withJson } from '../../terminal/options';
+import { withTarget } from './options';
 
 /** Registers the retraining commands. */
 export function registerRetrainCommands(

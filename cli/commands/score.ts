@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import type * as ScoreActions from '../actions/score';
-import { withHelp } from '../help';
-import { withJson } from './options';
+import { withHelp } from '../../terminal/help';
+import { withJson } from '../../terminal/options';
 
 /** Registers `mlp score`. */
 export function registerScoreCommand(program: Command, actions: () => typeof ScoreActions): void {

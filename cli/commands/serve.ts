@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type * as ServeActions from '../actions/serve';
-import { withHelp } from '../help';
+import { withHelp } from '../../terminal/help';
 
 /** Registers `mlp serve`. */
 export function registerServeCommand(program: Command, actions: () => typeof ServeActions): void {

@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import type * as SynthActions from '../actions/synth';
-import { withHelp } from '../help';
-import { withJson } from './options';
+import { withHelp } from '../../terminal/help';
+import { withJson } from '../../terminal/options';
 
 /** Registers `mlp synth`. */
 export function registerSynthCommand(program: Command, actions: () => typeof SynthActions): void {

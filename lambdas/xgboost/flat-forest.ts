@@ -14,6 +14,7 @@
  * `bound`: -Infinity exceeds no (finite) value, so the walk stays there, every walk takes a fixed number of
  * steps, and several walks interleave without data-dependent branches.
  */
+import { keyWidth } from './key-layout';
 import type { TreeEnsemble } from './tree-ensemble';
 
 /** Flat arrays of a numeric ensemble; see the module comment. */
@@ -43,16 +44,6 @@ export function flattenForest(model: TreeEnsemble): FlatForest | undefined {
     root: model.treeRoot,
     depth: model.treeDepth,
   };
-}
-
-/** Index of a row's last key, -Infinity: the one leaves read. */
-export function leafKey(numFeature: number): number {
-  return 2 * numFeature;
-}
-
-/** Length of one row's key vector. */
-export function keyWidth(numFeature: number): number {
-  return leafKey(numFeature) + 1;
 }
 
 /** Key vectors for `rows` rows, each `keyWidth(numFeature)` long with its last key (-Infinity) in place. */

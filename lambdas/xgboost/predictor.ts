@@ -8,7 +8,8 @@
  * goes in blocks of rows, four rows walking each tree side by side.
  * Ensembles with categorical splits take a plain node walk.
  */
-import { allocateKeys, fillKeys, type FlatForest, flattenForest, keyWidth } from './flat-forest';
+import { allocateKeys, fillKeys, type FlatForest, flattenForest } from './flat-forest';
+import { keyWidth } from './key-layout';
 import { outputWidth, transform } from './objective';
 import type { TreeEnsemble, WalkNodes } from './tree-ensemble';
 

@@ -4,7 +4,7 @@
  * children side by side — the one a missing value goes to first — which is the layout the branch-free
  * evaluator needs, so building it costs a single pass.
  */
-import { leafKey } from './flat-forest';
+import { leafKey } from './key-layout';
 import { ModelFormatError } from './model-error';
 import { baseMargin, type Objective } from './objective';
 

@@ -13,12 +13,12 @@ import { runExtract } from '../../onprem-agent/extract/run-extract';
 import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
-import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { readChampion } from '../../stepfunctions/champion';
-import { localLayout, localSettings } from '../../stepfunctions/local/local-home';
-import { runLocalRetraining } from '../../stepfunctions/local/local-retraining';
-import { LocalModelRegistry } from '../../stepfunctions/model-registry';
-import { LocalScorerDeployment } from '../../stepfunctions/scorer-deployment';
+import { localLayout, localSettings } from '../../local/local-home';
+import { runLocalRetraining } from '../../local/local-retraining';
+import { LocalModelRegistry } from '../../local/local-model-registry';
+import { LocalScorerDeployment } from '../../local/local-scorer-deployment';
 import { followLocalAlias } from '../../local/alias-model';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseTar } from 'nanotar';
-import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
-import { runLocalTrainingJob, SYSTEM_PYTHON, type TrainingJobRequest } from '../../stepfunctions/local/local-training';
+import { LocalArtifactStore } from '../../local/local-artifact-store';
+import { runLocalTrainingJob, SYSTEM_PYTHON, type TrainingJobRequest } from '../../local/local-training';
 import { StepError } from '../../stepfunctions/step-error';
 
 let root: string;

@@ -12,12 +12,12 @@ import { type ExtractManifest, MANIFEST_FORMAT } from '../../contracts/extract-m
 import { STEP_HANDLERS } from '../../contracts/retraining-states';
 import * as lambdaHandlers from '../../stepfunctions/lambda-handlers';
 import { landing } from '../../contracts/s3-layout';
-import { LocalArtifactStore } from '../../stepfunctions/artifact-store';
+import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { evaluateStep } from '../../stepfunctions/handlers/evaluate';
 import { decidePromotion } from '../../stepfunctions/handlers/gate';
 import { prepareStep, splitOf } from '../../stepfunctions/handlers/prepare';
 import { validateManifestStep } from '../../stepfunctions/handlers/validate-manifest';
-import { localSettings } from '../../stepfunctions/local/local-home';
+import { localSettings } from '../../local/local-home';
 import { binaryMetrics } from '../../stepfunctions/model-metrics';
 
 const settings = localSettings(loadEnvironment('dev'));

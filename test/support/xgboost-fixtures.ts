@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // Debian's python3-xgboost lives under /usr/bin/python3 (the pyenv python3 on PATH does not see it).
-import { SYSTEM_PYTHON } from '../../stepfunctions/local/local-training';
+import { SYSTEM_PYTHON } from '../../local/local-training';
 
 /** One trained model and XGBoost's own outputs for its test rows. */
 export interface XgbCase {

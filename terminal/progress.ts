@@ -6,7 +6,7 @@
  * per second per step so a log stays readable.
  */
 import { MultiBar, type SingleBar } from 'cli-progress';
-import type { OutputStream } from './output';
+import type { OutputStream } from './print-error';
 
 /** One step being watched. */
 export interface ProgressTask {

@@ -17,9 +17,9 @@
  * ```
  */
 import { join } from 'node:path';
-import type { EnvironmentConfig } from '../../config';
-import { mlpHomeOf } from '../../contracts/mlp-home';
-import { retrainingSettings, type RetrainingSettings } from '../retraining-settings';
+import type { EnvironmentConfig } from '../config';
+import { mlpHomeOf } from '../contracts/mlp-home';
+import { retrainingSettings, type RetrainingSettings } from '../stepfunctions/retraining-settings';
 
 /** The landing bucket of the local stand-in, shared by every local environment. */
 export const LOCAL_LANDING_BUCKET = 'mlp-local-landing';

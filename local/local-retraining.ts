@@ -9,42 +9,27 @@
  * All state lives under one directory, `$MLP_HOME` (default `.mlp/`), each environment in its own twin there
  * (see local-home.ts): its buckets under `s3/`, `registry/<env>.json`, `serving/<env>/`, `logs/<env>/`.
  */
-import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
 import { StateMachine } from 'aws-local-stepfunctions';
-import cdkJson from '../../cdk.json';
-import type { EnvironmentConfig } from '../../config';
-import { PlatformStage } from '../../lib/platform-stage';
-import { stateMachineName } from '../../contracts/resource-names';
-import { APPROVAL_REJECTED, STATE } from '../../contracts/retraining-states';
-import { LocalArtifactStore } from '../artifact-store';
-import { LocalModelRegistry, type CreateModelPackageRequest } from '../model-registry';
-import { retrainingSteps, type DeployerEvent } from '../retraining-steps';
-import { LocalScorerDeployment } from '../scorer-deployment';
+import type { EnvironmentConfig } from '../config';
+import { type CfnValue, synthesizedRetrainingDefinition } from '../lib/retraining-definition';
+import { stateMachineName } from '../contracts/resource-names';
+import { APPROVAL_REJECTED, STATE } from '../contracts/retraining-states';
+import { LocalArtifactStore } from './local-artifact-store';
+import type { CreateModelPackageRequest } from '../stepfunctions/model-registry';
+import { LocalModelRegistry } from './local-model-registry';
+import { retrainingSteps, type DeployerEvent } from '../stepfunctions/retraining-steps';
+import { LocalScorerDeployment } from './local-scorer-deployment';
 import { localLayout, localSettings } from './local-home';
 import { runLocalTrainingJob, type TrainingJobRequest, type TrainingRound } from './local-training';
-import { approvalRejectionCause } from '../retraining-outcome';
+import { approvalRejectionCause } from '../stepfunctions/retraining-outcome';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Json = CfnValue;
 
-/**
- * Synthesizes the environment's stage (no bundling, no compliance plugins: only the definition is needed) and
- * returns the retraining state machine's definition with intrinsics resolved.
- */
+/** The retraining state machine's definition as CDK synthesizes it for the environment, intrinsics resolved. */
 export function synthesizedDefinition(config: EnvironmentConfig): Record<string, unknown> {
-  const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'mlp-local-cdk-')),
-    context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
-  });
-  const stage = new PlatformStage(app, { config });
-  const template = stage.synth().getStackByName(Stack.of(stage.retraining).stackName).template as {
-    Resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
-  };
-  const machine = Object.values(template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  if (!machine) throw new Error('the Retraining stack has no state machine');
-  const text = resolveIntrinsics(machine.Properties.DefinitionString, config);
+  const text = resolveIntrinsics(synthesizedRetrainingDefinition(config), config);
   if (typeof text !== 'string') throw new Error('the state machine definition did not resolve to a string');
   return JSON.parse(text) as Record<string, unknown>;
 }

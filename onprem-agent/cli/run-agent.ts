@@ -1,14 +1,14 @@
 /** `mlp agent run`. */
-import { type AgentConfig, loadAgentConfig, readSecret } from '../../onprem-agent/config/agent-config';
-import { type ExtractProgress, planExtract, runExtract } from '../../onprem-agent/extract/run-extract';
-import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
-import { S3Store } from '../../onprem-agent/sink/s3-store';
-import { OracleSource } from '../../onprem-agent/source/oracle-source';
-import type { Source } from '../../onprem-agent/source/source';
-import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
-import { UsageError } from '../errors';
-import { CommandOutput } from '../output';
-import type { Progress, ProgressTask } from '../progress';
+import { type AgentConfig, loadAgentConfig, readSecret } from '../config/agent-config';
+import { type ExtractProgress, planExtract, runExtract } from '../extract/run-extract';
+import { FilesystemStore } from '../sink/filesystem-store';
+import { S3Store } from '../sink/s3-store';
+import { OracleSource } from '../source/oracle-source';
+import type { Source } from '../source/source';
+import { SqliteSource } from '../source/sqlite-source';
+import { UsageError } from '../../terminal/errors';
+import { CommandOutput } from '../../terminal/output';
+import type { Progress, ProgressTask } from '../../terminal/progress';
 
 /** Options of `mlp agent run`. */
 export interface AgentRunOptions {

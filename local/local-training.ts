@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createTar } from 'nanotar';
-import type { ArtifactStore } from '../artifact-store';
-import { StepError } from '../step-error';
+import type { ArtifactStore } from '../stepfunctions/artifact-store';
+import { StepError } from '../stepfunctions/step-error';
 
 /** Interpreter that sees Debian's python3-xgboost. */
 export const SYSTEM_PYTHON = process.env.MLP_PYTHON ?? '/usr/bin/python3';

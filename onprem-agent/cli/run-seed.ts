@@ -1,11 +1,11 @@
 /** `mlp seed`. */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SEED_BATCH, seedBank, SeedTargetExists } from '../../onprem-agent/seed/synthetic-bank';
+import { SEED_BATCH, seedBank, SeedTargetExists } from '../seed/synthetic-bank';
 import { mlpHomeOf } from '../../contracts/mlp-home';
-import { UsageError } from '../errors';
-import { CommandOutput } from '../output';
-import { parseCustomers } from '../commands/options';
+import { UsageError } from '../../terminal/errors';
+import { CommandOutput } from '../../terminal/output';
+import { parseCustomers } from './customers-option';
 
 /** Options of `mlp seed`. */
 export interface SeedCommandOptions {

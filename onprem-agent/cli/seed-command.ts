@@ -1,8 +1,8 @@
-/** `mlp seed`: builds the deterministic synthetic retail bank (SQLite) the agent and the demo extract from. */
+/** `mlp seed` (and `mlp-agent seed`): builds the deterministic synthetic retail bank (SQLite) the agent and the demo extract from. */
 import type { Command } from 'commander';
-import type * as SeedActions from '../actions/seed';
-import { withHelp } from '../help';
-import { withJson } from './options';
+import type * as SeedActions from './run-seed';
+import { withHelp } from '../../terminal/help';
+import { withJson } from '../../terminal/options';
 
 /** Registers `mlp seed`. */
 export function registerSeedCommand(program: Command, actions: () => typeof SeedActions): void {

@@ -1,0 +1,49 @@
+/**
+ * The local twin of the artifact store: a directory per bucket under `$MLP_HOME/s3/`, `root/<bucket>/<key>`, with
+ * S3's semantics where the steps rely on them (a put replaces atomically; a missing key is ArtifactNotFoundError).
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { listFileKeys } from '../onprem-agent/sink/filesystem-store';
+import { type ArtifactStore, ArtifactNotFoundError, parseS3Uri } from '../stepfunctions/artifact-store';
+
+/** The local stand-in: `root/<bucket>/<key>`. */
+export class LocalArtifactStore implements ArtifactStore {
+  constructor(readonly root: string) {}
+
+  /** Local file path of a URI (the local scorer loads models from these paths). */
+  pathOf(uri: string): string {
+    const { bucket, key } = parseS3Uri(uri);
+    return join(this.root, bucket, ...key.split('/'));
+  }
+
+  async get(uri: string): Promise<Uint8Array> {
+    try {
+      return readFileSync(this.pathOf(uri));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactNotFoundError(uri);
+      throw error;
+    }
+  }
+
+  async put(uri: string, body: Uint8Array | string): Promise<void> {
+    const path = this.pathOf(uri);
+    mkdirSync(dirname(path), { recursive: true });
+    const temp = `${path}.tmp-${process.pid}`;
+    writeFileSync(temp, body);
+    renameSync(temp, path);
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    try {
+      return statSync(this.pathOf(uri)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async list(prefixUri: string): Promise<string[]> {
+    const { bucket, key } = parseS3Uri(prefixUri);
+    return listFileKeys(join(this.root, bucket), key).map((objectKey) => `s3://${bucket}/${objectKey}`);
+  }
+}

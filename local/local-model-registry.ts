@@ -1,0 +1,70 @@
+/**
+ * The local twin of the SageMaker Model Registry: one JSON file per environment (`$MLP_HOME/registry/<env>.json`)
+ * with the fields of a model package, numbered per group as SageMaker numbers versions.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type {
+  ApprovalStatus,
+  CreateModelPackageRequest,
+  ModelRegistry,
+  ModelVersionRecord,
+} from '../stepfunctions/model-registry';
+
+/** The local registry file (written atomically). */
+export class LocalModelRegistry implements ModelRegistry {
+  constructor(
+    readonly path: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private load(): ModelVersionRecord[] {
+    try {
+      return (JSON.parse(readFileSync(this.path, 'utf8')) as { versions: ModelVersionRecord[] }).versions;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new Error(`the model registry ${this.path} is unreadable: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private save(versions: ModelVersionRecord[]): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    writeFileSync(`${this.path}.tmp`, `${JSON.stringify({ format: 'mlp.model-registry/1', versions }, null, 2)}\n`);
+    renameSync(`${this.path}.tmp`, this.path);
+  }
+
+  async register(request: CreateModelPackageRequest): Promise<string> {
+    const versions = this.load();
+    const group = request.ModelPackageGroupName;
+    const n = versions.filter((v) => v.group === group).length + 1;
+    const modelPackageArn = `arn:aws:sagemaker:local:000000000000:model-package/${group}/${n}`;
+    const container = request.InferenceSpecification.Containers[0];
+    versions.push({
+      modelVersion: `${group}/${n}`,
+      modelPackageArn,
+      group,
+      createdAt: this.now().toISOString(),
+      status: request.ModelApprovalStatus ?? 'PendingManualApproval',
+      modelDataUrl: container.ModelDataUrl,
+      image: container.Image,
+      metadata: { ...request.CustomerMetadataProperties },
+    });
+    this.save(versions);
+    return modelPackageArn;
+  }
+
+  async decide(modelPackageArn: string, status: ApprovalStatus, reasons: string[], approver?: string): Promise<void> {
+    const versions = this.load();
+    const record = versions.find((v) => v.modelPackageArn === modelPackageArn);
+    if (!record) throw new Error(`no registered model ${modelPackageArn}`);
+    record.status = status;
+    record.statusReasons = reasons;
+    if (approver) record.approver = approver;
+    if (status === 'Approved') record.deployedAt = this.now().toISOString();
+    this.save(versions);
+  }
+
+  async list(): Promise<ModelVersionRecord[]> {
+    return this.load();
+  }
+}

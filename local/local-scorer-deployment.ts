@@ -1,0 +1,71 @@
+/**
+ * The local twin of the scorer's deployment: the `live` alias is a file (`$MLP_HOME/serving/<env>/live.json`) that
+ * `mlp serve` follows, a canary is `canary.json` beside it, and the scorer's alarms are whatever `alarms.json`
+ * there lists (a test writes it to see a canary rolled back).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CanaryHandle, DeployTarget, ScorerDeployment } from '../stepfunctions/scorer-deployment';
+
+/** What the local alias file holds: the scorer's model with local paths. */
+export interface LocalAlias extends DeployTarget {
+  readonly modelPath: string;
+  readonly featureSpecPath: string;
+  readonly deployedAt: string;
+}
+
+/** The local alias: files under `serving/`. */
+export class LocalScorerDeployment implements ScorerDeployment {
+  constructor(
+    private readonly servingDir: string,
+    /** Maps an artifact URI to its local path. */
+    private readonly localPath: (uri: string) => string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The live alias file. */
+  static aliasPath(servingDir: string): string {
+    return join(servingDir, 'live.json');
+  }
+
+  /** The live alias, or undefined before the first deployment. */
+  static readAlias(servingDir: string): LocalAlias | undefined {
+    const path = LocalScorerDeployment.aliasPath(servingDir);
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as LocalAlias) : undefined;
+  }
+
+  private write(name: string, value: unknown): void {
+    mkdirSync(this.servingDir, { recursive: true });
+    const path = join(this.servingDir, name);
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+    renameSync(`${path}.tmp`, path);
+  }
+
+  async startCanary(target: DeployTarget): Promise<CanaryHandle> {
+    const alias: LocalAlias = {
+      ...target,
+      modelPath: this.localPath(target.modelDataUrl),
+      featureSpecPath: this.localPath(target.featureSpecUri),
+      deployedAt: this.now().toISOString(),
+    };
+    this.write('canary.json', alias);
+    return {
+      candidate: target.modelVersion,
+      previous: LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion ?? null,
+    };
+  }
+
+  async firingAlarms(): Promise<string[]> {
+    const path = join(this.servingDir, 'alarms.json');
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : [];
+  }
+
+  async complete(): Promise<void> {
+    const canary = JSON.parse(readFileSync(join(this.servingDir, 'canary.json'), 'utf8')) as LocalAlias;
+    this.write('live.json', canary);
+  }
+
+  async rollback(): Promise<void> {
+    rmSync(join(this.servingDir, 'canary.json'), { force: true });
+  }
+}
