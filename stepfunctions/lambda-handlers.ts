@@ -4,6 +4,7 @@
  * SCORER_FUNCTION_NAME, SCORER_ALIAS, SCORER_ALARMS, CANARY_PERCENT.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import type * as SnsSdk from '@aws-sdk/client-sns';
 import { S3ArtifactStore } from './artifact-store';
 import { SageMakerModelRegistry } from './sagemaker-registry';
 import { retrainingSteps, type DeployerEvent } from './retraining-steps';
@@ -49,14 +50,18 @@ export const evaluate = (event: Input<'Evaluate'>) => run('Evaluate', () => curr
 export const gate = (event: Input<'Gate'>) => run('Gate', () => current().Gate(event));
 export const deployer = (event: DeployerEvent) => run(event.step, () => current().deployer(event));
 
+/** The SNS client of the approval step, created on its first invocation and kept for the container. */
+let sns: Promise<typeof SnsSdk & { client: SnsSdk.SNSClient }> | undefined;
+
 /**
  * Approve (prod): publishes the candidate's metrics and the task token to the alerts topic; an approver
  * answers with `mlp approve` (SendTaskSuccess with their name, or SendTaskFailure `ApprovalRejected`).
  */
 export const requestApproval = (event: { taskToken: string; execution: string; modelPackageArn: string }) =>
   run('Approve', async () => {
-    const { SNSClient, PublishCommand } = await import('@aws-sdk/client-sns');
-    await new SNSClient({}).send(
+    sns ??= import('@aws-sdk/client-sns').then((sdk) => ({ ...sdk, client: new sdk.SNSClient({}) }));
+    const { client, PublishCommand } = await sns;
+    await client.send(
       new PublishCommand({
         TopicArn: process.env.ALERT_TOPIC_ARN,
         Subject: 'mlp: a model is waiting for approval',

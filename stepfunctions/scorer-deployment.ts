@@ -4,6 +4,7 @@
  * canary window the shift completes, or rolls back when the scorer's alarms fire. Locally
  * (local/local-scorer-deployment.ts) the alias is a file that `mlp serve` follows.
  */
+import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
 import type * as LambdaSdk from '@aws-sdk/client-lambda';
 
 /** The model a deployment installs. */
@@ -92,10 +93,21 @@ export class LambdaAliasDeployment implements ScorerDeployment {
     return { candidate: published.Version!, previous: alias.FunctionVersion ?? null };
   }
 
+  private cloudWatchSdk?: Promise<typeof CloudWatchSdk & { client: CloudWatchSdk.CloudWatchClient }>;
+
+  /** The CloudWatch client, loaded on first use and kept with the deployment (one per container). */
+  private cloudWatch() {
+    this.cloudWatchSdk ??= import('@aws-sdk/client-cloudwatch').then((m) => ({
+      ...m,
+      client: new m.CloudWatchClient({}),
+    }));
+    return this.cloudWatchSdk;
+  }
+
   async firingAlarms(): Promise<string[]> {
-    const { CloudWatchClient, DescribeAlarmsCommand } = await import('@aws-sdk/client-cloudwatch');
-    const response = await new CloudWatchClient({}).send(
-      new DescribeAlarmsCommand({ AlarmNames: [...this.alarmNames], StateValue: 'ALARM' }),
+    const sdk = await this.cloudWatch();
+    const response = await sdk.client.send(
+      new sdk.DescribeAlarmsCommand({ AlarmNames: [...this.alarmNames], StateValue: 'ALARM' }),
     );
     return (response.MetricAlarms ?? []).map((a) => a.AlarmName!);
   }

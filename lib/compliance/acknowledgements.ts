@@ -197,8 +197,9 @@ function acknowledgeRetraining(stage: PlatformStage): void {
       acknowledge(
         fn.role!.node.findChild('DefaultPolicy'),
         stepPrefixes.map((p) => `AwsSolutions-IAM5[Resource::${p}]`),
-        `s3:GetObject/s3:PutObject on the ${dataset} prefixes this step reads or writes: the objects are named by ` +
-          'run id, dataset version and training job, which only exist at run time.',
+        `s3:GetObject/s3:PutObject under ${stepPrefixes.map((p) => p.slice(p.indexOf('/') + 1, -1)).join(', ')} ` +
+          `only, the ${dataset} prefixes this step reads or writes: the objects are named by run id, dataset ` +
+          'version and training job, which only exist at run time.',
       );
     }
   }
@@ -207,8 +208,8 @@ function acknowledgeRetraining(stage: PlatformStage): void {
     [
       `AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/${modelPackageGroupName(config.name, dataset)}/*`)}]`,
     ],
-    'sagemaker:UpdateModelPackage on the versions of the one model package group of this dataset: versions are ' +
-      'numbered by SageMaker at registration.',
+    `sagemaker:UpdateModelPackage on model-package/${modelPackageGroupName(config.name, dataset)}/, the versions ` +
+      'of the one model package group of this dataset: versions are numbered by SageMaker at registration.',
   );
   const smPolicy = retraining.stateMachine.role.node.findChild('DefaultPolicy');
   acknowledge(
@@ -226,12 +227,15 @@ function acknowledgeRetraining(stage: PlatformStage): void {
       `AwsSolutions-IAM5[Resource::${arn('sagemaker', `model-package/${modelPackageGroupName(config.name, dataset)}/*`)}]`,
       `AwsSolutions-IAM5[Resource::${arn('sagemaker', `training-job/${trainingJobPrefix(config.name, dataset)}*`)}]`,
     ],
-    'Training jobs and model packages are created per execution under the environment and dataset name prefix.',
+    `Training jobs and model packages are created per execution under the environment and dataset name: ` +
+      `training-job/${trainingJobPrefix(config.name, dataset)} and ` +
+      `model-package/${modelPackageGroupName(config.name, dataset)}/.`,
   );
   acknowledge(
     smPolicy,
     ['AwsSolutions-IAM5[Resource::*]'],
-    'X-Ray trace writes and CloudWatch Logs delivery management, which have no resource-level permissions.',
+    'xray:PutTraceSegments and the other X-Ray writes, logs:CreateLogDelivery and the other log-delivery ' +
+      'actions of the state machine: they have no resource-level permissions.',
   );
   acknowledge(
     smPolicy,
@@ -255,11 +259,13 @@ function acknowledgeRetraining(stage: PlatformStage): void {
     [
       'AwsSolutions-IAM5[Resource::*]',
       `AwsSolutions-IAM5[Resource::${arn('logs', 'log-group:/aws/sagemaker/TrainingJobs:*')}]`,
-      `AwsSolutions-IAM5[Resource::${data.curatedBucketArnExport}/${dataset}/*]`,
+      `AwsSolutions-IAM5[Resource::${data.curatedBucketArnExport}/${curated.datasetPrefix(dataset)}*]`,
       `AwsSolutions-IAM5[Resource::${data.modelsBucketArnExport}/${models.trainingPrefix(dataset)}*]`,
     ],
-    'SageMaker training in the VPC: ENI management and PutMetricData (namespace-conditioned) have no resource ' +
-      'scoping; logs go to the SageMaker training log group; data access is the dataset channels and its output prefix.',
+    'SageMaker training in the VPC: ec2:CreateNetworkInterface and the other ENI actions, and ' +
+      'cloudwatch:PutMetricData (namespace-conditioned), have no resource scoping; logs go to the ' +
+      'log-group:/aws/sagemaker/TrainingJobs: (a stream per job); data access is the channels under ' +
+      `${curated.datasetPrefix(dataset)} and the output prefix ${models.trainingPrefix(dataset)}.`,
   );
   acknowledge(
     trainingPolicy,

@@ -6,16 +6,19 @@ jest.setTimeout(120_000);
 
 const { stages } = synthesizePlatform(['dev', 'prod']);
 
+/** A reference inside the definition, as it renders there: its CloudFormation JSON between markers. */
+const reference = (value: unknown) => `REF(${Buffer.from(JSON.stringify(value)).toString('base64')})`;
+
 function definitionOf(env: string) {
   const template = Template.fromStack(stages[env].retraining);
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
   const [machine] = Object.values(machines) as { Properties: { DefinitionString: unknown } }[];
-  // Render Fn::Join with placeholders for references: only the structure matters here.
+  // Render Fn::Join, each reference as a marker that says which reference it is.
   const render = (value: unknown): string => {
     if (typeof value === 'string') return value;
     const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
     if (join) return join[1].map(render).join(join[0]);
-    return 'REF';
+    return reference(value);
   };
   return JSON.parse(render(machine.Properties.DefinitionString)) as {
     StartAt: string;
@@ -78,9 +81,14 @@ test('training runs SageMaker XGBoost 1.7-1 as RUN_JOB, isolated, encrypted, in 
   expect(p.AlgorithmSpecification.TrainingImage).toBe(
     '764974769150.dkr.ecr.eu-west-2.amazonaws.com/sagemaker-xgboost:1.7-1',
   );
-  expect(p.ResourceConfig.VolumeKmsKeyId).toBeDefined();
-  expect(p.OutputDataConfig.KmsKeyId).toBeDefined();
-  expect((p.VpcConfig.Subnets as unknown[]).length).toBeGreaterThanOrEqual(2);
+  // The training volume and the model artifact are encrypted with the models key; the job runs in the isolated subnets.
+  const { retraining, keys, network } = stages.dev;
+  const modelsKey = reference(retraining.resolve(keys.modelsKey.keyArn));
+  expect(p.ResourceConfig.VolumeKmsKeyId).toBe(modelsKey);
+  expect(p.OutputDataConfig.KmsKeyId).toBe(modelsKey);
+  const isolated = network.vpc.isolatedSubnets.map((s) => reference(retraining.resolve(s.subnetId)));
+  expect(isolated.length).toBeGreaterThanOrEqual(2);
+  expect([...(p.VpcConfig.Subnets as unknown as string[])].sort()).toEqual([...isolated].sort());
   for (const channel of p.InputDataConfig as { ContentType: string }[]) expect(channel.ContentType).toBe('text/csv');
   expect((p.HyperParameters as Record<string, unknown>).early_stopping_rounds).toBe('20');
   expect(JSON.stringify(p.AlgorithmSpecification.MetricDefinitions)).toContain('#011validation-auc');

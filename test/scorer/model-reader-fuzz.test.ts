@@ -55,13 +55,28 @@ describe.each(models.map((m) => [`${m.name} (${m.format})`, m] as const))('%s', 
       const position = Math.floor(random() * damaged.length);
       damaged[position] ^= 1 << Math.floor(random() * 8);
       expectModelError(() => readModel(damaged, { sha256 }));
+      let predictor: Predictor;
       try {
-        const predictor = new Predictor(readModel(damaged));
-        const out = predictor.predictMargin(x, 20, new Float32Array(20 * predictor.numGroup));
-        expect(out.length).toBe(20 * predictor.numGroup);
+        predictor = new Predictor(readModel(damaged));
       } catch (error) {
         expect(error).toBeInstanceOf(ModelFormatError);
         rejected++;
+        continue;
+      }
+      // A model the reader accepts is sound: every walk ends, and the batch and the single-row evaluators
+      // (different code over the same layout) agree bit for bit on every row.
+      const g = predictor.numGroup;
+      const f = predictor.numFeature;
+      const batch = new Uint32Array(predictor.predictMargin(x, 20, new Float32Array(20 * g)).buffer);
+      for (let r = 0; r < 20; r++) {
+        const row = new Uint32Array(
+          Float32Array.from(predictor.predictMarginRow(x.subarray(r * f, (r + 1) * f))).buffer,
+        );
+        expect({ flip: i, row: r, bits: Array.from(row) }).toEqual({
+          flip: i,
+          row: r,
+          bits: Array.from(batch.subarray(r * g, (r + 1) * g)),
+        });
       }
     }
     expect(rejected).toBeGreaterThan(0);

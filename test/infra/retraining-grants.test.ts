@@ -1,0 +1,258 @@
+/**
+ * Every grant of the Retraining stack, statement by statement: who may do what, on which resource, under which
+ * condition. The expected table is the review: a grant added, widened or dropped fails here until it is written
+ * down. References render readably: `landing-bucket/…` (an imported bucket ARN), `key:models`, `scorer`, and so on.
+ */
+import { Template } from 'aws-cdk-lib/assertions';
+import { synthesizePlatform } from '../support/platform';
+
+jest.setTimeout(120_000);
+
+const { stages } = synthesizePlatform(['dev']);
+const template = Template.fromStack(stages.dev.retraining);
+const ACCOUNT = stages.dev.retraining.config.account;
+
+/** A CloudFormation reference or value as a short readable string. */
+function render(value: unknown): string {
+  if (typeof value === 'string') return value.replace(`:${ACCOUNT}:`, ':ACCOUNT:');
+  if (Array.isArray(value)) return value.map(render).join(' | ');
+  const v = value as Record<string, unknown>;
+  if ('Fn::Join' in v) return (v['Fn::Join'] as [string, unknown[]])[1].map(render).join('');
+  if ('Fn::ImportValue' in v)
+    return `${/(landing|curated|models)-bucket-arn$/.exec(String(v['Fn::ImportValue']))?.[1]}-bucket`;
+  if ('Fn::GetStackOutput' in v) {
+    const name = (v['Fn::GetStackOutput'] as { OutputName: string }).OutputName;
+    const key = /GetAtt(Landing|Models|Audit)Key/.exec(name)?.[1];
+    if (key) return `key:${key.toLowerCase()}`;
+    if (/ScorerFunction/.test(name)) return 'scorer';
+    if (/ScorerErrorRate/.test(name)) return 'alarm:error-rate';
+    if (/ScorerLatency/.test(name)) return 'alarm:latency';
+    if (/Notifications/.test(name)) return 'alert-topic';
+    return `output:${name}`;
+  }
+  if ('Fn::GetAtt' in v) return `${(v['Fn::GetAtt'] as string[])[0].replace(/[0-9A-F]{8}$/, '')}.Arn`;
+  if ('Ref' in v) return String(v.Ref).replace(/[0-9A-F]{8}$/, '');
+  return JSON.stringify(value);
+}
+
+interface Grant {
+  readonly sid: string;
+  readonly actions: string;
+  readonly resources: string;
+  readonly condition?: unknown;
+}
+
+/** The statements of each role's policy in the stack, by role. */
+function grantsByRole(): Record<string, Grant[]> {
+  const byRole: Record<string, Grant[]> = {};
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    const properties = policy.Properties as {
+      Roles: { Ref: string }[];
+      PolicyDocument: { Statement: Record<string, unknown>[] };
+    };
+    const role = properties.Roles.map((r) => render(r)).join(',');
+    byRole[role] = properties.PolicyDocument.Statement.map((s) => {
+      expect(s.Effect).toBe('Allow');
+      const actions = [s.Action].flat() as string[];
+      const resources = [s.Resource].flat().map(render).sort();
+      return {
+        sid: (s.Sid as string | undefined) ?? '-',
+        actions: [...actions].sort().join(' '),
+        resources: resources.join(' | '),
+        ...(s.Condition ? { condition: s.Condition } : {}),
+      };
+    });
+  }
+  return byRole;
+}
+
+const XRAY: Grant = { sid: '-', actions: 'xray:PutTelemetryRecords xray:PutTraceSegments', resources: '*' };
+
+test('each role of the Retraining stack has exactly the grants written here', () => {
+  const scorerAndAlias = 'scorer | scorer:live';
+  expect(grantsByRole()).toEqual({
+    ValidateManifestStepFunctionServiceRole: [
+      XRAY,
+      { sid: 'ReadExtracts', actions: 's3:GetObject', resources: 'landing-bucket/landing/loans/*' },
+      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
+      {
+        sid: 'ListDatasetObjects',
+        actions: 's3:ListBucket',
+        resources: 'landing-bucket',
+        condition: { StringLike: { 's3:prefix': ['landing/loans/*'] } },
+      },
+    ],
+    PrepareStepFunctionServiceRole: [
+      XRAY,
+      { sid: 'ReadExtracts', actions: 's3:GetObject', resources: 'landing-bucket/landing/loans/*' },
+      { sid: 'WriteChannels', actions: 's3:PutObject', resources: 'curated-bucket/loans/*' },
+      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
+      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:landing' },
+    ],
+    EvaluateStepFunctionServiceRole: [
+      XRAY,
+      { sid: 'ReadTestSplit', actions: 's3:GetObject', resources: 'curated-bucket/loans/*' },
+      {
+        sid: 'ReadModels',
+        actions: 's3:GetObject',
+        resources: 'models-bucket/champion/loans/* | models-bucket/loans/*',
+      },
+      { sid: 'WriteEvaluations', actions: 's3:PutObject', resources: 'models-bucket/loans/evaluations/*' },
+      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
+      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+      {
+        sid: 'ListDatasetObjects',
+        actions: 's3:ListBucket',
+        resources: 'models-bucket',
+        condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
+      },
+    ],
+    GateStepFunctionServiceRole: [XRAY],
+    DeployerStepFunctionServiceRole: [
+      XRAY,
+      {
+        sid: 'ReadCandidates',
+        actions: 's3:GetObject',
+        resources: 'curated-bucket/loans/* | models-bucket/loans/training/*',
+      },
+      { sid: 'PublishChampion', actions: 's3:PutObject', resources: 'models-bucket/champion/loans/*' },
+      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
+      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+      {
+        sid: 'ShiftScorerAlias',
+        actions:
+          'lambda:GetAlias lambda:GetFunctionConfiguration lambda:PublishVersion lambda:UpdateAlias lambda:UpdateFunctionConfiguration',
+        resources: scorerAndAlias,
+      },
+      {
+        sid: 'ReadScorerAlarms',
+        actions: 'cloudwatch:DescribeAlarms',
+        resources:
+          'arn:aws:cloudwatch:eu-west-2:ACCOUNT:alarm:alarm:error-rate | arn:aws:cloudwatch:eu-west-2:ACCOUNT:alarm:alarm:latency',
+      },
+      {
+        sid: 'RecordModelDecisions',
+        actions: 'sagemaker:UpdateModelPackage',
+        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package/mlp-dev-loans/*',
+      },
+    ],
+    TrainingRole: [
+      { sid: 'ReadChannels', actions: 's3:GetObject', resources: 'curated-bucket/loans/*' },
+      {
+        sid: 'ListDatasetObjects',
+        actions: 's3:ListBucket',
+        resources: 'curated-bucket',
+        condition: { StringLike: { 's3:prefix': ['loans/*'] } },
+      },
+      { sid: 'WriteArtifacts', actions: 's3:PutObject', resources: 'models-bucket/loans/training/*' },
+      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
+      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+      {
+        sid: 'TrainingLogsAndMetrics',
+        actions: 'logs:CreateLogGroup logs:CreateLogStream logs:DescribeLogStreams logs:PutLogEvents',
+        resources: 'arn:aws:logs:eu-west-2:ACCOUNT:log-group:/aws/sagemaker/TrainingJobs:*',
+      },
+      {
+        sid: 'TrainingMetrics',
+        actions: 'cloudwatch:PutMetricData',
+        resources: '*',
+        condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
+      },
+      {
+        sid: 'TrainingInVpc',
+        actions:
+          'ec2:CreateNetworkInterface ec2:CreateNetworkInterfacePermission ec2:DeleteNetworkInterface ' +
+          'ec2:DeleteNetworkInterfacePermission ec2:DescribeDhcpOptions ec2:DescribeNetworkInterfaces ' +
+          'ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs',
+        resources: '*',
+      },
+      { sid: 'EncryptTrainingVolume', actions: 'kms:CreateGrant', resources: 'key:models' },
+    ],
+    StateMachineRole: [
+      {
+        sid: '-',
+        actions: 'lambda:InvokeFunction',
+        resources: [
+          'DeployerStepFunction.Arn',
+          'DeployerStepFunction.Arn:*',
+          'EvaluateStepFunction.Arn',
+          'EvaluateStepFunction.Arn:*',
+          'GateStepFunction.Arn',
+          'GateStepFunction.Arn:*',
+          'PrepareStepFunction.Arn',
+          'PrepareStepFunction.Arn:*',
+          'ValidateManifestStepFunction.Arn',
+          'ValidateManifestStepFunction.Arn:*',
+        ].join(' | '),
+      },
+      {
+        sid: '-',
+        actions: 'sagemaker:createModelPackage',
+        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package/mlp-dev-loans/*',
+      },
+      { sid: '-', actions: 'sns:Publish', resources: 'alert-topic' },
+      {
+        sid: '-',
+        actions:
+          'logs:CreateLogDelivery logs:DeleteLogDelivery logs:DescribeLogGroups logs:DescribeResourcePolicies ' +
+          'logs:GetLogDelivery logs:ListLogDeliveries logs:PutResourcePolicy logs:UpdateLogDelivery ' +
+          'xray:GetSamplingRules xray:GetSamplingTargets xray:PutTelemetryRecords xray:PutTraceSegments',
+        resources: '*',
+      },
+      {
+        sid: 'RunTrainingJobs',
+        actions:
+          'sagemaker:AddTags sagemaker:CreateTrainingJob sagemaker:DescribeTrainingJob sagemaker:StopTrainingJob',
+        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:training-job/mlp-dev-loans-*',
+      },
+      {
+        sid: 'FollowTrainingJobs',
+        actions: 'events:DescribeRule events:PutRule events:PutTargets',
+        resources: 'arn:aws:events:eu-west-2:ACCOUNT:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule',
+      },
+      {
+        sid: 'PassTrainingRole',
+        actions: 'iam:PassRole',
+        resources: 'TrainingRole.Arn',
+        condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+      {
+        sid: 'RegisterIntoGroup',
+        actions: 'sagemaker:CreateModelPackage',
+        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package-group/mlp-dev-loans',
+      },
+      { sid: 'EncryptNotifications', actions: 'kms:Decrypt kms:GenerateDataKey', resources: 'key:audit' },
+    ],
+    StateMachineEventsRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
+    ScheduleRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
+  });
+});
+
+test('the manifest rule starts an execution for each manifest of the dataset, with its key as the input', () => {
+  const rules = Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
+  const onManifest = rules.find((r) => r.EventPattern.source?.[0] === 'aws.s3');
+  expect(onManifest.EventPattern).toEqual({
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: {
+      bucket: { name: [expect.anything()] },
+      object: { key: [{ wildcard: 'landing/loans/*/_manifest.json' }] },
+    },
+  });
+  expect(render(onManifest.EventPattern.detail.bucket.name[0])).toMatch(/LandingBucket|landing/i);
+  const [target] = onManifest.Targets;
+  expect(render(target.Arn)).toBe('StateMachine');
+  const { InputPathsMap, InputTemplate } = target.InputTransformer;
+  expect(InputPathsMap).toEqual({ 'detail-object-key': '$.detail.object.key' });
+  // What an S3 "Object Created" event for a manifest turns into: the execution input ValidateManifest reads.
+  const key = 'landing/loans/20261201T000000Z-abc/_manifest.json';
+  const input = JSON.parse((InputTemplate as string).replace('<detail-object-key>', JSON.stringify(key)));
+  expect(input).toEqual({ manifestKey: key, trigger: 'manifest' });
+
+  const onDrift = rules.find((r) => r.EventPattern.source?.[0] === 'aws.cloudwatch');
+  expect(onDrift.EventPattern.detail).toEqual({
+    alarmName: [{ prefix: 'mlp-dev-drift-' }],
+    state: { value: ['ALARM'] },
+  });
+  expect(JSON.parse(onDrift.Targets[0].Input)).toEqual({ trigger: 'drift' });
+});
