@@ -3,11 +3,11 @@
  * runner build the same map, so a state does the same thing in both worlds; only the dependencies differ.
  */
 import type { ArtifactStore } from './artifact-store';
-import { deployStep, finishDeployStep, recordRejectionStep, type DeployInput } from './handlers/deploy';
-import { evaluateStep } from './handlers/evaluate';
-import { gateStep } from './handlers/gate';
-import { prepareStep } from './handlers/prepare';
-import { validateManifestStep } from './handlers/validate-manifest';
+import { deployStep, finishDeployStep, recordRejectionStep, type DeployInput } from './steps/deploy';
+import { evaluateStep } from './steps/evaluate';
+import { gateStep } from './steps/gate';
+import { prepareStep } from './steps/prepare';
+import { validateManifestStep } from './steps/validate-manifest';
 import type { ModelRegistry } from './model-registry';
 import type { RetrainingSettings } from './retraining-settings';
 import type { ScorerDeployment } from './scorer-deployment';

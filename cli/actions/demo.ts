@@ -24,7 +24,7 @@ import { trainingPythonProblem } from '../../local/local-training';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 import { ReportedOutcome, UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
-import type { ProgressTask } from '../../terminal/progress';
+import type { Progress, ProgressTask } from '../../terminal/progress';
 import { parseCustomers } from '../../onprem-agent/cli/customers-option';
 import { approvalOf } from './retrain';
 import { outcomeExitCode, outcomeLines, retrainingProgress } from './retraining-report';
@@ -56,7 +56,7 @@ export const MIN_DEMO_CUSTOMERS = 10_000;
 /** Held-out loans written to `examples/` for `mlp predict` and `mlp score`. */
 const EXAMPLE_LOANS = 20;
 
-/** `mlp demo`. */
+/** `mlp demo`: checks everything it can up front, then runs the phases in a fresh home. */
 export async function demo(options: DemoOptions): Promise<void> {
   const customers = parseCustomers(options.customers, MIN_DEMO_CUSTOMERS);
   const problem = trainingPythonProblem();
@@ -71,68 +71,13 @@ export async function demo(options: DemoOptions): Promise<void> {
   prepareHome(home);
   const layout = localLayout(home, config.name);
   const out = new CommandOutput(options);
-  const progress = out.progress();
-  const timings: Record<string, number> = {};
-  const began = Date.now();
-  /** Runs a phase, timing it; a phase that throws marks its progress step failed (the error line says why). */
-  const timed = async <T>(name: string, work: () => T | Promise<T>, task?: ProgressTask): Promise<T> => {
-    const started = Date.now();
-    try {
-      return await work();
-    } catch (error) {
-      task?.fail('failed');
-      throw error;
-    } finally {
-      timings[name] = (Date.now() - started) / 1000;
-    }
-  };
-
+  const phases = new Phases(out.progress());
   try {
     const bank = join(home, 'bank.db');
-    const seedTask = progress.task('seed a synthetic bank', Math.ceil(customers / SEED_BATCH));
-    const seeded = await timed('seed', () =>
-      seedBank(bank, {
-        customers,
-        seed: 42,
-        onProgress: (done) =>
-          seedTask.update(`${done.toLocaleString('en-GB')} customers`, Math.ceil(done / SEED_BATCH)),
-      }),
-    );
-    seedTask.done(
-      `${seeded.customers.toLocaleString('en-GB')} customers, ${seeded.loans.toLocaleString('en-GB')} loans`,
-    );
-
-    // The agent's key: MLP_PSEUDONYM_KEY when set (a repeatable demo), else a fresh random one, kept in the home so
-    // later agent runs can use it. The split hashes pseudonymous keys, so the key decides the test split.
-    const keyFile = join(home, 'pseudonym.key');
-    writeFileSync(keyFile, givenKey ?? randomBytes(33).toString('base64'), { mode: 0o600 });
-    const example = loadAgentConfig(join(ROOT, 'onprem-agent', 'examples', 'synthetic-bank.yaml'));
-    const agentConfig = {
-      ...example,
-      source: { type: 'sqlite' as const, path: bank },
-      sink: { type: 'filesystem' as const, root: layout.landingRoot },
-      stateDir: join(home, 'agent-state'),
-    };
-    const extractTask = progress.task('extract and anonymise');
-    const source = new SqliteSource(bank);
-    const extract = await timed(
-      'agent',
-      () =>
-        runExtract(agentConfig, agentConfig.datasets[0], {
-          source,
-          store: new FilesystemStore(layout.landingRoot),
-          key: readFileSync(keyFile),
-          now: () => new Date(),
-          progress: ({ rows }) => extractTask.update(`${rows.toLocaleString('en-GB')} rows`),
-        }).finally(() => source.close()),
-      extractTask,
-    );
-    extractTask.done(
-      `${extract.rows.toLocaleString('en-GB')} rows in ${extract.parts} part(s), ${extract.suppressedRows} suppressed`,
-    );
-
-    const { onEvent, states } = retrainingProgress(progress, { synthesizes: true });
-    const run = await timed('retrain', () =>
+    const seeded = await seedPhase(phases, bank, customers);
+    const extract = await extractPhase(phases, layout, bank, givenKey);
+    const { onEvent, states } = retrainingProgress(phases.progress, { synthesizes: true });
+    const run = await phases.timed('retrain', () =>
       runLocalRetraining({
         config,
         home,
@@ -144,45 +89,134 @@ export async function demo(options: DemoOptions): Promise<void> {
     const outcome = retrainingOutcome(run.status, run.output, run.error);
     const final = (run.output ?? {}) as unknown as FinalState;
     const store = new LocalArtifactStore(layout.objects);
-
-    let scored: { predictions: number[]; labels: number[]; url: string; modelVersion: string } | undefined;
-    let examples: { request: string; loans: string } | undefined;
-    if (outcome.outcome === 'Promoted') {
-      const heldOut = await readTestRecords(store, final.prepared.testRecordsUri, EXAMPLE_LOANS);
-      examples = writeExamples(home, heldOut);
-      const scoreTask = progress.task('serve and score held-out loans');
-      scored = await timed('score', () => scoreThree(layout, heldOut.slice(0, 3)), scoreTask);
-      scoreTask.done(`${scored.predictions.length} loans at ${scored.url}/score`);
-    }
-    progress.stop();
-
-    const artifacts = {
-      bank,
-      extract: join(layout.landingRoot, extract.manifestKey!),
-      ...(final.prepared ? { channels: store.pathOf(final.prepared.trainUri) } : {}),
-      ...(final.training ? { model: store.pathOf(final.training.modelDataUrl) } : {}),
-      ...(final.prepared ? { featureSpec: store.pathOf(final.prepared.featureSpecUri) } : {}),
-      ...(final.evaluation ? { evaluation: store.pathOf(final.evaluation.evaluationUri) } : {}),
-      registry: layout.registry,
-      logs: layout.logs,
-      ...(examples ? { examples } : {}),
-    };
+    const served = outcome.outcome === 'Promoted' ? await scorePhase(phases, layout, store, final) : undefined;
+    phases.progress.stop();
     const result = {
       home,
       environment: config.name,
       seeded,
       extract,
       retraining: { ...outcome, states },
-      scored: scored ?? null,
-      artifacts,
-      timings: { ...timings, total: (Date.now() - began) / 1000 },
+      scored: served?.scored ?? null,
+      artifacts: artifactsOf(layout, store, bank, extract.manifestKey!, final, served?.examples),
+      timings: phases.totals(),
     };
     out.result(result, { human: (r) => demoLines(r, outcome) });
     const code = outcomeExitCode(outcome);
     if (code !== 0) throw new ReportedOutcome(code, outcome.outcome);
   } finally {
-    progress.stop();
+    phases.progress.stop();
   }
+}
+
+/** The demo's phases: their progress lines and how long each took. */
+class Phases {
+  private readonly began = Date.now();
+  private readonly timings: Record<string, number> = {};
+
+  constructor(readonly progress: Progress) {}
+
+  /** Runs a phase, timing it; a phase that throws marks its progress step failed (the error line says why). */
+  async timed<T>(name: string, work: () => T | Promise<T>, task?: ProgressTask): Promise<T> {
+    const started = Date.now();
+    try {
+      return await work();
+    } catch (error) {
+      task?.fail('failed');
+      throw error;
+    } finally {
+      this.timings[name] = (Date.now() - started) / 1000;
+    }
+  }
+
+  /** Each phase's seconds and the total. */
+  totals(): Record<string, number> {
+    return { ...this.timings, total: (Date.now() - this.began) / 1000 };
+  }
+}
+
+/** Builds the synthetic bank. */
+async function seedPhase(phases: Phases, bank: string, customers: number) {
+  const task = phases.progress.task('seed a synthetic bank', Math.ceil(customers / SEED_BATCH));
+  const seeded = await phases.timed(
+    'seed',
+    () =>
+      seedBank(bank, {
+        customers,
+        seed: 42,
+        onProgress: (done) => task.update(`${done.toLocaleString('en-GB')} customers`, Math.ceil(done / SEED_BATCH)),
+      }),
+    task,
+  );
+  task.done(`${seeded.customers.toLocaleString('en-GB')} customers, ${seeded.loans.toLocaleString('en-GB')} loans`);
+  return seeded;
+}
+
+/**
+ * Extracts and anonymises the loan view with the example agent config into the local landing bucket. The key is
+ * MLP_PSEUDONYM_KEY when set (a repeatable demo), else a fresh random one, kept in the home so later agent runs
+ * can use it; the split hashes pseudonymous keys, so the key decides the test split.
+ */
+async function extractPhase(phases: Phases, layout: LocalLayout, bank: string, givenKey: string | undefined) {
+  const keyFile = join(layout.home, 'pseudonym.key');
+  writeFileSync(keyFile, givenKey ?? randomBytes(33).toString('base64'), { mode: 0o600 });
+  const example = loadAgentConfig(join(ROOT, 'onprem-agent', 'examples', 'synthetic-bank.yaml'));
+  const agentConfig = {
+    ...example,
+    source: { type: 'sqlite' as const, path: bank },
+    sink: { type: 'filesystem' as const, root: layout.landingRoot },
+    stateDir: join(layout.home, 'agent-state'),
+  };
+  const task = phases.progress.task('extract and anonymise');
+  const source = new SqliteSource(bank);
+  const extract = await phases.timed(
+    'agent',
+    () =>
+      runExtract(agentConfig, agentConfig.datasets[0], {
+        source,
+        store: new FilesystemStore(layout.landingRoot),
+        key: readFileSync(keyFile),
+        now: () => new Date(),
+        progress: ({ rows }) => task.update(`${rows.toLocaleString('en-GB')} rows`),
+      }).finally(() => source.close()),
+    task,
+  );
+  task.done(
+    `${extract.rows.toLocaleString('en-GB')} rows in ${extract.parts} part(s), ${extract.suppressedRows} suppressed`,
+  );
+  return extract;
+}
+
+/** Leaves example inputs in the home and scores three held-out loans through the local scorer. */
+async function scorePhase(phases: Phases, layout: LocalLayout, store: LocalArtifactStore, final: FinalState) {
+  const heldOut = await readTestRecords(store, final.prepared.testRecordsUri, EXAMPLE_LOANS);
+  const examples = writeExamples(layout.home, heldOut);
+  const task = phases.progress.task('serve and score held-out loans');
+  const scored = await phases.timed('score', () => scoreThree(layout, heldOut.slice(0, 3)), task);
+  task.done(`${scored.predictions.length} loans at ${scored.url}/score`);
+  return { scored, examples };
+}
+
+/** Where everything the demo made is. */
+function artifactsOf(
+  layout: LocalLayout,
+  store: LocalArtifactStore,
+  bank: string,
+  manifestKey: string,
+  final: Partial<FinalState>,
+  examples: { request: string; loans: string } | undefined,
+) {
+  return {
+    bank,
+    extract: join(layout.landingRoot, manifestKey),
+    ...(final.prepared ? { channels: store.pathOf(final.prepared.trainUri) } : {}),
+    ...(final.training ? { model: store.pathOf(final.training.modelDataUrl) } : {}),
+    ...(final.prepared ? { featureSpec: store.pathOf(final.prepared.featureSpecUri) } : {}),
+    ...(final.evaluation ? { evaluation: store.pathOf(final.evaluation.evaluationUri) } : {}),
+    registry: layout.registry,
+    logs: layout.logs,
+    ...(examples ? { examples } : {}),
+  };
 }
 
 /** The parts of the execution's final state the demo uses. */

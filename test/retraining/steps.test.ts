@@ -13,10 +13,10 @@ import { STEP_HANDLERS } from '../../contracts/retraining-states';
 import * as lambdaHandlers from '../../stepfunctions/lambda-handlers';
 import { landing } from '../../contracts/s3-layout';
 import { LocalArtifactStore } from '../../local/local-artifact-store';
-import { evaluateStep } from '../../stepfunctions/handlers/evaluate';
-import { decidePromotion } from '../../stepfunctions/handlers/gate';
-import { prepareStep, splitOf } from '../../stepfunctions/handlers/prepare';
-import { validateManifestStep } from '../../stepfunctions/handlers/validate-manifest';
+import { evaluateStep } from '../../stepfunctions/steps/evaluate';
+import { decidePromotion } from '../../stepfunctions/steps/gate';
+import { prepareStep, splitOf } from '../../stepfunctions/steps/prepare';
+import { validateManifestStep } from '../../stepfunctions/steps/validate-manifest';
 import { localSettings } from '../../local/local-home';
 import { binaryMetrics } from '../../stepfunctions/model-metrics';
 
