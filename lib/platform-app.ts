@@ -27,8 +27,9 @@ export interface BuildPlatformOptions {
 /** Adds the selected environments to `app` and returns their stages. */
 export function buildPlatform(app: App, options: BuildPlatformOptions = {}): PlatformStage[] {
   const stages = loadEnvironments(options.environments ?? [], options.configSource).map((config) => {
-    const stage = new PlatformStage(app, { config });
-    if (options.acknowledgeFindings ?? true) acknowledgeFindings(stage);
+    const acknowledge = options.acknowledgeFindings ?? true;
+    const stage = new PlatformStage(app, { config, acknowledgeFindings: acknowledge });
+    if (acknowledge) acknowledgeFindings(stage);
     return stage;
   });
   // Plugins run per stage assembly (an app-level plugin sees no stacks when every stack sits in a stage).

@@ -6,6 +6,7 @@ import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import packageJson from '../package.json';
+import { ACKNOWLEDGE_FINDINGS_CONTEXT } from './compliance/acknowledge';
 import { AlertsStack } from './stacks/alerts-stack';
 import { AuditStack } from './stacks/audit-stack';
 import { DataStack } from './stacks/data-stack';
@@ -14,11 +15,17 @@ import { NetworkStack } from './stacks/network-stack';
 import { OnPremAccessStack } from './stacks/onprem-access-stack';
 import { RetrainingStack } from './stacks/retraining-stack';
 import { ServingStack } from './stacks/serving-stack';
+import { xgboostImageUri } from './xgboost-image';
 
 /** Properties of {@link PlatformStage}. */
 export interface PlatformStageProps extends StageProps {
   /** Validated environment configuration (see `config/`). */
   readonly config: EnvironmentConfig;
+  /**
+   * Record the acknowledged compliance findings beside the resources they concern. Turned off only to audit
+   * that every acknowledgement still matches a real finding. @default true
+   */
+  readonly acknowledgeFindings?: boolean;
 }
 
 /** The platform for one environment. */
@@ -35,6 +42,7 @@ export class PlatformStage extends Stage {
   constructor(scope: Construct, props: PlatformStageProps) {
     const { config } = props;
     super(scope, config.name, { env: { account: config.account, region: config.region } });
+    if (props.acknowledgeFindings === false) this.node.setContext(ACKNOWLEDGE_FINDINGS_CONTEXT, false);
     const retain = config.retainData;
     const tags = { application: 'mlp', environment: config.name };
 
@@ -108,7 +116,10 @@ export class PlatformStage extends Stage {
     });
     this.serving.addStackDependency(this.data, 'imports the models bucket ARN by export name');
     this.retraining = new RetrainingStack(this, 'Retraining', {
-      config,
+      envName: config.name,
+      retraining: config.retraining,
+      training: { image: xgboostImageUri(config.region), instanceType: config.instanceTypes.training },
+      logs: { retentionDays: config.logRetentionDays, retain },
       vpc: this.network.vpc,
       buckets: { landing: this.data.landingBucket, curated: this.data.curatedBucket, models: this.data.modelsBucket },
       bucketArnExports: {

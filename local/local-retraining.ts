@@ -13,7 +13,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { EnvironmentConfig } from '../config';
-import { type CfnValue, synthesizedRetrainingDefinition } from '../lib/retraining-definition';
+import { type CfnValue, synthesizedRetrainingDefinition } from '../lib/retraining/synthesized-definition';
 import { stateMachineName } from '../contracts/resource-names';
 import { APPROVAL_REJECTED, STATE } from '../contracts/retraining-states';
 import { LocalArtifactStore } from './local-artifact-store';

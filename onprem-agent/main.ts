@@ -11,7 +11,7 @@ import * as seedActions from './cli/run-seed';
 import { registerSeedCommand } from './cli/seed-command';
 import { EXIT_CODES_HELP } from '../terminal/help';
 import { conventionalOutput, runProgram } from '../terminal/run-program';
-import { AGENT_VERSION } from './extract/run-extract';
+import { AGENT_VERSION } from './extract/run-manifest';
 
 const program = conventionalOutput(
   new Command('mlp-agent')

@@ -11,6 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledge, INLINE_POLICY } from '../compliance/acknowledge';
 import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_TARGET } from '../lambda-bundling';
 
 /** Repository root: bundling resolves entries and the lock file from here. */
@@ -38,6 +39,11 @@ export interface PlatformFunctionProps {
    * and parses the map while loading the bundle, which lengthens every cold start. @default true
    */
   readonly sourceMaps?: boolean;
+  /**
+   * The two compliance reasons that depend on what the function does: why its role's policy is inline (what
+   * it grants), and why it needs no dead-letter queue (how it is invoked).
+   */
+  readonly compliance: { readonly inlinePolicy: string; readonly invocation: string };
 }
 
 /** A platform Lambda function. */
@@ -89,5 +95,39 @@ export class PlatformFunction extends Construct {
         workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
       },
     });
+    this.acknowledgeBasics(props.compliance);
+  }
+
+  /**
+   * The findings every platform function shares: AWS's execution policies, X-Ray on "*", the runtime pin; plus
+   * its inline policy and its invocation (no DLQ), whose reasons the caller gives.
+   */
+  private acknowledgeBasics(reasons: PlatformFunctionProps['compliance']): void {
+    const role = this.function.role!;
+    // Tracing has already added the X-Ray statements, so the role's default policy exists.
+    const policy = role.node.findChild('DefaultPolicy');
+    acknowledge(
+      role,
+      [
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      ],
+      'AWS-maintained minimal Lambda execution policies: CloudWatch Logs writes and the ENI management a function ' +
+        'in the isolated subnets needs; they grant no data access.',
+    );
+    acknowledge(
+      policy,
+      ['AwsSolutions-IAM5[Resource::*]'],
+      'Only xray:PutTraceSegments and xray:PutTelemetryRecords are granted on "*": X-Ray has no resource-level ' +
+        'permissions for them.',
+    );
+    acknowledge(policy, INLINE_POLICY, reasons.inlinePolicy);
+    acknowledge(
+      this.function,
+      ['AwsSolutions-L1'],
+      'Pinned to nodejs22.x, the runtime the platform is built, tested and benchmarked for (esbuild target ' +
+        'node22); moving to a newer runtime is a deliberate, tested change rather than a silent one.',
+    );
+    acknowledge(this.function, ['NIST.800.53.R5-LambdaDLQ'], reasons.invocation);
   }
 }

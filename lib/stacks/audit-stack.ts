@@ -9,6 +9,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { acknowledge, INLINE_POLICY } from '../compliance/acknowledge';
 import { SecureBucket } from '../constructs/secure-bucket';
 
 /** Properties of {@link AuditStack}. */
@@ -55,6 +56,12 @@ export class AuditStack extends Stack {
     this.trail.addS3EventSelector(
       props.dataEventBuckets.map((bucket) => ({ bucket })),
       { readWriteType: cloudtrail.ReadWriteType.ALL, includeManagementEvents: false },
+    );
+    acknowledge(
+      this.trail.node.findChild('LogsRole').node.findChild('DefaultPolicy'),
+      INLINE_POLICY,
+      'CDK-generated policy of the CloudTrail delivery role: logs:CreateLogStream/PutLogEvents on the one trail log ' +
+        'group only. Inline keeps it deleted with the role; no other principal uses it.',
     );
   }
 }

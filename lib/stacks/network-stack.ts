@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { acknowledge, INLINE_POLICY } from '../compliance/acknowledge';
 
 /** Interface endpoints by construct id. The S3 one is created separately (it carries its own policy). */
 export const INTERFACE_ENDPOINTS: Readonly<Record<string, ec2.InterfaceVpcEndpointAwsService>> = {
@@ -73,10 +74,16 @@ export class NetworkStack extends Stack {
       retention: props.logRetentionDays as logs.RetentionDays,
       removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    this.vpc.addFlowLog('FlowLog', {
+    const flowLog = this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.ALL,
     });
+    acknowledge(
+      flowLog.node.findChild('IAMRole').node.findChild('DefaultPolicy'),
+      INLINE_POLICY,
+      'CDK-generated policy of the VPC flow-log delivery role: logs:CreateLogStream/DescribeLogStreams/PutLogEvents ' +
+        'on the one flow-log group only. Inline keeps it deleted with the role; no other principal uses it.',
+    );
 
     this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,

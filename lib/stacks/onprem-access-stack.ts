@@ -10,6 +10,7 @@ import * as rolesanywhere from 'aws-cdk-lib/aws-rolesanywhere';
 import type { Construct } from 'constructs';
 import { agentProfileName, agentRoleName, trustAnchorName } from '../../contracts/resource-names';
 import { landing } from '../../contracts/s3-layout';
+import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
 
 /** Properties of {@link OnPremAccessStack}. */
 export interface OnPremAccessStackProps extends StackProps {
@@ -94,6 +95,15 @@ export class OnPremAccessStack extends Stack {
         }),
       ],
     });
+    for (const dataset of props.datasets) {
+      acknowledge(
+        this.agentPolicy,
+        [wildcardFinding(`${props.landingBucketArnExport}/${landing.datasetPrefix(dataset)}*`)],
+        `The agent writes one object per extract part under landing/${dataset}/<run-id>/ with keys it generates at ` +
+          'run time; the wildcard is confined to that dataset prefix of the landing bucket, for s3:PutObject and ' +
+          's3:GetObject (read-back on resume) only.',
+      );
+    }
 
     this.profile = new rolesanywhere.CfnProfile(this, 'AgentProfile', {
       name: agentProfileName(props.envName),

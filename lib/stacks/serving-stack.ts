@@ -18,6 +18,7 @@ import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from '../../contracts/resource-names';
 import { type RequestFeature, scoringRequestSchema } from '../../lambdas/scorer/request-schema';
 import { models } from '../../contracts/s3-layout';
+import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
 import { PlatformFunction } from '../constructs/platform-function';
 
 /** Properties of {@link ServingStack}. */
@@ -72,6 +73,14 @@ export class ServingStack extends Stack {
         POWERTOOLS_SERVICE_NAME: 'mlp-scorer',
         POWERTOOLS_METRICS_NAMESPACE: `mlp/${props.envName}`,
       },
+      compliance: {
+        inlinePolicy:
+          'CDK-generated policy of the scorer role: X-Ray writes, s3:GetObject on champion/ and kms:Decrypt via S3 ' +
+          'on the models key. Inline keeps it deleted with the role; no other principal uses it.',
+        invocation:
+          'The scorer is only invoked synchronously by API Gateway: failures return to the caller, nothing is ' +
+          'queued asynchronously, so a dead-letter queue would never receive a message.',
+      },
     });
     const fn = this.scorer.function;
     fn.addToRolePolicy(
@@ -80,6 +89,12 @@ export class ServingStack extends Stack {
         actions: ['s3:GetObject'],
         resources: [`${Fn.importValue(props.modelsBucketArnExport)}/${models.championRoot}*`],
       }),
+    );
+    acknowledge(
+      fn.role!.node.findChild('DefaultPolicy'),
+      [wildcardFinding(`${props.modelsBucketArnExport}/${models.championRoot}*`)],
+      's3:GetObject only, on the champion/ prefix of the models bucket: the model, feature spec and baseline the ' +
+        'live scorer serves; deployments replace the objects, so their names are not known at synth time.',
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
@@ -143,15 +158,18 @@ export class ServingStack extends Stack {
         ...(scoringRequestSchema(props.features) as apigateway.JsonSchema),
       },
     });
-    this.api.root.addResource('score').addMethod('POST', new apigateway.LambdaIntegration(this.liveAlias), {
-      authorizationType: apigateway.AuthorizationType.IAM,
-      requestValidator: new apigateway.RequestValidator(this, 'BodyValidator', {
-        restApi: this.api,
-        validateRequestBody: true,
-        validateRequestParameters: true,
-      }),
-      requestModels: { 'application/json': requestModel },
-    });
+    const scoreMethod = this.api.root
+      .addResource('score')
+      .addMethod('POST', new apigateway.LambdaIntegration(this.liveAlias), {
+        authorizationType: apigateway.AuthorizationType.IAM,
+        requestValidator: new apigateway.RequestValidator(this, 'BodyValidator', {
+          restApi: this.api,
+          validateRequestBody: true,
+          validateRequestParameters: true,
+        }),
+        requestModels: { 'application/json': requestModel },
+      });
+    this.acknowledgeApiFindings(scoreMethod);
 
     const metric = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({
@@ -189,5 +207,42 @@ export class ServingStack extends Stack {
 
     new CfnOutput(this, STACK_OUTPUTS.scoringUrl.output, { value: this.api.urlForPath('/score') });
     new CfnOutput(this, 'ScorerAlias', { value: this.liveAlias.functionArn });
+  }
+
+  /** Findings on the private API that its design answers: authorization, WAF, cache, client certificates. */
+  private acknowledgeApiFindings(scoreMethod: apigateway.Method): void {
+    const stage = this.api.deploymentStage;
+    acknowledge(
+      this.api.node.findChild('CloudWatchRole'),
+      [
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      ],
+      'The account-level role API Gateway itself assumes to write execution logs; AWS maintains its policy and ' +
+        'it is required for the execution logging the compliance packs ask for.',
+    );
+    acknowledge(
+      scoreMethod,
+      ['AwsSolutions-COG4'],
+      'Callers are bank services, not end users: the method uses IAM (SigV4) authorization, which the resource ' +
+        'policy further limits to this account through the execute-api VPC endpoint.',
+    );
+    acknowledge(
+      stage,
+      ['AwsSolutions-APIG3', 'NIST.800.53.R5-APIGWAssociatedWithWAF', 'PCI.DSS.321-APIGWAssociatedWithWAF'],
+      'Private API: reachable only through the execute-api interface endpoint from the VPC and the bank network, ' +
+        'with IAM authorization and body validation; there is no internet-facing surface for a WAF to protect.',
+    );
+    acknowledge(
+      stage,
+      ['NIST.800.53.R5-APIGWCacheEnabledAndEncrypted', 'PCI.DSS.321-APIGWCacheEnabledAndEncrypted'],
+      'Responses are per-request predictions for customer records: caching them would serve stale or another ' +
+        "caller's scores and keep customer-derived data in a cache, so the stage cache stays off.",
+    );
+    acknowledge(
+      stage,
+      ['NIST.800.53.R5-APIGWSSLEnabled', 'PCI.DSS.321-APIGWSSLEnabled'],
+      'Client certificates authenticate API Gateway to HTTP backends; this API integrates with Lambda through the ' +
+        'AWS API (TLS, IAM), so there is no HTTP backend to present a certificate to.',
+    );
   }
 }

@@ -1,6 +1,7 @@
 /** `mlp agent run`. */
 import { type AgentConfig, loadAgentConfig, readSecret } from '../config/agent-config';
-import { type ExtractProgress, planExtract, runExtract } from '../extract/run-extract';
+import { planExtract } from '../extract/extract-plan';
+import { type ExtractProgress, runExtract } from '../extract/run-extract';
 import { FilesystemStore } from '../sink/filesystem-store';
 import { S3Store } from '../sink/s3-store';
 import { OracleSource } from '../source/oracle-source';

@@ -10,7 +10,7 @@ jest.setTimeout(120_000);
 
 const { stages } = synthesizePlatform(['dev']);
 const template = Template.fromStack(stages.dev.retraining);
-const ACCOUNT = stages.dev.retraining.config.account;
+const ACCOUNT = stages.dev.retraining.account;
 
 /** A CloudFormation reference or value as a short readable string. */
 function render(value: unknown): string {
@@ -42,6 +42,17 @@ interface Grant {
   readonly condition?: unknown;
 }
 
+/** Grants in a stable order: the order of statements in a policy means nothing to IAM. */
+function sortGrants(grants: readonly Grant[]): Grant[] {
+  const key = (g: Grant) => `${g.sid}|${g.actions}|${g.resources}`;
+  return [...grants].sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+/** Each role's grants, sorted. */
+function sortedByRole(byRole: Record<string, Grant[]>): Record<string, Grant[]> {
+  return Object.fromEntries(Object.entries(byRole).map(([role, grants]) => [role, sortGrants(grants)]));
+}
+
 /** The statements of each role's policy in the stack, by role. */
 function grantsByRole(): Record<string, Grant[]> {
   const byRole: Record<string, Grant[]> = {};
@@ -70,162 +81,164 @@ const XRAY: Grant = { sid: '-', actions: 'xray:PutTelemetryRecords xray:PutTrace
 
 test('each role of the Retraining stack has exactly the grants written here', () => {
   const scorerAndAlias = 'scorer | scorer:live';
-  expect(grantsByRole()).toEqual({
-    ValidateManifestStepFunctionServiceRole: [
-      XRAY,
-      { sid: 'ReadExtracts', actions: 's3:GetObject', resources: 'landing-bucket/landing/loans/*' },
-      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
-      {
-        sid: 'ListDatasetObjects',
-        actions: 's3:ListBucket',
-        resources: 'landing-bucket',
-        condition: { StringLike: { 's3:prefix': ['landing/loans/*'] } },
-      },
-    ],
-    PrepareStepFunctionServiceRole: [
-      XRAY,
-      { sid: 'ReadExtracts', actions: 's3:GetObject', resources: 'landing-bucket/landing/loans/*' },
-      { sid: 'WriteChannels', actions: 's3:PutObject', resources: 'curated-bucket/loans/*' },
-      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
-      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:landing' },
-    ],
-    EvaluateStepFunctionServiceRole: [
-      XRAY,
-      { sid: 'ReadTestSplit', actions: 's3:GetObject', resources: 'curated-bucket/loans/*' },
-      {
-        sid: 'ReadModels',
-        actions: 's3:GetObject',
-        resources: 'models-bucket/champion/loans/* | models-bucket/loans/*',
-      },
-      { sid: 'WriteEvaluations', actions: 's3:PutObject', resources: 'models-bucket/loans/evaluations/*' },
-      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
-      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
-      {
-        sid: 'ListDatasetObjects',
-        actions: 's3:ListBucket',
-        resources: 'models-bucket',
-        condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
-      },
-    ],
-    GateStepFunctionServiceRole: [XRAY],
-    DeployerStepFunctionServiceRole: [
-      XRAY,
-      {
-        sid: 'ReadCandidates',
-        actions: 's3:GetObject',
-        resources: 'curated-bucket/loans/* | models-bucket/loans/training/*',
-      },
-      { sid: 'PublishChampion', actions: 's3:PutObject', resources: 'models-bucket/champion/loans/*' },
-      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
-      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
-      {
-        sid: 'ShiftScorerAlias',
-        actions:
-          'lambda:GetAlias lambda:GetFunctionConfiguration lambda:PublishVersion lambda:UpdateAlias lambda:UpdateFunctionConfiguration',
-        resources: scorerAndAlias,
-      },
-      {
-        sid: 'ReadScorerAlarms',
-        actions: 'cloudwatch:DescribeAlarms',
-        resources:
-          'arn:aws:cloudwatch:eu-west-2:ACCOUNT:alarm:alarm:error-rate | arn:aws:cloudwatch:eu-west-2:ACCOUNT:alarm:alarm:latency',
-      },
-      {
-        sid: 'RecordModelDecisions',
-        actions: 'sagemaker:UpdateModelPackage',
-        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package/mlp-dev-loans/*',
-      },
-    ],
-    TrainingRole: [
-      { sid: 'ReadChannels', actions: 's3:GetObject', resources: 'curated-bucket/loans/*' },
-      {
-        sid: 'ListDatasetObjects',
-        actions: 's3:ListBucket',
-        resources: 'curated-bucket',
-        condition: { StringLike: { 's3:prefix': ['loans/*'] } },
-      },
-      { sid: 'WriteArtifacts', actions: 's3:PutObject', resources: 'models-bucket/loans/training/*' },
-      { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
-      { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
-      {
-        sid: 'TrainingLogsAndMetrics',
-        actions: 'logs:CreateLogGroup logs:CreateLogStream logs:DescribeLogStreams logs:PutLogEvents',
-        resources: 'arn:aws:logs:eu-west-2:ACCOUNT:log-group:/aws/sagemaker/TrainingJobs:*',
-      },
-      {
-        sid: 'TrainingMetrics',
-        actions: 'cloudwatch:PutMetricData',
-        resources: '*',
-        condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
-      },
-      {
-        sid: 'TrainingInVpc',
-        actions:
-          'ec2:CreateNetworkInterface ec2:CreateNetworkInterfacePermission ec2:DeleteNetworkInterface ' +
-          'ec2:DeleteNetworkInterfacePermission ec2:DescribeDhcpOptions ec2:DescribeNetworkInterfaces ' +
-          'ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs',
-        resources: '*',
-      },
-      { sid: 'EncryptTrainingVolume', actions: 'kms:CreateGrant', resources: 'key:models' },
-    ],
-    StateMachineRole: [
-      {
-        sid: '-',
-        actions: 'lambda:InvokeFunction',
-        resources: [
-          'DeployerStepFunction.Arn',
-          'DeployerStepFunction.Arn:*',
-          'EvaluateStepFunction.Arn',
-          'EvaluateStepFunction.Arn:*',
-          'GateStepFunction.Arn',
-          'GateStepFunction.Arn:*',
-          'PrepareStepFunction.Arn',
-          'PrepareStepFunction.Arn:*',
-          'ValidateManifestStepFunction.Arn',
-          'ValidateManifestStepFunction.Arn:*',
-        ].join(' | '),
-      },
-      {
-        sid: '-',
-        actions: 'sagemaker:createModelPackage',
-        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package/mlp-dev-loans/*',
-      },
-      { sid: '-', actions: 'sns:Publish', resources: 'alert-topic' },
-      {
-        sid: '-',
-        actions:
-          'logs:CreateLogDelivery logs:DeleteLogDelivery logs:DescribeLogGroups logs:DescribeResourcePolicies ' +
-          'logs:GetLogDelivery logs:ListLogDeliveries logs:PutResourcePolicy logs:UpdateLogDelivery ' +
-          'xray:GetSamplingRules xray:GetSamplingTargets xray:PutTelemetryRecords xray:PutTraceSegments',
-        resources: '*',
-      },
-      {
-        sid: 'RunTrainingJobs',
-        actions:
-          'sagemaker:AddTags sagemaker:CreateTrainingJob sagemaker:DescribeTrainingJob sagemaker:StopTrainingJob',
-        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:training-job/mlp-dev-loans-*',
-      },
-      {
-        sid: 'FollowTrainingJobs',
-        actions: 'events:DescribeRule events:PutRule events:PutTargets',
-        resources: 'arn:aws:events:eu-west-2:ACCOUNT:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule',
-      },
-      {
-        sid: 'PassTrainingRole',
-        actions: 'iam:PassRole',
-        resources: 'TrainingRole.Arn',
-        condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-      },
-      {
-        sid: 'RegisterIntoGroup',
-        actions: 'sagemaker:CreateModelPackage',
-        resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package-group/mlp-dev-loans',
-      },
-      { sid: 'EncryptNotifications', actions: 'kms:Decrypt kms:GenerateDataKey', resources: 'key:audit' },
-    ],
-    StateMachineEventsRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
-    ScheduleRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
-  });
+  expect(sortedByRole(grantsByRole())).toEqual(
+    sortedByRole({
+      ValidateManifestStepFunctionServiceRole: [
+        XRAY,
+        { sid: 'ReadExtracts', actions: 's3:GetObject', resources: 'landing-bucket/landing/loans/*' },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
+        {
+          sid: 'ListDatasetObjects',
+          actions: 's3:ListBucket',
+          resources: 'landing-bucket',
+          condition: { StringLike: { 's3:prefix': ['landing/loans/*'] } },
+        },
+      ],
+      PrepareStepFunctionServiceRole: [
+        XRAY,
+        { sid: 'ReadExtracts', actions: 's3:GetObject', resources: 'landing-bucket/landing/loans/*' },
+        { sid: 'WriteChannels', actions: 's3:PutObject', resources: 'curated-bucket/loans/*' },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:landing' },
+      ],
+      EvaluateStepFunctionServiceRole: [
+        XRAY,
+        { sid: 'ReadTestSplit', actions: 's3:GetObject', resources: 'curated-bucket/loans/*' },
+        {
+          sid: 'ReadModels',
+          actions: 's3:GetObject',
+          resources: 'models-bucket/champion/loans/* | models-bucket/loans/*',
+        },
+        { sid: 'WriteEvaluations', actions: 's3:PutObject', resources: 'models-bucket/loans/evaluations/*' },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+        {
+          sid: 'ListDatasetObjects',
+          actions: 's3:ListBucket',
+          resources: 'models-bucket',
+          condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
+        },
+      ],
+      GateStepFunctionServiceRole: [XRAY],
+      DeployerStepFunctionServiceRole: [
+        XRAY,
+        {
+          sid: 'ReadCandidates',
+          actions: 's3:GetObject',
+          resources: 'curated-bucket/loans/* | models-bucket/loans/training/*',
+        },
+        { sid: 'PublishChampion', actions: 's3:PutObject', resources: 'models-bucket/champion/loans/*' },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+        {
+          sid: 'ShiftScorerAlias',
+          actions:
+            'lambda:GetAlias lambda:GetFunctionConfiguration lambda:PublishVersion lambda:UpdateAlias lambda:UpdateFunctionConfiguration',
+          resources: scorerAndAlias,
+        },
+        {
+          sid: 'ReadScorerAlarms',
+          actions: 'cloudwatch:DescribeAlarms',
+          resources:
+            'arn:aws:cloudwatch:eu-west-2:ACCOUNT:alarm:alarm:error-rate | arn:aws:cloudwatch:eu-west-2:ACCOUNT:alarm:alarm:latency',
+        },
+        {
+          sid: 'RecordModelDecisions',
+          actions: 'sagemaker:UpdateModelPackage',
+          resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package/mlp-dev-loans/*',
+        },
+      ],
+      TrainingRole: [
+        { sid: 'ReadChannels', actions: 's3:GetObject', resources: 'curated-bucket/loans/*' },
+        {
+          sid: 'ListDatasetObjects',
+          actions: 's3:ListBucket',
+          resources: 'curated-bucket',
+          condition: { StringLike: { 's3:prefix': ['loans/*'] } },
+        },
+        { sid: 'WriteArtifacts', actions: 's3:PutObject', resources: 'models-bucket/loans/training/*' },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+        {
+          sid: 'TrainingLogsAndMetrics',
+          actions: 'logs:CreateLogGroup logs:CreateLogStream logs:DescribeLogStreams logs:PutLogEvents',
+          resources: 'arn:aws:logs:eu-west-2:ACCOUNT:log-group:/aws/sagemaker/TrainingJobs:*',
+        },
+        {
+          sid: 'TrainingMetrics',
+          actions: 'cloudwatch:PutMetricData',
+          resources: '*',
+          condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
+        },
+        {
+          sid: 'TrainingInVpc',
+          actions:
+            'ec2:CreateNetworkInterface ec2:CreateNetworkInterfacePermission ec2:DeleteNetworkInterface ' +
+            'ec2:DeleteNetworkInterfacePermission ec2:DescribeDhcpOptions ec2:DescribeNetworkInterfaces ' +
+            'ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs',
+          resources: '*',
+        },
+        { sid: 'EncryptTrainingVolume', actions: 'kms:CreateGrant', resources: 'key:models' },
+      ],
+      StateMachineRole: [
+        {
+          sid: '-',
+          actions: 'lambda:InvokeFunction',
+          resources: [
+            'DeployerStepFunction.Arn',
+            'DeployerStepFunction.Arn:*',
+            'EvaluateStepFunction.Arn',
+            'EvaluateStepFunction.Arn:*',
+            'GateStepFunction.Arn',
+            'GateStepFunction.Arn:*',
+            'PrepareStepFunction.Arn',
+            'PrepareStepFunction.Arn:*',
+            'ValidateManifestStepFunction.Arn',
+            'ValidateManifestStepFunction.Arn:*',
+          ].join(' | '),
+        },
+        {
+          sid: '-',
+          actions: 'sagemaker:createModelPackage',
+          resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package/mlp-dev-loans/*',
+        },
+        { sid: '-', actions: 'sns:Publish', resources: 'alert-topic' },
+        {
+          sid: '-',
+          actions:
+            'logs:CreateLogDelivery logs:DeleteLogDelivery logs:DescribeLogGroups logs:DescribeResourcePolicies ' +
+            'logs:GetLogDelivery logs:ListLogDeliveries logs:PutResourcePolicy logs:UpdateLogDelivery ' +
+            'xray:GetSamplingRules xray:GetSamplingTargets xray:PutTelemetryRecords xray:PutTraceSegments',
+          resources: '*',
+        },
+        {
+          sid: 'RunTrainingJobs',
+          actions:
+            'sagemaker:AddTags sagemaker:CreateTrainingJob sagemaker:DescribeTrainingJob sagemaker:StopTrainingJob',
+          resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:training-job/mlp-dev-loans-*',
+        },
+        {
+          sid: 'FollowTrainingJobs',
+          actions: 'events:DescribeRule events:PutRule events:PutTargets',
+          resources: 'arn:aws:events:eu-west-2:ACCOUNT:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule',
+        },
+        {
+          sid: 'PassTrainingRole',
+          actions: 'iam:PassRole',
+          resources: 'TrainingRole.Arn',
+          condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        },
+        {
+          sid: 'RegisterIntoGroup',
+          actions: 'sagemaker:CreateModelPackage',
+          resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package-group/mlp-dev-loans',
+        },
+        { sid: 'EncryptNotifications', actions: 'kms:Decrypt kms:GenerateDataKey', resources: 'key:audit' },
+      ],
+      StateMachineEventsRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
+      ScheduleRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
+    }),
+  );
 });
 
 test('the manifest rule starts an execution for each manifest of the dataset, with its key as the input', () => {

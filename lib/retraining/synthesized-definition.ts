@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import cdkJson from '../cdk.json';
-import type { EnvironmentConfig } from '../config';
-import { PlatformStage } from './platform-stage';
+import cdkJson from '../../cdk.json';
+import type { EnvironmentConfig } from '../../config';
+import { PlatformStage } from '../platform-stage';
 
 /** A CloudFormation value: JSON, possibly with intrinsic functions (`Ref`, `Fn::Join`, …) in it. */
 export type CfnValue = null | boolean | number | string | CfnValue[] | { [key: string]: CfnValue };

@@ -1,0 +1,116 @@
+/**
+ * Object access of the retraining pipeline's principals, granted one prefix at a time: a grant on a prefix
+ * also grants the key that encrypts the bucket (kms:Decrypt to read, kms:GenerateDataKey to write) and records,
+ * on the policy it lands in, the acknowledgement of its wildcard with the prefix and the actions it allows.
+ */
+import { Fn } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
+
+/** The platform buckets the pipeline reads and writes. */
+export type PipelineBucket = 'landing' | 'curated' | 'models';
+
+/** How the pipeline reaches a bucket: its ARN's export name and the key of its objects. */
+export interface BucketAccess {
+  /** Export name of the bucket's ARN: statements import it by name, which keeps them readable in reviews. */
+  readonly arnExport: string;
+  readonly key: kms.IKey;
+}
+
+/** Every object under a key prefix of a bucket. */
+export interface ObjectPrefix {
+  readonly bucket: PipelineBucket;
+  /** A key prefix such as `landing/loans/`. */
+  readonly prefix: string;
+}
+
+/** One grant on object prefixes. */
+export interface ObjectGrant {
+  /** The statement's id: what the grant is for (`ReadExtracts`). */
+  readonly sid: string;
+  readonly objects: readonly ObjectPrefix[];
+  /** Why the objects cannot be named at synth time: the end of the wildcard's acknowledgement. */
+  readonly why: string;
+}
+
+const KEY_ACTIONS = { read: 'kms:Decrypt', write: 'kms:GenerateDataKey' } as const;
+const OBJECT_ACTIONS = { read: 's3:GetObject', write: 's3:PutObject' } as const;
+const KEY_SIDS = { read: 'DecryptObjects', write: 'EncryptObjects' } as const;
+
+/** Grants object access on the pipeline's buckets, with the keys and acknowledgements that go with it. */
+export class ObjectAccess {
+  /** The key statement of each principal and direction, extended as grants on other keys come. */
+  private readonly keyStatements = new Map<
+    iam.IPrincipal,
+    Partial<Record<'read' | 'write', { statement: iam.PolicyStatement; keys: Set<kms.IKey> }>>
+  >();
+
+  constructor(private readonly buckets: Readonly<Record<PipelineBucket, BucketAccess>>) {}
+
+  /** Lets `principal` read the objects under `grant.prefixes` (s3:GetObject, kms:Decrypt of the bucket's key). */
+  read(principal: iam.IGrantable, grant: ObjectGrant): void {
+    this.grant(principal, grant, 'read');
+  }
+
+  /** Lets `principal` write objects under `grant.prefixes` (s3:PutObject, kms:GenerateDataKey). */
+  write(principal: iam.IGrantable, grant: ObjectGrant): void {
+    this.grant(principal, grant, 'write');
+  }
+
+  /**
+   * Lets `principal` list `bucket` where the listing's prefix matches `prefix` (a key or a `…*` pattern). Without
+   * s3:ListBucket S3 answers a missing key with 403 rather than 404.
+   */
+  list(principal: iam.IGrantable, bucket: PipelineBucket, prefix: string): void {
+    principal.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListDatasetObjects',
+        actions: ['s3:ListBucket'],
+        resources: [Fn.importValue(this.buckets[bucket].arnExport)],
+        conditions: { StringLike: { 's3:prefix': [prefix] } },
+      }),
+    );
+  }
+
+  private grant(principal: iam.IGrantable, grant: ObjectGrant, direction: 'read' | 'write'): void {
+    const wildcards = grant.objects.map(({ bucket, prefix }) => ({
+      resource: `${Fn.importValue(this.buckets[bucket].arnExport)}/${prefix}*`,
+      finding: wildcardFinding(`${this.buckets[bucket].arnExport}/${prefix}*`),
+      scope: `${prefix} of the ${bucket} bucket`,
+    }));
+    principal.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: grant.sid,
+        actions: [OBJECT_ACTIONS[direction]],
+        resources: wildcards.map((w) => w.resource),
+      }),
+    );
+    for (const { bucket } of grant.objects) this.grantKey(principal, this.buckets[bucket].key, direction);
+    acknowledgeGrants(
+      principal,
+      wildcards.map((w) => w.finding),
+      `${OBJECT_ACTIONS[direction]} (${grant.sid}) only under ${wildcards.map((w) => w.scope).join(' and ')}: ` +
+        grant.why,
+    );
+  }
+
+  /** Adds `key` to the principal's one statement for `direction`, creating it on the first grant. */
+  private grantKey(principal: iam.IGrantable, key: kms.IKey, direction: 'read' | 'write'): void {
+    const byDirection = this.keyStatements.get(principal.grantPrincipal) ?? {};
+    this.keyStatements.set(principal.grantPrincipal, byDirection);
+    const existing = byDirection[direction];
+    if (existing) {
+      if (!existing.keys.has(key)) existing.statement.addResources(key.keyArn);
+      existing.keys.add(key);
+      return;
+    }
+    const statement = new iam.PolicyStatement({
+      sid: KEY_SIDS[direction],
+      actions: [KEY_ACTIONS[direction]],
+      resources: [key.keyArn],
+    });
+    principal.grantPrincipal.addToPrincipalPolicy(statement);
+    byDirection[direction] = { statement, keys: new Set([key]) };
+  }
+}

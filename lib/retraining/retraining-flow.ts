@@ -1,0 +1,340 @@
+/**
+ * The retraining state machine's states, as one fragment the stack wraps in a state machine (and the local
+ * runner executes as synthesized). Every Task retries transient errors with jittered backoff and catches
+ * everything into NotifyFailure → RetrainingFailed.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { APPROVAL_REJECTED, resultPath, STATE } from '../../contracts/retraining-states';
+import type { PlatformFunction } from '../constructs/platform-function';
+import type { RetrainingSteps } from './retraining-steps';
+import type { TrainingAccess } from './training-access';
+
+/** Regex SageMaker applies to the training log (CloudWatch shows tabs as #011). */
+export const METRIC_DEFINITIONS = [
+  { name: 'validation:auc', regex: '.*\\[[0-9]+\\].*#011validation-auc:(\\S+)' },
+  { name: 'train:auc', regex: '.*\\[[0-9]+\\].*#011train-auc:(\\S+)' },
+];
+
+/** Properties of {@link RetrainingFlow}. */
+export interface RetrainingFlowProps {
+  readonly envName: string;
+  readonly dataset: string;
+  readonly steps: RetrainingSteps;
+  readonly training: {
+    readonly access: TrainingAccess;
+    /** SageMaker's built-in XGBoost image of the region. */
+    readonly image: string;
+    readonly instanceType: string;
+    readonly hyperparameters: Readonly<Record<string, string>>;
+    /** Encrypts the artifact and the training volume. */
+    readonly modelsKey: kms.IKey;
+  };
+  /** Receives failure notices. */
+  readonly alertTopic: sns.ITopic;
+  /** The dataset's SageMaker model package group, which Register adds a version to. */
+  readonly modelPackageGroup: string;
+  /** How long a deployed candidate serves its canary share before FinishDeploy. */
+  readonly canaryMinutes: number;
+  /** The code version tagged onto training jobs and registered models. */
+  readonly codeVersion: string;
+}
+
+/**
+ * ValidateManifest → Prepare → Train (SageMaker XGBoost, RUN_JOB) → Evaluate → Register → Gate → Promote? →
+ * [Approve] → Deploy → CanaryWindow → FinishDeploy → Promoted; a candidate the gate or a human declines goes
+ * RecordRejection → NotPromoted.
+ *
+ * Input (from the manifest rule, the schedule, the drift rule or `mlp retrain`):
+ * ```json
+ * { "manifestKey": "landing/<dataset>/<run-id>/_manifest.json", "trigger": "manifest" }
+ * ```
+ * `manifestKey` is optional (without it ValidateManifest takes the dataset's latest manifest); `trigger` is
+ * `manifest`, `schedule`, `drift` or `manual`.
+ *
+ * Output: the input with each step's result beside it (see `RESULT` in contracts/retraining-states.ts):
+ * ```json
+ * { "trigger": "manifest", "validation": {…}, "prepared": {…}, "training": {…}, "evaluation": {…},
+ *   "registration": { "modelPackageArn": "…" }, "gate": { "promote": true, … }, "approval": {…},
+ *   "deployment": {…}, "deployed": {…} }
+ * ```
+ * NotPromoted ends with `decision` instead of `deployment`/`deployed` (and `approvalError` when a human
+ * declined); RetrainingFailed fails the execution with the `error` (`Error`, `Cause`) of the failed step.
+ */
+export class RetrainingFlow extends sfn.StateMachineFragment {
+  readonly startState: sfn.State;
+  readonly endStates: sfn.INextable[] = [];
+
+  constructor(scope: Construct, id: string, props: RetrainingFlowProps) {
+    super(scope, id);
+    const { steps } = props;
+    const lambdaRetry = {
+      errors: [
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+      ],
+      interval: Duration.seconds(2),
+      maxAttempts: 4,
+      backoffRate: 2,
+      maxDelay: Duration.seconds(30),
+      jitterStrategy: sfn.JitterType.FULL,
+    };
+    // A step's state times out with its function.
+    // Without a payload the function receives the state's whole input (no Parameters field).
+    const invoke = (id: string, fn: PlatformFunction, payload: sfn.TaskInput | undefined, resultPath: string) =>
+      new tasks.LambdaInvoke(this, id, {
+        stateName: id,
+        lambdaFunction: fn.function,
+        ...(payload ? { payload } : {}),
+        payloadResponseOnly: true,
+        resultPath,
+        taskTimeout: sfn.Timeout.duration(fn.function.timeout!),
+        retryOnServiceExceptions: false,
+      }).addRetry(lambdaRetry);
+
+    const failed = new sfn.Fail(this, STATE.failed, {
+      stateName: STATE.failed,
+      errorPath: resultPath('error', 'Error'),
+      causePath: resultPath('error', 'Cause'),
+    });
+    const notifyFailure = new tasks.SnsPublish(this, STATE.notifyFailure, {
+      stateName: STATE.notifyFailure,
+      topic: props.alertTopic,
+      subject: `mlp ${props.envName}: retraining of ${props.dataset} failed`,
+      message: sfn.TaskInput.fromObject({
+        execution: sfn.JsonPath.executionId,
+        error: sfn.JsonPath.stringAt(resultPath('error', 'Error')),
+        cause: sfn.JsonPath.stringAt(resultPath('error', 'Cause')),
+        note: 'The champion keeps serving.',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .addRetry({
+        ...lambdaRetry,
+        errors: ['SNS.SdkClientException', 'SNS.InternalErrorException', 'SNS.ThrottledException'],
+      })
+      .addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' })
+      .next(failed);
+    const catchAll = { errors: ['States.ALL'], resultPath: resultPath('error') };
+
+    // The execution's input ({manifestKey?, trigger}) as it started: an S3 event's manifest, or the latest.
+    const validate = invoke(STATE.validate, steps.validate, undefined, resultPath('validation'));
+    const prepare = invoke(
+      STATE.prepare,
+      steps.prepare,
+      sfn.TaskInput.fromObject({
+        validation: sfn.JsonPath.objectAt(resultPath('validation')),
+        executionName: sfn.JsonPath.executionName,
+      }),
+      resultPath('prepared'),
+    );
+    const train = this.trainState(props);
+    const evaluate = invoke(
+      STATE.evaluate,
+      steps.evaluate,
+      sfn.TaskInput.fromObject({
+        prepared: sfn.JsonPath.objectAt(resultPath('prepared')),
+        training: sfn.JsonPath.objectAt(resultPath('training')),
+      }),
+      resultPath('evaluation'),
+    );
+    const register = this.registerState(props, lambdaRetry);
+    const gate = invoke(
+      STATE.gate,
+      steps.gate,
+      sfn.TaskInput.fromObject({
+        validation: sfn.JsonPath.objectAt(resultPath('validation')),
+        evaluation: sfn.JsonPath.objectAt(resultPath('evaluation')),
+      }),
+      resultPath('gate'),
+    );
+    // Deploy, FinishDeploy and RecordRejection share the deployer function, which dispatches on `step`.
+    const deployer = (name: string) => sfn.TaskInput.fromObject({ step: name, execution: sfn.JsonPath.objectAt('$') });
+    const recordRejection = invoke(
+      STATE.recordRejection,
+      steps.deployer,
+      deployer(STATE.recordRejection),
+      resultPath('decision'),
+    );
+    recordRejection.next(new sfn.Succeed(this, STATE.notPromoted, { stateName: STATE.notPromoted }));
+    const deploy = invoke(STATE.deploy, steps.deployer, deployer(STATE.deploy), resultPath('deployment'));
+    const canary = new sfn.Wait(this, STATE.canary, {
+      stateName: STATE.canary,
+      time: sfn.WaitTime.duration(Duration.minutes(props.canaryMinutes)),
+    });
+    const finishDeploy = invoke(
+      STATE.finishDeploy,
+      steps.deployer,
+      deployer(STATE.finishDeploy),
+      resultPath('deployed'),
+    );
+
+    const all = [validate, prepare, train, evaluate, register, gate, recordRejection, deploy, finishDeploy];
+    for (const task of all) (task as sfn.TaskStateBase | sfn.CustomState).addCatch(notifyFailure, catchAll);
+    let approvalChain: sfn.IChainable = deploy;
+    if (steps.approval) {
+      const approve = new tasks.LambdaInvoke(this, STATE.approve, {
+        stateName: STATE.approve,
+        lambdaFunction: steps.approval.function,
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: sfn.TaskInput.fromObject({
+          taskToken: sfn.JsonPath.taskToken,
+          execution: sfn.JsonPath.executionId,
+          modelPackageArn: sfn.JsonPath.stringAt(resultPath('registration', 'modelPackageArn')),
+          evaluation: sfn.JsonPath.objectAt(resultPath('evaluation')),
+        }),
+        resultPath: resultPath('approval'),
+        taskTimeout: sfn.Timeout.duration(Duration.days(7)),
+      })
+        .addRetry(lambdaRetry)
+        .addCatch(recordRejection, { errors: [APPROVAL_REJECTED], resultPath: resultPath('approvalError') })
+        .addCatch(notifyFailure, catchAll);
+      approve.next(deploy);
+      approvalChain = approve;
+    }
+    validate
+      .next(prepare)
+      .next(train)
+      .next(evaluate)
+      .next(register)
+      .next(gate)
+      .next(
+        new sfn.Choice(this, STATE.promote, { stateName: STATE.promote })
+          .when(sfn.Condition.booleanEquals(resultPath('gate', 'promote'), true), approvalChain)
+          .otherwise(recordRejection),
+      );
+    deploy
+      .next(canary)
+      .next(finishDeploy)
+      .next(new sfn.Succeed(this, STATE.promoted, { stateName: STATE.promoted }));
+    this.startState = validate;
+  }
+
+  /** Train: SageMaker's createTrainingJob.sync on the prepared channels, in the VPC, network-isolated. */
+  private trainState(props: RetrainingFlowProps): sfn.CustomState {
+    const { training } = props;
+    const train = new sfn.CustomState(this, STATE.train, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Stack.of(this).partition}:states:::sagemaker:createTrainingJob.sync`,
+        TimeoutSeconds: 4 * 3600,
+        Parameters: {
+          'TrainingJobName.$': resultPath('prepared', 'trainingJobName'),
+          RoleArn: training.access.role.roleArn,
+          AlgorithmSpecification: {
+            TrainingImage: training.image,
+            TrainingInputMode: 'File',
+            MetricDefinitions: METRIC_DEFINITIONS.map((m) => ({ Name: m.name, Regex: m.regex })),
+          },
+          HyperParameters: training.hyperparameters,
+          InputDataConfig: ['train', 'validation'].map((channel) => ({
+            ChannelName: channel,
+            ContentType: 'text/csv',
+            CompressionType: 'None',
+            DataSource: {
+              S3DataSource: {
+                S3DataType: 'S3Prefix',
+                S3DataDistributionType: 'FullyReplicated',
+                'S3Uri.$': resultPath('prepared', `${channel}Uri`),
+              },
+            },
+          })),
+          OutputDataConfig: {
+            'S3OutputPath.$': resultPath('prepared', 'outputPath'),
+            KmsKeyId: training.modelsKey.keyArn,
+          },
+          ResourceConfig: {
+            InstanceCount: 1,
+            InstanceType: training.instanceType,
+            VolumeSizeInGB: 30,
+            VolumeKmsKeyId: training.modelsKey.keyArn,
+          },
+          StoppingCondition: { MaxRuntimeInSeconds: 3 * 3600 },
+          VpcConfig: {
+            Subnets: training.access.subnetIds,
+            SecurityGroupIds: [training.access.securityGroup.securityGroupId],
+          },
+          EnableNetworkIsolation: true,
+          EnableInterContainerTrafficEncryption: true,
+          Tags: [
+            { Key: 'mlp:dataset', Value: props.dataset },
+            { Key: 'mlp:dataset-version', 'Value.$': resultPath('prepared', 'datasetVersion') },
+            { Key: 'mlp:code-version', Value: props.codeVersion },
+          ],
+        },
+        ResultSelector: {
+          'trainingJobName.$': '$.TrainingJobName',
+          'trainingJobArn.$': '$.TrainingJobArn',
+          'modelDataUrl.$': '$.ModelArtifacts.S3ModelArtifacts',
+          'finalMetrics.$': '$.FinalMetricDataList',
+        },
+        ResultPath: resultPath('training'),
+      },
+    });
+    train.addRetry({
+      errors: ['SageMaker.AmazonSageMakerException', 'SageMaker.SdkClientException', 'ThrottlingException'],
+      interval: Duration.seconds(30),
+      maxAttempts: 3,
+      backoffRate: 2,
+      maxDelay: Duration.minutes(5),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return train;
+  }
+
+  /** Register: a new version in the dataset's model package group, pending approval, with its lineage. */
+  private registerState(props: RetrainingFlowProps, retry: sfn.RetryProps): sfn.TaskStateBase {
+    const group = props.modelPackageGroup;
+    const { image } = props.training;
+    return new tasks.CallAwsService(this, STATE.register, {
+      stateName: STATE.register,
+      service: 'sagemaker',
+      action: 'createModelPackage',
+      iamResources: [
+        Stack.of(this).formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${group}/*` }),
+      ],
+      parameters: {
+        ModelPackageGroupName: group,
+        ModelPackageDescription: `mlp ${props.envName} ${props.dataset}`,
+        ModelApprovalStatus: 'PendingManualApproval',
+        InferenceSpecification: {
+          Containers: [{ Image: image, ModelDataUrl: sfn.JsonPath.stringAt(resultPath('training', 'modelDataUrl')) }],
+          SupportedContentTypes: ['text/csv'],
+          SupportedResponseMIMETypes: ['text/csv'],
+        },
+        ModelMetrics: {
+          ModelQuality: {
+            Statistics: {
+              ContentType: 'application/json',
+              S3Uri: sfn.JsonPath.stringAt(resultPath('evaluation', 'evaluationUri')),
+            },
+          },
+        },
+        CustomerMetadataProperties: {
+          trainingJobName: sfn.JsonPath.stringAt(resultPath('training', 'trainingJobName')),
+          trainingJobArn: sfn.JsonPath.stringAt(resultPath('training', 'trainingJobArn')),
+          datasetVersion: sfn.JsonPath.stringAt(resultPath('validation', 'datasetVersion')),
+          manifestUri: sfn.JsonPath.stringAt(resultPath('validation', 'manifestUri')),
+          extractRunId: sfn.JsonPath.stringAt(resultPath('validation', 'runId')),
+          policySha256: sfn.JsonPath.stringAt(resultPath('validation', 'policySha256')),
+          kid: sfn.JsonPath.stringAt(resultPath('validation', 'kid')),
+          agentVersion: sfn.JsonPath.stringAt(resultPath('validation', 'agentVersion')),
+          featureSpecUri: sfn.JsonPath.stringAt(resultPath('prepared', 'featureSpecUri')),
+          evaluationUri: sfn.JsonPath.stringAt(resultPath('evaluation', 'evaluationUri')),
+          modelSha256: sfn.JsonPath.stringAt(resultPath('evaluation', 'modelSha256')),
+          trigger: sfn.JsonPath.stringAt(resultPath('validation', 'trigger')),
+          codeVersion: props.codeVersion,
+        },
+      },
+      resultSelector: { modelPackageArn: sfn.JsonPath.stringAt('$.ModelPackageArn') },
+      resultPath: resultPath('registration'),
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
+    }).addRetry({ ...retry, errors: ['SageMaker.SdkClientException', 'SageMaker.ThrottlingException'] });
+  }
+}

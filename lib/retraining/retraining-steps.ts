@@ -1,0 +1,200 @@
+/**
+ * The retraining pipeline's Lambda steps (stepfunctions/lambda-handlers.ts), each with exactly the access its
+ * handler uses: the objects it reads and writes, the keys of those objects, and for the deployer and the
+ * approval step the resources whose names they also receive in their environment.
+ */
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { STEP_HANDLERS } from '../../contracts/retraining-states';
+import { curated, landing, models } from '../../contracts/s3-layout';
+import type { RetrainingSettings } from '../../stepfunctions/retraining-settings';
+import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
+import { PlatformFunction } from '../constructs/platform-function';
+import type { ObjectAccess } from './object-access';
+
+/** The live scorer the deployer shifts and watches. */
+export interface ScorerTarget {
+  readonly function: lambda.IFunction;
+  readonly aliasName: string;
+  /** Alarms whose state decides a canary's fate. */
+  readonly alarmNames: readonly string[];
+}
+
+/** Properties of {@link createRetrainingSteps}. */
+export interface RetrainingStepsProps {
+  readonly settings: RetrainingSettings;
+  readonly vpc: ec2.IVpc;
+  readonly logs: { readonly key: kms.IKey; readonly retentionDays: number; readonly retain: boolean };
+  readonly objects: ObjectAccess;
+  readonly scorer: ScorerTarget;
+  /** Percentage of traffic a candidate takes during its canary. */
+  readonly canaryPercent: number;
+  /** Where approval requests go (prod); without it there is no approval step. */
+  readonly approvalTopic?: { readonly topic: sns.ITopic; readonly key: kms.IKey };
+  /** ARN pattern of the dataset's model package versions (`…:model-package/<group>/*`). */
+  readonly modelPackageVersions: string;
+}
+
+/** The step functions, by the role they play in the state machine. */
+export interface RetrainingSteps {
+  readonly validate: PlatformFunction;
+  readonly prepare: PlatformFunction;
+  readonly evaluate: PlatformFunction;
+  readonly gate: PlatformFunction;
+  /** Deploy, FinishDeploy and RecordRejection. */
+  readonly deployer: PlatformFunction;
+  readonly approval?: PlatformFunction;
+}
+
+/** Why each prefix is granted whole: its objects are named by values that only exist at run time. */
+const WHY = {
+  extracts: "extract parts and manifests are keyed by the agent's run id.",
+  channels: 'the channels, test split and feature spec are keyed by the dataset version.',
+  models: 'artifacts and evaluations are keyed by the training job, the champion files by the model version.',
+  evaluations: 'evaluations are keyed by the training job.',
+  candidates: "the candidate's artifact is keyed by its training job, its feature spec by the dataset version.",
+  champion: 'the champion files are keyed by the model version being published.',
+} as const;
+
+/** Creates the steps in `stack`, with their grants. */
+export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps): RetrainingSteps {
+  const { settings, objects } = props;
+  const { dataset } = settings;
+  const step = (name: string, handler: string, memoryMb: number, timeout: Duration) =>
+    new PlatformFunction(stack, name, {
+      entry: 'stepfunctions/lambda-handlers.ts',
+      handler,
+      description: `mlp ${settings.envName}: retraining step ${name}`,
+      vpc: props.vpc,
+      memoryMb,
+      reservedConcurrency: 2,
+      timeout,
+      environment: { RETRAINING_SETTINGS: stack.toJsonString(settings) },
+      logRetentionDays: props.logs.retentionDays,
+      logsKey: props.logs.key,
+      retainLogs: props.logs.retain,
+      compliance: {
+        inlinePolicy:
+          `CDK-generated policy of the retraining ${name} role, scoped to the objects and keys that step uses. ` +
+          'Inline keeps it deleted with the role; no other principal uses it.',
+        invocation:
+          'Invoked synchronously by the retraining state machine only: a failure returns to the state machine, ' +
+          'which retries, then notifies and fails the execution; nothing is queued asynchronously.',
+      },
+    });
+  const steps = {
+    validate: step('ValidateManifestStep', STEP_HANDLERS.validate, 1024, Duration.minutes(5)),
+    prepare: step('PrepareStep', STEP_HANDLERS.prepare, 4096, Duration.minutes(15)),
+    evaluate: step('EvaluateStep', STEP_HANDLERS.evaluate, 2048, Duration.minutes(10)),
+    gate: step('GateStep', STEP_HANDLERS.gate, 256, Duration.seconds(30)),
+    deployer: step('DeployerStep', STEP_HANDLERS.deployer, 512, Duration.minutes(5)),
+    ...(props.approvalTopic
+      ? { approval: step('ApprovalStep', STEP_HANDLERS.approval, 256, Duration.seconds(30)) }
+      : {}),
+  };
+
+  const extracts = { bucket: 'landing', prefix: landing.datasetPrefix(dataset) } as const;
+  const channels = { bucket: 'curated', prefix: curated.datasetPrefix(dataset) } as const;
+  const champion = { bucket: 'models', prefix: models.championPrefix(dataset) } as const;
+  const { validate, prepare, evaluate, deployer } = steps;
+  objects.read(validate.function, { sid: 'ReadExtracts', objects: [extracts], why: WHY.extracts });
+  objects.read(prepare.function, { sid: 'ReadExtracts', objects: [extracts], why: WHY.extracts });
+  objects.write(prepare.function, { sid: 'WriteChannels', objects: [channels], why: WHY.channels });
+  objects.read(evaluate.function, { sid: 'ReadTestSplit', objects: [channels], why: WHY.channels });
+  objects.read(evaluate.function, {
+    sid: 'ReadModels',
+    objects: [{ bucket: 'models', prefix: models.datasetPrefix(dataset) }, champion],
+    why: WHY.models,
+  });
+  objects.write(evaluate.function, {
+    sid: 'WriteEvaluations',
+    objects: [{ bucket: 'models', prefix: models.evaluationsPrefix(dataset) }],
+    why: WHY.evaluations,
+  });
+  objects.read(deployer.function, {
+    sid: 'ReadCandidates',
+    objects: [{ bucket: 'models', prefix: models.trainingPrefix(dataset) }, channels],
+    why: WHY.candidates,
+  });
+  objects.write(deployer.function, { sid: 'PublishChampion', objects: [champion], why: WHY.champion });
+  // Validate finds the latest manifest; Evaluate checks for a champion pointer.
+  objects.list(validate.function, 'landing', `${landing.datasetPrefix(dataset)}*`);
+  objects.list(evaluate.function, 'models', models.championPointerKey(dataset));
+
+  bindScorer(deployer, props.scorer, props.canaryPercent);
+  deployer.function.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'RecordModelDecisions',
+      actions: ['sagemaker:UpdateModelPackage'],
+      resources: [props.modelPackageVersions],
+    }),
+  );
+  acknowledgeGrants(
+    deployer.function,
+    [wildcardFinding(props.modelPackageVersions)],
+    `sagemaker:UpdateModelPackage on model-package/${settings.modelPackageGroup}/, the versions of the one ` +
+      'model package group of this dataset: versions are numbered by SageMaker at registration.',
+  );
+  if (steps.approval && props.approvalTopic) bindApprovalTopic(steps.approval, props.approvalTopic);
+  return steps;
+}
+
+/** Tells the deployer which scorer alias to shift and which alarms to watch, and lets it do both. */
+function bindScorer(deployer: PlatformFunction, scorer: ScorerTarget, canaryPercent: number): void {
+  const fn = deployer.function;
+  fn.addEnvironment('SCORER_FUNCTION_NAME', scorer.function.functionName);
+  fn.addEnvironment('SCORER_ALIAS', scorer.aliasName);
+  fn.addEnvironment('SCORER_ALARMS', JSON.stringify(scorer.alarmNames));
+  fn.addEnvironment('CANARY_PERCENT', String(canaryPercent));
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ShiftScorerAlias',
+      actions: [
+        'lambda:GetAlias',
+        'lambda:UpdateAlias',
+        'lambda:GetFunctionConfiguration',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:PublishVersion',
+      ],
+      resources: [scorer.function.functionArn, `${scorer.function.functionArn}:${scorer.aliasName}`],
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadScorerAlarms',
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: scorer.alarmNames.map((name) =>
+        Stack.of(deployer).formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: name,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ),
+    }),
+  );
+}
+
+/** Tells the approval step where to publish approval requests, and lets it publish there. */
+function bindApprovalTopic(approval: PlatformFunction, target: { topic: sns.ITopic; key: kms.IKey }): void {
+  const fn = approval.function;
+  fn.addEnvironment('ALERT_TOPIC_ARN', target.topic.topicArn);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'PublishApprovalRequests',
+      actions: ['sns:Publish'],
+      resources: [target.topic.topicArn],
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'EncryptNotifications',
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [target.key.keyArn],
+    }),
+  );
+}
