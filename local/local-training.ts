@@ -1,8 +1,8 @@
 /**
  * Runs a SageMaker CreateTrainingJob request locally: lays the channels out as the built-in XGBoost container
  * sees them, runs `xgboost_container.py` on Debian's XGBoost 1.7.4, packs `xgboost-model` into
- * `<S3OutputPath>/<job>/output/model.tar.gz`, applies the request's metric regexes to the log, and answers
- * like DescribeTrainingJob.
+ * `<S3OutputPath>/<job>/output/model.tar.gz`, reports the built-in algorithm's own metrics (`<channel>:<metric>`
+ * of the last round) and answers like DescribeTrainingJob.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ export interface TrainingJobRequest {
   readonly HyperParameters?: Record<string, string>;
   readonly AlgorithmSpecification: {
     readonly TrainingImage?: string;
+    /** Refused: a built-in algorithm defines its own metrics. */
     readonly MetricDefinitions?: readonly { Name: string; Regex: string }[];
   };
   readonly InputDataConfig: readonly {
@@ -97,7 +98,8 @@ function runStreaming(command: string, args: string[], onLine: (line: string) =>
 
 /**
  * Runs the job to completion; throws `TrainingFailed` with the container's reason. `onRound` hears each
- * boosting round's metrics as the container logs it.
+ * boosting round's metrics as the container logs it. Like SageMaker for a built-in algorithm, it refuses
+ * MetricDefinitions (`ValidationException`) before anything runs.
  */
 export async function runLocalTrainingJob(
   request: TrainingJobRequest,
@@ -105,6 +107,13 @@ export async function runLocalTrainingJob(
   logDir: string,
   onRound?: (round: TrainingRound) => void,
 ): Promise<Record<string, unknown>> {
+  if (request.AlgorithmSpecification.MetricDefinitions?.length) {
+    throw new StepError(
+      'TrainingFailed',
+      "ValidationException: you can't override the metric definitions of a SageMaker built-in algorithm; " +
+        'remove MetricDefinitions (XGBoost reports <channel>:<eval_metric> itself)',
+    );
+  }
   const job = mkdtempSync(join(tmpdir(), 'mlp-training-'));
   try {
     const config = join(job, 'input', 'config');
@@ -147,22 +156,21 @@ export async function runLocalTrainingJob(
       ModelArtifacts: { S3ModelArtifacts: modelUri },
       HyperParameters: request.HyperParameters,
       AlgorithmSpecification: request.AlgorithmSpecification,
-      FinalMetricDataList: finalMetrics(log, request.AlgorithmSpecification.MetricDefinitions ?? []),
+      FinalMetricDataList: finalMetrics(log),
     };
   } finally {
     rmSync(job, { recursive: true, force: true });
   }
 }
 
-/** The last value each metric regex captured in the log, as SageMaker reports them. */
-export function finalMetrics(log: string, definitions: readonly { Name: string; Regex: string }[]) {
-  return definitions.flatMap(({ Name, Regex }) => {
-    const pattern = new RegExp(Regex);
-    let value: number | undefined;
-    for (const line of log.split('\n')) {
-      const match = pattern.exec(line);
-      if (match?.[1] !== undefined && Number.isFinite(Number(match[1]))) value = Number(match[1]);
-    }
-    return value === undefined ? [] : [{ MetricName: Name, Value: value }];
-  });
+/**
+ * The built-in XGBoost algorithm's final metrics, as SageMaker reports them: each `<channel>-<metric>` of the
+ * last boosting round the container logged, named `<channel>:<metric>` (`validation:auc`).
+ */
+export function finalMetrics(log: string): { MetricName: string; Value: number }[] {
+  let last: TrainingRound | undefined;
+  for (const line of log.split('\n')) last = parseTrainingRound(line) ?? last;
+  return Object.entries(last?.metrics ?? {})
+    .filter(([, value]) => Number.isFinite(value))
+    .map(([name, value]) => ({ MetricName: name.replace('-', ':'), Value: value }));
 }

@@ -38,11 +38,11 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
 export class S3ArtifactStore implements ArtifactStore {
   private client?: Promise<typeof S3 & { s3: S3.S3Client }>;
 
-  /** @param region AWS region (default: the SDK's default chain, which Lambda sets). */
-  constructor(private readonly region?: string) {}
+  /** @param config S3 client configuration (default: the SDK's default chain, which Lambda sets). */
+  constructor(private readonly config: S3.S3ClientConfig = {}) {}
 
   private sdk() {
-    this.client ??= import('@aws-sdk/client-s3').then((m) => ({ ...m, s3: new m.S3Client({ region: this.region }) }));
+    this.client ??= import('@aws-sdk/client-s3').then((m) => ({ ...m, s3: new m.S3Client(this.config) }));
     return this.client;
   }
 
@@ -64,16 +64,16 @@ export class S3ArtifactStore implements ArtifactStore {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ChecksumAlgorithm: 'SHA256' }));
   }
 
+  /**
+   * Asked with a listing whose prefix is the key itself: S3 answers a HeadObject on a missing key with 403
+   * unless the caller may list the bucket, and a ListBucket grant confined by `s3:prefix` is certain to apply
+   * to a listing that names its prefix, not to that check.
+   */
   async exists(uri: string): Promise<boolean> {
     const { bucket, key } = parseS3Uri(uri);
-    const { s3, HeadObjectCommand } = await this.sdk();
-    try {
-      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NotFound') return false;
-      throw error;
-    }
+    const { s3, ListObjectsV2Command } = await this.sdk();
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+    return page.Contents?.[0]?.Key === key;
   }
 
   async list(prefixUri: string): Promise<string[]> {

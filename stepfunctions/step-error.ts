@@ -13,6 +13,7 @@ export type StepErrorName =
   | 'EmptySplit'
   | 'ModelLoadFailed'
   | 'TrainingFailed'
+  | 'ApprovalInvalid'
   | 'CanaryRolledBack';
 
 /** A named, non-retryable step failure. Messages name columns, files and counts, never data values. */

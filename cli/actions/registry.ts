@@ -142,7 +142,7 @@ async function registryView(target: Target) {
     const registry = new SageMakerModelRegistry(config.region);
     const versions = await registry.list(modelPackageGroupName(config.name, config.retraining.dataset));
     const champion = versions.filter((v) => v.status === 'Approved').pop()?.modelVersion;
-    return { versions, champion, store: new S3ArtifactStore(config.region) as ArtifactStore };
+    return { versions, champion, store: new S3ArtifactStore({ region: config.region }) as ArtifactStore };
   }
   const layout = localLayout(mlpHome(), config.name);
   const store: ArtifactStore = new LocalArtifactStore(layout.objects);

@@ -2,6 +2,7 @@
  * `mlp retrain` and `mlp approve`. `mlp retrain [--local [ENV]]` runs the synthesized state machine locally under
  * `$MLP_HOME`; `mlp retrain --env ENV` starts the deployed state machine with the AWS SDK and follows it to the end.
  */
+import { approvalReasonProblem, approverProblem } from '../../contracts/registry-fields';
 import { type EnvironmentConfig, loadEnvironment } from '../../config';
 import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { readChampion } from '../../stepfunctions/champion';
@@ -35,6 +36,7 @@ export function approvalOf(options: RetrainOptions, config: EnvironmentConfig): 
   const given = options.approveAs ?? options.rejectAs;
   if (given === undefined) return undefined;
   if (!given.trim()) throw new UsageError('the approver needs a name');
+  checkDecisionFields(given, options.reason);
   if (!config.retraining.requireApproval) {
     throw new UsageError(
       `${config.name} promotes without a human approval, so --approve-as and --reject-as do not apply to it`,
@@ -159,6 +161,12 @@ async function retrainInAws(config: EnvironmentConfig, options: RetrainOptions):
   if (code !== 0) throw new ReportedOutcome(code, outcome.outcome);
 }
 
+/** Refuses, before anything is sent, an approver or reason the model registry would refuse to record. */
+function checkDecisionFields(approver: string, reason: string | undefined): void {
+  const problem = approverProblem(approver) ?? (reason === undefined ? null : approvalReasonProblem(reason));
+  if (problem) throw new UsageError(problem);
+}
+
 /** Options of `mlp approve`. */
 export interface ApproveOptions {
   readonly env: string;
@@ -177,6 +185,7 @@ export async function approve(options: ApproveOptions): Promise<void> {
   if (options.reject && !options.reason?.trim()) {
     throw new UsageError('--reject needs --reason TEXT: a rejection is recorded with why');
   }
+  checkDecisionFields(options.approver, options.reason);
   const sfn = await import('@aws-sdk/client-sfn');
   const client = new sfn.SFNClient({ region: config.region });
   if (options.reject) {

@@ -27,7 +27,7 @@ export function registerRetrainCommands(
   withHelp(withJson(retrain), {
     examples: [
       'mlp retrain',
-      'mlp retrain --local prod --approve-as "Jane O\'Brien"',
+      'mlp retrain --local prod --approve-as jane.obrien@bank.example',
       'mlp retrain --local prod --reject-as alice --reason "too few young applicants in the test split"',
       'mlp retrain --env dev --manifest landing/loans/<run>/_manifest.json',
     ],
@@ -48,7 +48,7 @@ export function registerRetrainCommands(
     .option('--reason <text>', 'why (recorded with a rejection)');
   withHelp(withJson(approve), {
     examples: [
-      'mlp approve --env prod --token "$TOKEN" --approver "Jane O\'Brien"',
+      'mlp approve --env prod --token "$TOKEN" --approver jane.obrien@bank.example',
       'mlp approve --env prod --token "$TOKEN" --approver alice --reject --reason "calibration drifts above 0.6"',
     ],
     env: ['AWS_PROFILE'],

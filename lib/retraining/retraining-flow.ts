@@ -14,12 +14,6 @@ import type { PlatformFunction } from '../constructs/platform-function';
 import type { RetrainingSteps } from './retraining-steps';
 import type { TrainingAccess } from './training-access';
 
-/** Regex SageMaker applies to the training log (CloudWatch shows tabs as #011). */
-export const METRIC_DEFINITIONS = [
-  { name: 'validation:auc', regex: '.*\\[[0-9]+\\].*#011validation-auc:(\\S+)' },
-  { name: 'train:auc', regex: '.*\\[[0-9]+\\].*#011train-auc:(\\S+)' },
-];
-
 /** Properties of {@link RetrainingFlow}. */
 export interface RetrainingFlowProps {
   readonly envName: string;
@@ -230,7 +224,8 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
           AlgorithmSpecification: {
             TrainingImage: training.image,
             TrainingInputMode: 'File',
-            MetricDefinitions: METRIC_DEFINITIONS.map((m) => ({ Name: m.name, Regex: m.regex })),
+            // No MetricDefinitions: a built-in algorithm defines its own (`train:auc`, `validation:auc`, … for
+            // each eval_metric), and SageMaker refuses definitions for it.
           },
           HyperParameters: training.hyperparameters,
           InputDataConfig: ['train', 'validation'].map((channel) => ({

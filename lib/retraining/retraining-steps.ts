@@ -156,6 +156,8 @@ function bindScorer(deployer: PlatformFunction, scorer: ScorerTarget, canaryPerc
       actions: [
         'lambda:GetAlias',
         'lambda:UpdateAlias',
+        // waitUntilFunctionUpdatedV2 polls GetFunction, and takes AccessDenied for "not yet".
+        'lambda:GetFunction',
         'lambda:GetFunctionConfiguration',
         'lambda:UpdateFunctionConfiguration',
         'lambda:PublishVersion',

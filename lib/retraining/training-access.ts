@@ -99,6 +99,14 @@ export function createTrainingAccess(stack: Stack, props: TrainingAccessProps): 
     'SageMaker training in the VPC: ec2:CreateNetworkInterface and the other ENI actions, and ' +
       'cloudwatch:PutMetricData (conditioned on its namespace), have no resource scoping.',
   );
+  // OutputDataConfig.KmsKeyId: SageMaker's documentation asks kms:Encrypt of the role for the artifact.
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'EncryptArtifact',
+      actions: ['kms:Encrypt'],
+      resources: [props.modelsKey.keyArn],
+    }),
+  );
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'EncryptTrainingVolume',

@@ -22,6 +22,8 @@ export const INTERFACE_ENDPOINTS: Readonly<Record<string, ec2.InterfaceVpcEndpoi
   Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
   Monitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
   Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
+  // The prod approval step publishes approval requests from the isolated subnets.
+  Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
   EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
   EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
   Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,

@@ -82,6 +82,15 @@ export class OnPremAccessStack extends Stack {
           actions: ['s3:PutObject', 's3:GetObject'],
           resources: [...this.agentObjectArns],
         }),
+        // Resuming asks whether a manifest exists: without ListBucket S3 answers 403 instead of 404.
+        new iam.PolicyStatement({
+          sid: 'ListOwnExtracts',
+          actions: ['s3:ListBucket'],
+          resources: [landingBucketArn],
+          conditions: {
+            StringLike: { 's3:prefix': props.datasets.map((dataset) => `${landing.datasetPrefix(dataset)}*`) },
+          },
+        }),
         new iam.PolicyStatement({
           sid: 'LandingKeyThroughS3',
           actions: ['kms:GenerateDataKey', 'kms:Decrypt'],

@@ -151,7 +151,8 @@ async function closeFinishedRun(
   journal: Journal,
 ): Promise<ExtractResult | null> {
   const manifestKey = landing.manifestKey(dataset.name, runId);
-  if (!(await store.head(manifestKey))) return null;
+  // A listing, not a HEAD: in S3 a HEAD on a key that does not exist yet is 403 unless the role may list the bucket.
+  if (!(await store.list(manifestKey)).includes(manifestKey)) return null;
   const manifest = JSON.parse(Buffer.from(await store.get(manifestKey)).toString('utf8')) as ExtractManifest;
   journal.finishRun(manifest.watermark.to as WatermarkPosition | null); // the position this agent wrote
   return {

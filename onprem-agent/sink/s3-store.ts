@@ -94,7 +94,7 @@ export class S3Store implements ObjectStore {
     return result.Body!.transformToByteArray();
   }
 
-  /** Needs s3:ListBucket, which the agent role does not have: for operators' tooling. */
+  /** Needs s3:ListBucket, which the agent role holds for listings under its datasets' prefixes only. */
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;

@@ -8,6 +8,7 @@ import type { ArtifactStore } from '../artifact-store';
 import type { ChampionPointer } from '../champion';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
 import { championPointerUri, type RetrainingSettings } from '../retraining-settings';
+import { approverProblem } from '../../contracts/registry-fields';
 import { parseApprovalDecision } from '../retraining-outcome';
 import type { CanaryHandle, ScorerDeployment } from '../scorer-deployment';
 import { StepError } from '../step-error';
@@ -47,10 +48,20 @@ function servingUris(settings: RetrainingSettings, modelVersion: string) {
   };
 }
 
+/**
+ * Refuses an approver the registry would refuse to record, before any write: otherwise the model would serve
+ * (canary, then all traffic) while the registry's UpdateModelPackage fails at the end.
+ */
+function checkApprover(input: DeployInput, modelVersion: string): void {
+  const problem = input.approval ? approverProblem(input.approval.approver) : null;
+  if (problem) throw new StepError('ApprovalInvalid', `${modelVersion}: ${problem}`);
+}
+
 /** Deploy: copies the artifact and its spec where the scorer reads, then the new version takes the canary share. */
 export function deployStep({ store, settings, scorer }: DeployDependencies) {
   return async (input: DeployInput): Promise<CanaryHandle> => {
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
+    checkApprover(input, modelVersion);
     const serving = servingUris(settings, modelVersion);
     await store.put(serving.modelDataUrl, await store.get(input.training.modelDataUrl));
     await store.put(serving.featureSpecUri, await store.get(input.prepared.featureSpecUri));
@@ -63,6 +74,7 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
   return async (input: DeployInput): Promise<{ modelVersion: string; champion: true }> => {
     const handle = input.deployment!;
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
+    checkApprover(input, modelVersion);
     const firing = await scorer.firingAlarms();
     if (firing.length > 0) {
       await scorer.rollback(handle);

@@ -10,7 +10,7 @@ import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
 import { S3Store } from '../../onprem-agent/sink/s3-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { expectCreateOnly } from '../support/object-store-contract';
-import { startS3StandIn, type S3StandIn } from '../support/s3-stand-in';
+import { standInClientConfig, startS3StandIn, type S3StandIn } from '../support/s3-stand-in';
 
 const KMS_KEY = 'arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 let s3: S3StandIn;
@@ -18,13 +18,7 @@ let store: S3Store;
 
 beforeAll(async () => {
   s3 = await startS3StandIn();
-  const client = new S3Client({
-    region: 'eu-west-2',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    maxAttempts: 4,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' },
-  });
+  const client = new S3Client({ ...standInClientConfig(s3.endpoint), maxAttempts: 4 });
   store = new S3Store({ bucket: 'landing-bucket', region: 'eu-west-2', kmsKeyId: KMS_KEY, client });
 });
 afterAll(() => s3.close());

@@ -60,6 +60,7 @@ describe.each(['dev', 'staging', 'prod'])('%s network', (envName) => {
         'logs',
         'monitoring',
         'kms',
+        'sns',
         'ecr.api',
         'ecr.dkr',
         'ssm',

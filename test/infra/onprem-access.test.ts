@@ -49,7 +49,7 @@ describe.each(['dev', 'staging', 'prod'])('%s on-prem access', (envName) => {
     ]);
   });
 
-  test('the agent may only put and read back objects under landing/<dataset>/ and use the landing key via S3', () => {
+  test('the agent may only put, read back and list objects under landing/<dataset>/ and use the landing key via S3', () => {
     const policies = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
     expect(policies).toHaveLength(1);
     template.resourceCountIs('AWS::IAM::Policy', 0);
@@ -62,6 +62,13 @@ describe.each(['dev', 'staging', 'prod'])('%s on-prem access', (envName) => {
         Effect: 'Allow',
         Action: ['s3:GetObject', 's3:PutObject'],
         Resource: objects.length === 1 ? objects[0] : objects,
+      },
+      {
+        Sid: 'ListOwnExtracts',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': config.onPrem.datasets.map((d) => `landing/${d}/*`) } },
       },
       {
         Sid: 'LandingKeyThroughS3',

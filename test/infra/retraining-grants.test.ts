@@ -133,7 +133,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
         {
           sid: 'ShiftScorerAlias',
           actions:
-            'lambda:GetAlias lambda:GetFunctionConfiguration lambda:PublishVersion lambda:UpdateAlias lambda:UpdateFunctionConfiguration',
+            'lambda:GetAlias lambda:GetFunction lambda:GetFunctionConfiguration lambda:PublishVersion lambda:UpdateAlias lambda:UpdateFunctionConfiguration',
           resources: scorerAndAlias,
         },
         {
@@ -178,6 +178,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
             'ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs',
           resources: '*',
         },
+        { sid: 'EncryptArtifact', actions: 'kms:Encrypt', resources: 'key:models' },
         { sid: 'EncryptTrainingVolume', actions: 'kms:CreateGrant', resources: 'key:models' },
       ],
       StateMachineRole: [

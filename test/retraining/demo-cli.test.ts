@@ -73,12 +73,12 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
   expect(JSON.parse(declined.stdout)).toMatchObject({ outcome: 'Rejected', approver: 'alice', reason: 'too new' });
 
   // The gate passed these (Approve is reached only then): a named approval promotes the candidate.
-  const approved = inHome(home, ['retrain', '--local', 'prod', '--approve-as', "Jane O'Brien", '--json']);
+  const approved = inHome(home, ['retrain', '--local', 'prod', '--approve-as', 'jane.obrien@bank.example', '--json']);
   expect(approved.status).toBe(0);
   expect(JSON.parse(approved.stdout)).toMatchObject({
     outcome: 'Promoted',
     modelVersion: 'mlp-prod-loans/3',
-    approver: "Jane O'Brien",
+    approver: 'jane.obrien@bank.example',
     champion: 'mlp-prod-loans/3',
   });
 

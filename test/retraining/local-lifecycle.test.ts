@@ -176,15 +176,15 @@ test('prod waits for a named approver: nobody or a named rejection declines, an 
     modelVersion: 'mlp-prod-loans/1',
     reason: expect.stringContaining('no approver was given'),
   });
-  const reason = 'calibration on young applicants, see ticket RISK-12\nsecond line';
+  const reason = 'calibration on young applicants, see ticket RISK-12';
   const declined = await runLocalRetraining({
     config: prod,
     home: prodHome,
     input,
-    approval: { rejectedBy: "Jane O'Brien, risk", reason },
+    approval: { rejectedBy: 'jane.obrien@bank.example', reason },
   });
   expect(retrainingOutcome(declined.status, declined.output, declined.error)).toEqual(
-    expect.objectContaining({ outcome: 'Rejected', approver: "Jane O'Brien, risk", reason }),
+    expect.objectContaining({ outcome: 'Rejected', approver: 'jane.obrien@bank.example', reason }),
   );
   const approved = await runLocalRetraining({ config: prod, home: prodHome, input, approval: { approver: 'alice' } });
   expect(approved.path.slice(-5)).toEqual(['Approve', 'Deploy', 'CanaryWindow', 'FinishDeploy', 'Promoted']);
@@ -196,11 +196,11 @@ test('prod waits for a named approver: nobody or a named rejection declines, an 
   const versions = await new LocalModelRegistry(prodLayout.registry).list();
   expect(versions.map((v) => [v.status, v.approver])).toEqual([
     ['Rejected', undefined],
-    ['Rejected', "Jane O'Brien, risk"],
+    ['Rejected', 'jane.obrien@bank.example'],
     ['Approved', 'alice'],
   ]);
   expect(versions[0].statusReasons?.join()).toContain('approval declined: no approver was given');
-  expect(versions[1].statusReasons).toEqual([`approval declined by Jane O'Brien, risk: ${reason}`]);
+  expect(versions[1].statusReasons).toEqual([`approval declined by jane.obrien@bank.example: ${reason}`]);
 });
 
 test('each local environment has its own registry, champion and live alias in one home', async () => {

@@ -23,9 +23,7 @@ function job(name: string, contentType = 'text/csv', hyperParameters: Record<str
   return {
     TrainingJobName: name,
     HyperParameters: { objective: 'binary:logistic', num_round: '5', max_depth: '3', ...hyperParameters },
-    AlgorithmSpecification: {
-      MetricDefinitions: [{ Name: 'train:logloss', Regex: '.*\\[[0-9]+\\].*#011train-logloss:(\\S+)' }],
-    },
+    AlgorithmSpecification: {},
     InputDataConfig: [
       { ChannelName: 'train', ContentType: contentType, DataSource: { S3DataSource: { S3Uri: 's3://models/ch/' } } },
     ],
@@ -60,7 +58,11 @@ test('a CSV channel trains the model XGBoost trains on the same rows with empty 
   await store.put('s3://models/ch/part-1.csv', csv.split('\n').slice(120).join('\n'));
   const outcome = await runLocalTrainingJob(job('parity'), store, join(root, 'logs'));
   expect(outcome).toMatchObject({ TrainingJobStatus: 'Completed' });
-  expect((outcome.FinalMetricDataList as { MetricName: string }[]).map((m) => m.MetricName)).toEqual(['train:logloss']);
+  // The built-in algorithm's own metrics: each channel's eval_metric at the last round.
+  const metrics = outcome.FinalMetricDataList as { MetricName: string; Value: number }[];
+  expect(metrics.map((m) => m.MetricName)).toEqual(['train:logloss']);
+  expect(metrics[0].Value).toBeGreaterThan(0);
+  expect(metrics[0].Value).toBeLessThan(Math.log(2));
   const artifact = (outcome.ModelArtifacts as { S3ModelArtifacts: string }).S3ModelArtifacts;
   const [entry] = parseTar(gunzipSync(await store.get(artifact)));
   expect(entry.name).toBe('xgboost-model');
@@ -126,4 +128,19 @@ test('a job without a train channel is refused', async () => {
   const error = await failureOf(job('no-data'));
   expect(error.message).toContain('channel train is required');
   expect(readFileSync(join(root, 'logs', 'no-data.log'), 'utf8')).toContain('channel train is required');
+});
+
+test('metric definitions are refused before anything runs, as SageMaker refuses them for a built-in algorithm', async () => {
+  const request = job('custom-metrics');
+  const withDefinitions: TrainingJobRequest = {
+    ...request,
+    AlgorithmSpecification: { MetricDefinitions: [{ Name: 'train:auc', Regex: 'auc:(\\S+)' }] },
+  };
+  const error = await runLocalTrainingJob(withDefinitions, store, join(root, 'logs')).then(
+    () => undefined,
+    (e: unknown) => e as StepError,
+  );
+  expect(error).toBeInstanceOf(StepError);
+  expect(error!.name).toBe('TrainingFailed');
+  expect(error!.message).toMatch(/ValidationException.*MetricDefinitions/);
 });

@@ -177,11 +177,11 @@ test('a failed execution prints the named error and exits 1', async () => {
 });
 
 test('mlp approve answers the waiting task: the approver as output, or who declined and why as the cause', async () => {
-  const approver = "Jane O'Brien, risk";
+  const approver = 'jane.obrien@bank.example';
   const approved = await mlpInAws(['approve', '--env', 'prod', '--token', 'T1', '--approver', approver, '--json']);
   expect(approved.status).toBe(0);
   expect(JSON.parse(approved.stdout)).toEqual({ environment: 'prod', decision: 'approved', approver });
-  const reason = 'calibration drifts above 0.6\nsee RISK-12';
+  const reason = 'calibration drifts above 0.6, see RISK-12';
   const rejected = await mlpInAws([
     'approve',
     '--env',
@@ -209,4 +209,26 @@ test('mlp approve answers the waiting task: the approver as output, or who decli
   const noReason = await mlpInAws(['approve', '--env', 'prod', '--token', 'T3', '--approver', approver, '--reject']);
   expect(noReason.status).toBe(2);
   expect(answers).toHaveLength(2);
+});
+
+test('mlp approve refuses, before sending anything, what the model registry would refuse to record', async () => {
+  const before = answers.length;
+  const comma = await mlpInAws(['approve', '--env', 'prod', '--token', 'T4', '--approver', "Jane O'Brien, risk"]);
+  expect(comma.status).toBe(2);
+  expect(comma.stderr).toMatch(/approver may hold only letters, digits, spaces/);
+  const twoLines = await mlpInAws([
+    'approve',
+    '--env',
+    'prod',
+    '--token',
+    'T5',
+    '--approver',
+    'jane.obrien@bank.example',
+    '--reject',
+    '--reason',
+    'calibration drifts\nsee RISK-12',
+  ]);
+  expect(twoLines.status).toBe(2);
+  expect(twoLines.stderr).toMatch(/reason must be one line/);
+  expect(answers).toHaveLength(before);
 });
