@@ -69,14 +69,6 @@ export class RolePolicy {
     this.calls.push({ ...request, allowed });
     return allowed;
   }
-
-  /** The Allow statements (by sid, or their actions) no recorded call was allowed by: held, never used. */
-  unusedAllows(): string[] {
-    return this.statements
-      .filter((s) => s.effect === 'Allow')
-      .filter((s) => !this.calls.some((c) => c.allowed && matches(s, c)))
-      .map((s) => s.sid ?? s.actions.join(' '));
-  }
 }
 
 function matches(statement: ResolvedStatement, request: IamRequest): boolean {
