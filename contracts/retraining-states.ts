@@ -18,6 +18,7 @@ export const STATE = {
   deploy: 'Deploy',
   canary: 'CanaryWindow',
   finishDeploy: 'FinishDeploy',
+  rollBackDeploy: 'RollBackDeploy',
   notifyFailure: 'NotifyFailure',
   failed: 'RetrainingFailed',
   promoted: 'Promoted',
@@ -39,6 +40,7 @@ export const RESULT = {
   approvalError: 'approvalError',
   deployment: 'deployment',
   deployed: 'deployed',
+  rollback: 'rollback',
   decision: 'decision',
   error: 'error',
 } as const;

@@ -16,6 +16,7 @@ import { OnPremAccessStack } from './stacks/onprem-access-stack';
 import { RetrainingStack } from './stacks/retraining-stack';
 import { ServingStack } from './stacks/serving-stack';
 import { xgboostImageUri } from './xgboost-image';
+import { scorerMetricsNamespace } from '../contracts/scorer-metrics';
 
 /** Properties of {@link PlatformStage}. */
 export interface PlatformStageProps extends StageProps {
@@ -133,6 +134,8 @@ export class PlatformStage extends Stage {
         function: this.serving.scorer.function,
         aliasName: this.serving.liveAlias.aliasName,
         alarmNames: [this.serving.errorRateAlarm.alarmName, this.serving.latencyAlarm.alarmName],
+        metricsNamespace: scorerMetricsNamespace(config.name),
+        maxCanaryErrorPercent: config.alarms.scorerErrorRatePercent,
       },
       codeVersion: packageJson.version,
       tags,

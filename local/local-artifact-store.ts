@@ -2,7 +2,7 @@
  * The local twin of the artifact store: a directory per bucket under `$MLP_HOME/s3/`, `root/<bucket>/<key>`, with
  * S3's semantics where the steps rely on them (a put replaces atomically; a missing key is ArtifactNotFoundError).
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { listFileKeys } from '../onprem-agent/sink/filesystem-store';
 import { type ArtifactStore, ArtifactNotFoundError, parseS3Uri } from '../stepfunctions/artifact-store';
@@ -40,6 +40,10 @@ export class LocalArtifactStore implements ArtifactStore {
     } catch {
       return false;
     }
+  }
+
+  async delete(uri: string): Promise<void> {
+    rmSync(this.pathOf(uri), { force: true });
   }
 
   async list(prefixUri: string): Promise<string[]> {

@@ -114,7 +114,7 @@ export interface LocalRetrainingOptions {
 }
 
 /** aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks. */
-function polyfillWithResolvers(): void {
+export function polyfillWithResolvers(): void {
   if (typeof (Promise as { withResolvers?: unknown }).withResolvers === 'function') return;
   (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<T>() {
     let resolveFn!: (value: T) => void;
@@ -151,6 +151,7 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
     [STATE.recordRejection]: (input: unknown) => steps.deployer(input as DeployerEvent),
     [STATE.deploy]: (input: unknown) => steps.deployer(input as DeployerEvent),
     [STATE.finishDeploy]: (input: unknown) => steps.deployer(input as DeployerEvent),
+    [STATE.rollBackDeploy]: (input: unknown) => steps.deployer(input as DeployerEvent),
     [STATE.train]: (input: unknown) => {
       const request = input as TrainingJobRequest;
       const total = Number(request.HyperParameters?.num_round) || undefined;

@@ -1,7 +1,8 @@
 /**
  * The local twin of the scorer's deployment: the `live` alias is a file (`$MLP_HOME/serving/<env>/live.json`) that
- * `mlp serve` follows, a canary is `canary.json` beside it, and the scorer's alarms are whatever `alarms.json`
- * there lists (a test writes it to see a canary rolled back).
+ * `mlp serve` follows, a canary is `canary.json` beside it (`previous.json` keeps the alias a completed canary
+ * replaced, for a rollback), and the scorer's alarms are whatever `alarms.json` there lists (a test writes it to
+ * see a canary rolled back).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,20 +53,30 @@ export class LocalScorerDeployment implements ScorerDeployment {
     return {
       candidate: target.modelVersion,
       previous: LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion ?? null,
+      startedAt: alias.deployedAt,
     };
   }
 
-  async firingAlarms(): Promise<string[]> {
+  async canaryProblems(): Promise<string[]> {
     const path = join(this.servingDir, 'alarms.json');
-    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : [];
+    const firing = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : [];
+    return firing.map((name) => `${name} in alarm`);
   }
 
-  async complete(): Promise<void> {
+  async complete(handle: CanaryHandle): Promise<void> {
+    if (LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion === handle.candidate) return;
     const canary = JSON.parse(readFileSync(join(this.servingDir, 'canary.json'), 'utf8')) as LocalAlias;
+    const live = LocalScorerDeployment.readAlias(this.servingDir);
+    if (live) this.write('previous.json', live);
     this.write('live.json', canary);
   }
 
-  async rollback(): Promise<void> {
+  async rollback(handle: CanaryHandle): Promise<void> {
     rmSync(join(this.servingDir, 'canary.json'), { force: true });
+    if (LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion !== handle.candidate) return;
+    const previousPath = join(this.servingDir, 'previous.json');
+    if (existsSync(previousPath) && handle.previous)
+      this.write('live.json', JSON.parse(readFileSync(previousPath, 'utf8')));
+    else rmSync(LocalScorerDeployment.aliasPath(this.servingDir), { force: true });
   }
 }

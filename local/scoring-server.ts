@@ -4,6 +4,7 @@
  * described from the served model's feature spec: the same request schema as the private API's model). The
  * handler's Powertools logs and EMF metrics go to a file, not to the terminal.
  */
+import { SCORER_SERVICE } from '../contracts/scorer-metrics';
 import { createScoringHandler } from '../lambdas/scorer/handler';
 import { MAX_BODY_BYTES } from '../lambdas/scorer/request';
 import { type JsonSchema, type RequestFeature, scoringRequestSchema } from '../lambdas/scorer/request-schema';
@@ -25,7 +26,7 @@ export async function startLocalScorer(
   model: () => Promise<ScoringModel>,
   options: LocalScorerOptions,
 ): Promise<RunningServer & { readonly logFile: string }> {
-  const observability = powertoolsToFile(options.logFile, 'mlp-scorer');
+  const observability = powertoolsToFile(options.logFile, SCORER_SERVICE);
   const current = async (): Promise<ScoringModel | Error> => model().catch((error: Error) => error);
   const unavailable = (error: Error): RouteAnswer => ({
     statusCode: 503,

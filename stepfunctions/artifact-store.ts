@@ -11,6 +11,8 @@ export interface ArtifactStore {
   /** Writes (replaces) an object; readers see the old or the new bytes, never a mix. */
   put(uri: string, body: Uint8Array | string): Promise<void>;
   exists(uri: string): Promise<boolean>;
+  /** Removes an object; removing one that is not there is no error. */
+  delete(uri: string): Promise<void>;
   /** URIs of the objects under a prefix URI, sorted. */
   list(prefixUri: string): Promise<string[]>;
 }
@@ -74,6 +76,12 @@ export class S3ArtifactStore implements ArtifactStore {
     const { s3, ListObjectsV2Command } = await this.sdk();
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
     return page.Contents?.[0]?.Key === key;
+  }
+
+  async delete(uri: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    const { s3, DeleteObjectCommand } = await this.sdk();
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
 
   async list(prefixUri: string): Promise<string[]> {

@@ -1,7 +1,8 @@
 /**
  * Lambda entry points of the retraining steps (one function per step; Deploy, FinishDeploy and RecordRejection
  * share `deployer`). Dependencies come from the environment CDK sets: RETRAINING_SETTINGS, and for the deployer
- * SCORER_FUNCTION_NAME, SCORER_ALIAS, SCORER_ALARMS, CANARY_PERCENT.
+ * SCORER_FUNCTION_NAME, SCORER_ALIAS, SCORER_ALARMS, SCORER_METRICS_NAMESPACE, CANARY_PERCENT and
+ * CANARY_MAX_ERROR_PERCENT.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type * as SnsSdk from '@aws-sdk/client-sns';
@@ -9,9 +10,18 @@ import { S3ArtifactStore } from './artifact-store';
 import { SageMakerModelRegistry } from './sagemaker-registry';
 import { retrainingSteps, type DeployerEvent } from './retraining-steps';
 import { settingsFromEnvironment } from './retraining-settings';
-import { LambdaAliasDeployment } from './scorer-deployment';
+import { deploymentOptionsFromEnvironment, LambdaAliasDeployment, type ScorerDeployment } from './scorer-deployment';
 
 const logger = new Logger({ serviceName: 'mlp-retraining' });
+
+/** The scorer of a step function that has none: any use is a wiring error, named. */
+const noScorer = () => Promise.reject(new Error('this step function has no scorer: SCORER_* are set on the deployer'));
+const NO_SCORER: ScorerDeployment = {
+  startCanary: noScorer,
+  canaryProblems: noScorer,
+  complete: noScorer,
+  rollback: noScorer,
+};
 
 let steps: ReturnType<typeof retrainingSteps> | undefined;
 function current() {
@@ -19,12 +29,10 @@ function current() {
     store: new S3ArtifactStore(),
     settings: settingsFromEnvironment(),
     registry: new SageMakerModelRegistry(),
-    scorer: new LambdaAliasDeployment(
-      process.env.SCORER_FUNCTION_NAME ?? '',
-      process.env.SCORER_ALIAS ?? 'live',
-      Number(process.env.CANARY_PERCENT ?? '10'),
-      JSON.parse(process.env.SCORER_ALARMS ?? '[]') as string[],
-    ),
+    // Only the deployer is told which scorer it shifts; the other steps never touch it.
+    scorer: process.env.SCORER_FUNCTION_NAME
+      ? new LambdaAliasDeployment(deploymentOptionsFromEnvironment())
+      : NO_SCORER,
   });
   return steps;
 }

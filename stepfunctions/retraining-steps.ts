@@ -3,7 +3,13 @@
  * runner build the same map, so a state does the same thing in both worlds; only the dependencies differ.
  */
 import type { ArtifactStore } from './artifact-store';
-import { deployStep, finishDeployStep, recordRejectionStep, type DeployInput } from './steps/deploy';
+import {
+  deployStep,
+  finishDeployStep,
+  recordRejectionStep,
+  rollBackDeployStep,
+  type DeployInput,
+} from './steps/deploy';
 import { evaluateStep } from './steps/evaluate';
 import { gateStep } from './steps/gate';
 import { prepareStep } from './steps/prepare';
@@ -23,7 +29,7 @@ export interface RetrainingDependencies {
 
 /** Payload of the shared deployer function: which step, and the execution's state. */
 export interface DeployerEvent {
-  readonly step: 'Deploy' | 'FinishDeploy' | 'RecordRejection';
+  readonly step: 'Deploy' | 'FinishDeploy' | 'RollBackDeploy' | 'RecordRejection';
   readonly execution: DeployInput;
 }
 
@@ -32,6 +38,7 @@ export function retrainingSteps(deps: RetrainingDependencies) {
   const deployers = {
     Deploy: deployStep(deps),
     FinishDeploy: finishDeployStep(deps),
+    RollBackDeploy: rollBackDeployStep(deps),
     RecordRejection: recordRejectionStep(deps),
   };
   const deployer = (event: DeployerEvent) => {

@@ -1,11 +1,12 @@
 /**
  * How Deploy moves the scorer to a new model. In AWS: the scorer function gets the new artifact in its
  * environment, a version is published, and the `live` alias sends a canary share of traffic to it; after the
- * canary window the shift completes, or rolls back when the scorer's alarms fire. Locally
- * (local/local-scorer-deployment.ts) the alias is a file that `mlp serve` follows.
+ * canary window the shift completes, or rolls back when the candidate's own traffic answered too many 5xx or
+ * a scorer alarm fires. Locally (local/local-scorer-deployment.ts) the alias is a file that `mlp serve` follows.
  */
 import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
 import type * as LambdaSdk from '@aws-sdk/client-lambda';
+import { SCORER_METRIC, SCORER_SERVICE, VERSION_DIMENSION } from '../contracts/scorer-metrics';
 
 /** The model a deployment installs. */
 export interface DeployTarget {
@@ -15,29 +16,78 @@ export interface DeployTarget {
   readonly modelSha256: string;
 }
 
-/** What a started canary needs to complete or roll back. */
+/** What a started canary needs to be judged, completed or rolled back. */
 export interface CanaryHandle {
+  /** The version taking the canary share. */
   readonly candidate: string;
+  /** The version serving before, which a rollback restores (null: the alias had none). */
   readonly previous: string | null;
+  /** When the candidate started taking traffic (ISO 8601): its own traffic is counted from then. */
+  readonly startedAt: string;
 }
 
 /** A scorer that can be shifted to a new model. */
 export interface ScorerDeployment {
   startCanary(target: DeployTarget): Promise<CanaryHandle>;
-  /** Names of the scorer alarms currently firing. */
-  firingAlarms(): Promise<string[]>;
+  /** Why the canary must not take all traffic (its own 5xx rate, firing scorer alarms); empty when it may. */
+  canaryProblems(handle: CanaryHandle): Promise<string[]>;
+  /** Sends all traffic to the candidate (idempotent). */
   complete(handle: CanaryHandle): Promise<void>;
+  /** Sends all traffic back to the previous version (idempotent). */
   rollback(handle: CanaryHandle): Promise<void>;
 }
 
+/** Settings of {@link LambdaAliasDeployment}. */
+export interface LambdaAliasDeploymentOptions {
+  readonly functionName: string;
+  readonly aliasName: string;
+  /** Share of the alias's traffic the candidate takes during the canary, in percent. */
+  readonly canaryPercent: number;
+  /** Function-wide scorer alarms: any of them in ALARM rolls a canary back. */
+  readonly alarmNames: readonly string[];
+  /** Namespace of the scorer's metrics (contracts/scorer-metrics.ts). */
+  readonly metricsNamespace: string;
+  /** Largest share of the candidate's own requests it may answer with a 5xx, in percent. */
+  readonly maxCanaryErrorPercent: number;
+  /** Clock (tests). */
+  readonly now?: () => Date;
+}
+
+/** Reads the deployer's settings from the environment CDK sets (stepfunctions/lambda-handlers.ts). */
+export function deploymentOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): LambdaAliasDeploymentOptions {
+  const required = (name: string) => {
+    const value = env[name];
+    if (!value) throw new Error(`${name} is not set`);
+    return value;
+  };
+  const percent = (name: string) => {
+    const value = Number(required(name));
+    if (!Number.isFinite(value) || value < 0 || value > 100) throw new Error(`${name} is not a percentage`);
+    return value;
+  };
+  return {
+    functionName: required('SCORER_FUNCTION_NAME'),
+    aliasName: required('SCORER_ALIAS'),
+    canaryPercent: percent('CANARY_PERCENT'),
+    alarmNames: JSON.parse(required('SCORER_ALARMS')) as string[],
+    metricsNamespace: required('SCORER_METRICS_NAMESPACE'),
+    maxCanaryErrorPercent: percent('CANARY_MAX_ERROR_PERCENT'),
+  };
+}
+
+const MINUTE_MS = 60_000;
+
 /** The deployed scorer: a Lambda function, its `live` alias and its alarms. */
 export class LambdaAliasDeployment implements ScorerDeployment {
-  constructor(
-    private readonly functionName: string,
-    private readonly aliasName: string,
-    private readonly canaryPercent: number,
-    private readonly alarmNames: readonly string[],
-  ) {}
+  private readonly functionName: string;
+  private readonly aliasName: string;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: LambdaAliasDeploymentOptions) {
+    this.functionName = options.functionName;
+    this.aliasName = options.aliasName;
+    this.now = options.now ?? (() => new Date());
+  }
 
   private sdk?: Promise<typeof LambdaSdk & { client: LambdaSdk.LambdaClient }>;
 
@@ -87,10 +137,14 @@ export class LambdaAliasDeployment implements ScorerDeployment {
       new sdk.UpdateAliasCommand({
         FunctionName: this.functionName,
         Name: this.aliasName,
-        RoutingConfig: { AdditionalVersionWeights: { [published.Version!]: this.canaryPercent / 100 } },
+        RoutingConfig: { AdditionalVersionWeights: { [published.Version!]: this.options.canaryPercent / 100 } },
       }),
     );
-    return { candidate: published.Version!, previous: alias.FunctionVersion ?? null };
+    return {
+      candidate: published.Version!,
+      previous: alias.FunctionVersion ?? null,
+      startedAt: this.now().toISOString(),
+    };
   }
 
   private cloudWatchSdk?: Promise<typeof CloudWatchSdk & { client: CloudWatchSdk.CloudWatchClient }>;
@@ -104,10 +158,71 @@ export class LambdaAliasDeployment implements ScorerDeployment {
     return this.cloudWatchSdk;
   }
 
-  async firingAlarms(): Promise<string[]> {
+  async canaryProblems(handle: CanaryHandle): Promise<string[]> {
+    const problems: string[] = [];
+    const traffic = await this.candidateTraffic(handle);
+    const limit = this.options.maxCanaryErrorPercent;
+    if (traffic.requests > 0 && (100 * traffic.serverErrors) / traffic.requests > limit) {
+      const percent = ((100 * traffic.serverErrors) / traffic.requests).toFixed(1);
+      problems.push(
+        `version ${handle.candidate} answered ${traffic.serverErrors} of its ${traffic.requests} requests with ` +
+          `a 5xx (${percent}%, more than ${limit}%)`,
+      );
+    }
+    problems.push(...(await this.firingAlarms()).map((name) => `${name} in alarm`));
+    return problems;
+  }
+
+  /** The candidate's own requests and 5xx answers since it started, from its `FunctionVersion` metrics. */
+  private async candidateTraffic(handle: CanaryHandle): Promise<{ requests: number; serverErrors: number }> {
+    const sdk = await this.cloudWatch();
+    const started = Date.parse(handle.startedAt);
+    if (!Number.isFinite(started)) throw new Error(`the canary's start time is not a date: ${handle.startedAt}`);
+    const query = (id: string, metricName: string) => ({
+      Id: id,
+      MetricStat: {
+        Metric: {
+          Namespace: this.options.metricsNamespace,
+          MetricName: metricName,
+          Dimensions: [
+            { Name: 'service', Value: SCORER_SERVICE },
+            { Name: VERSION_DIMENSION, Value: handle.candidate },
+          ],
+        },
+        Period: 60,
+        Stat: 'Sum',
+      },
+    });
+    const totals = { requests: 0, serverErrors: 0 };
+    let token: string | undefined;
+    do {
+      const page = await sdk.client.send(
+        new sdk.GetMetricDataCommand({
+          MetricDataQueries: [
+            query('requests', SCORER_METRIC.requests),
+            query('serverErrors', SCORER_METRIC.serverErrors),
+          ],
+          StartTime: new Date(Math.floor(started / MINUTE_MS) * MINUTE_MS),
+          EndTime: new Date(Math.ceil(this.now().getTime() / MINUTE_MS) * MINUTE_MS),
+          NextToken: token,
+        }),
+      );
+      for (const result of page.MetricDataResults ?? []) {
+        const sum = (result.Values ?? []).reduce((a, b) => a + b, 0);
+        if (result.Id === 'requests') totals.requests += sum;
+        if (result.Id === 'serverErrors') totals.serverErrors += sum;
+      }
+      token = page.NextToken;
+    } while (token);
+    return totals;
+  }
+
+  /** Names of the function-wide scorer alarms in ALARM. */
+  private async firingAlarms(): Promise<string[]> {
+    if (this.options.alarmNames.length === 0) return [];
     const sdk = await this.cloudWatch();
     const response = await sdk.client.send(
-      new sdk.DescribeAlarmsCommand({ AlarmNames: [...this.alarmNames], StateValue: 'ALARM' }),
+      new sdk.DescribeAlarmsCommand({ AlarmNames: [...this.options.alarmNames], StateValue: 'ALARM' }),
     );
     return (response.MetricAlarms ?? []).map((a) => a.AlarmName!);
   }

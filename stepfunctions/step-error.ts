@@ -14,7 +14,8 @@ export type StepErrorName =
   | 'ModelLoadFailed'
   | 'TrainingFailed'
   | 'ApprovalInvalid'
-  | 'CanaryRolledBack';
+  | 'CanaryRolledBack'
+  | 'RollbackFailed';
 
 /** A named, non-retryable step failure. Messages name columns, files and counts, never data values. */
 export class StepError extends Error {

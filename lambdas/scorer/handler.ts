@@ -1,8 +1,9 @@
 /**
  * The scoring Lambda: a thin middy handler that parses the request, scores it with the model loaded once per
  * container, and shapes the response. Logs and metrics go through Powertools (structured JSON logs, EMF
- * metrics: Latency, Records, BadRequests, Errors and the score distribution). Records' values are never
- * logged or echoed.
+ * metrics: Requests and ServerErrors for every invocation, Latency, Records, BadRequests, Errors and the score
+ * distribution), each published twice: for the whole function and for the version that answered
+ * (`FunctionVersion` dimension), which is what a canary is judged on. Records' values are never logged or echoed.
  *
  * Environment: MODEL_URI (with FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256) or CHAMPION_POINTER_URI, and
  * POWERTOOLS_* settings.
@@ -13,14 +14,15 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { SCORER_METRIC, SCORER_SERVICE, VERSION_DIMENSION } from '../../contracts/scorer-metrics';
 import { RecordError } from '../features/vectorizer';
 import { HttpError, isApiGatewayEvent, parseScoringEvent } from './request';
 import { loadChampionModel, loadScoringModel, type ScoringModel } from './scoring-model';
 
-const logger = new Logger({ serviceName: 'mlp-scorer' });
+const logger = new Logger({ serviceName: SCORER_SERVICE });
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'mlp',
-  serviceName: 'mlp-scorer',
+  serviceName: SCORER_SERVICE,
 });
 
 /** Score values sampled into the distribution metric per request (EMF allows 100 values per metric). */
@@ -96,6 +98,11 @@ async function scoreEvent(
   const started = performance.now();
   const requestId = context.awsRequestId;
   const viaApiGateway = isApiGatewayEvent(event);
+  // Two dimension sets: `service` alone (an empty set projects to the default dimensions; without it Powertools
+  // would publish only the version's) and `service` with the version that answered.
+  metrics.addDimensions({});
+  metrics.addDimensions({ [VERSION_DIMENSION]: context.functionVersion || '$LATEST' });
+  metrics.addMetric(SCORER_METRIC.requests, MetricUnit.Count, 1);
   try {
     const records = parseScoringEvent(event);
     const loaded = await loadedModel(model);
@@ -107,15 +114,18 @@ async function scoreEvent(
     }
     metrics.addMetric('Latency', MetricUnit.Milliseconds, performance.now() - started);
     logger.info('scored', { records: records.length, modelVersion: loaded.version });
+    metrics.addMetric(SCORER_METRIC.serverErrors, MetricUnit.Count, 0);
     return respond(viaApiGateway, 200, { modelVersion: loaded.version, requestId, predictions }, loaded.version);
   } catch (error) {
     if (error instanceof HttpError || error instanceof RecordError) {
       const status = error instanceof HttpError ? error.statusCode : 400;
       metrics.addMetric('BadRequests', MetricUnit.Count, 1);
       logger.warn('rejected request', { status, reason: error.message });
+      metrics.addMetric(SCORER_METRIC.serverErrors, MetricUnit.Count, 0);
       return respond(viaApiGateway, status, { statusCode: status, error: error.message, requestId });
     }
     metrics.addMetric('Errors', MetricUnit.Count, 1);
+    metrics.addMetric(SCORER_METRIC.serverErrors, MetricUnit.Count, 1);
     logger.error('scoring failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
     const unavailable = error instanceof ModelUnavailable;
     const status = unavailable ? 503 : 500;

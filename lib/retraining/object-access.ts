@@ -73,6 +73,17 @@ export class ObjectAccess {
     );
   }
 
+  /** Lets `principal` delete one object, named whole (s3:DeleteObject; no key is needed to delete). */
+  delete(principal: iam.IGrantable, grant: { sid: string; bucket: PipelineBucket; key: string }): void {
+    principal.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: grant.sid,
+        actions: ['s3:DeleteObject'],
+        resources: [`${Fn.importValue(this.buckets[grant.bucket].arnExport)}/${grant.key}`],
+      }),
+    );
+  }
+
   private grant(principal: iam.IGrantable, grant: ObjectGrant, direction: 'read' | 'write'): void {
     const wildcards = grant.objects.map(({ bucket, prefix }) => ({
       resource: `${Fn.importValue(this.buckets[bucket].arnExport)}/${prefix}*`,

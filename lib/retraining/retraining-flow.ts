@@ -41,7 +41,8 @@ export interface RetrainingFlowProps {
 /**
  * ValidateManifest → Prepare → Train (SageMaker XGBoost, RUN_JOB) → Evaluate → Register → Gate → Promote? →
  * [Approve] → Deploy → CanaryWindow → FinishDeploy → Promoted; a candidate the gate or a human declines goes
- * RecordRejection → NotPromoted.
+ * RecordRejection → NotPromoted; a FinishDeploy failure (the canary judged, or a write refused) goes
+ * RollBackDeploy → NotifyFailure → RetrainingFailed.
  *
  * Input (from the manifest rule, the schedule, the drift rule or `mlp retrain`):
  * ```json
@@ -57,7 +58,8 @@ export interface RetrainingFlowProps {
  *   "deployment": {…}, "deployed": {…} }
  * ```
  * NotPromoted ends with `decision` instead of `deployment`/`deployed` (and `approvalError` when a human
- * declined); RetrainingFailed fails the execution with the `error` (`Error`, `Cause`) of the failed step.
+ * declined); RetrainingFailed fails the execution with the `error` (`Error`, `Cause`) of the failed step
+ * (FinishDeploy's, once RollBackDeploy has put `rollback` beside it; RollbackFailed if the rollback failed).
  */
 export class RetrainingFlow extends sfn.StateMachineFragment {
   readonly startState: sfn.State;
@@ -169,7 +171,17 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       resultPath('deployed'),
     );
 
-    const all = [validate, prepare, train, evaluate, register, gate, recordRejection, deploy, finishDeploy];
+    // Whatever FinishDeploy got to, RollBackDeploy brings alias, pointer and registry back to the champion.
+    const rollBackDeploy = invoke(
+      STATE.rollBackDeploy,
+      steps.deployer,
+      deployer(STATE.rollBackDeploy),
+      resultPath('rollback'),
+    );
+    finishDeploy.addCatch(rollBackDeploy, catchAll);
+    rollBackDeploy.next(notifyFailure);
+
+    const all = [validate, prepare, train, evaluate, register, gate, recordRejection, deploy, rollBackDeploy];
     for (const task of all) (task as sfn.TaskStateBase | sfn.CustomState).addCatch(notifyFailure, catchAll);
     let approvalChain: sfn.IChainable = deploy;
     if (steps.approval) {

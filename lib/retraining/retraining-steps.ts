@@ -20,8 +20,12 @@ import type { ObjectAccess } from './object-access';
 export interface ScorerTarget {
   readonly function: lambda.IFunction;
   readonly aliasName: string;
-  /** Alarms whose state decides a canary's fate. */
+  /** Function-wide scorer alarms: any in ALARM rolls a canary back. */
   readonly alarmNames: readonly string[];
+  /** Namespace of the scorer's metrics, where the candidate's own Requests and ServerErrors are read. */
+  readonly metricsNamespace: string;
+  /** Largest share of its own requests a candidate may answer with a 5xx, in percent. */
+  readonly maxCanaryErrorPercent: number;
 }
 
 /** Properties of {@link createRetrainingSteps}. */
@@ -121,9 +125,22 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
     why: WHY.candidates,
   });
   objects.write(deployer.function, { sid: 'PublishChampion', objects: [champion], why: WHY.champion });
-  // Validate finds the latest manifest; Evaluate checks for a champion pointer.
+  // Deploy keeps the pointer it replaces, for RollBackDeploy to restore.
+  objects.read(deployer.function, {
+    sid: 'ReadChampionPointer',
+    objects: [{ bucket: 'models', prefix: models.championPointerKey(dataset) }],
+    why: 'the pointer is one object; the grant names it whole (the wildcard only follows its name).',
+  });
+  // A rolled-back first promotion leaves no champion pointer behind.
+  objects.delete(deployer.function, {
+    sid: 'RetractChampionPointer',
+    bucket: 'models',
+    key: models.championPointerKey(dataset),
+  });
+  // Validate finds the latest manifest; Evaluate, Deploy and RollBackDeploy check for a champion pointer.
   objects.list(validate.function, 'landing', `${landing.datasetPrefix(dataset)}*`);
   objects.list(evaluate.function, 'models', models.championPointerKey(dataset));
+  objects.list(deployer.function, 'models', models.championPointerKey(dataset));
 
   bindScorer(deployer, props.scorer, props.canaryPercent);
   deployer.function.addToRolePolicy(
@@ -150,6 +167,8 @@ function bindScorer(deployer: PlatformFunction, scorer: ScorerTarget, canaryPerc
   fn.addEnvironment('SCORER_ALIAS', scorer.aliasName);
   fn.addEnvironment('SCORER_ALARMS', JSON.stringify(scorer.alarmNames));
   fn.addEnvironment('CANARY_PERCENT', String(canaryPercent));
+  fn.addEnvironment('SCORER_METRICS_NAMESPACE', scorer.metricsNamespace);
+  fn.addEnvironment('CANARY_MAX_ERROR_PERCENT', String(scorer.maxCanaryErrorPercent));
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'ShiftScorerAlias',
@@ -178,6 +197,19 @@ function bindScorer(deployer: PlatformFunction, scorer: ScorerTarget, canaryPerc
         }),
       ),
     }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadCanaryTraffic',
+      actions: ['cloudwatch:GetMetricData'],
+      resources: ['*'],
+    }),
+  );
+  acknowledgeGrants(
+    fn,
+    [wildcardFinding('*')],
+    "cloudwatch:GetMetricData only, which has no resource-level permissions (IAM's service reference lists no " +
+      "resource type for it): the deployer reads the canary version's own Requests and ServerErrors with it.",
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * Online scoring: the scorer Lambda (with a `live` alias) behind a private REST API. The API has endpoint
  * type PRIVATE, IAM authorization, and a resource policy that admits only the VPC's execute-api endpoint;
- * the function has no URL. Alarms on the scorer's error rate and p99 latency guard deployments.
+ * the function has no URL. Alarms on the scorer's 5xx rate (its own Requests and ServerErrors, plus Lambda's
+ * Errors for crashes) and p99 latency guard deployments; a canary is also judged on its own version's counts.
  */
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -16,6 +17,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from '../../contracts/resource-names';
+import { SCORER_METRIC, SCORER_SERVICE, scorerMetricsNamespace } from '../../contracts/scorer-metrics';
 import { type RequestFeature, scoringRequestSchema } from '../../lambdas/scorer/request-schema';
 import { models } from '../../contracts/s3-layout';
 import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
@@ -70,8 +72,8 @@ export class ServingStack extends Stack {
       environment: {
         // Versions published by a retraining Deploy carry MODEL_URI; this one follows the champion pointer.
         CHAMPION_POINTER_URI: `s3://${props.modelsBucket.bucketName}/${models.championPointerKey(props.dataset)}`,
-        POWERTOOLS_SERVICE_NAME: 'mlp-scorer',
-        POWERTOOLS_METRICS_NAMESPACE: `mlp/${props.envName}`,
+        POWERTOOLS_SERVICE_NAME: SCORER_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: scorerMetricsNamespace(props.envName),
       },
       compliance: {
         inlinePolicy:
@@ -179,11 +181,33 @@ export class ServingStack extends Stack {
         period: Duration.minutes(1),
         dimensionsMap: { FunctionName: fn.functionName, Resource: `${fn.functionName}:live` },
       });
+    // The handler answers failures with a 5xx rather than raising, so Lambda's Errors counts only crashes and
+    // timeouts (which publish no metric of ours): the rate adds both to the requests the handler counted.
+    const scorerMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: scorerMetricsNamespace(props.envName),
+        metricName,
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+        dimensionsMap: { service: SCORER_SERVICE },
+      });
+    const crashes = metric('Errors', 'Sum');
     this.errorRateAlarm = new cloudwatch.Alarm(this, 'ScorerErrorRate', {
-      alarmDescription: `Scorer errors above ${props.alarms.scorerErrorRatePercent}% of invocations`,
+      alarmDescription: `Scorer 5xx answers and crashes above ${props.alarms.scorerErrorRatePercent}% of requests`,
       metric: new cloudwatch.MathExpression({
-        expression: '100 * errors / MAX([invocations, 1])',
-        usingMetrics: { errors: metric('Errors', 'Sum'), invocations: metric('Invocations', 'Sum') },
+        expression: 'IF(total > 0, 100 * failed / total, 0)',
+        usingMetrics: {
+          failed: new cloudwatch.MathExpression({
+            expression: 'FILL(serverErrors, 0) + FILL(crashes, 0)',
+            usingMetrics: { serverErrors: scorerMetric(SCORER_METRIC.serverErrors), crashes },
+            period: Duration.minutes(1),
+          }),
+          total: new cloudwatch.MathExpression({
+            expression: 'FILL(requests, 0) + FILL(crashes, 0)',
+            usingMetrics: { requests: scorerMetric(SCORER_METRIC.requests), crashes },
+            period: Duration.minutes(1),
+          }),
+        },
         period: Duration.minutes(1),
       }),
       threshold: props.alarms.scorerErrorRatePercent,

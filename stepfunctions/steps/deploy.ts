@@ -1,11 +1,13 @@
 /**
- * The end of an execution: Deploy starts the canary, FinishDeploy completes it (champion pointer written,
- * version Approved) or rolls it back when the scorer's alarms fire; RecordRejection marks a candidate the
- * Gate turned down. The champion keeps serving unless FinishDeploy completes.
+ * The end of an execution: Deploy starts the canary; FinishDeploy judges it and, if it may, records the
+ * promotion in three places (registry Approved, champion pointer, `live` alias wholly on the candidate);
+ * RollBackDeploy, which every FinishDeploy failure is caught into, brings all three back to the previous
+ * champion; RecordRejection marks a candidate the Gate or an approver turned down. The champion keeps serving
+ * unless FinishDeploy completes, and the three records agree after every path.
  */
 import { models, s3Uri } from '../../contracts/s3-layout';
 import type { ArtifactStore } from '../artifact-store';
-import type { ChampionPointer } from '../champion';
+import { type ChampionPointer, readChampion } from '../champion';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
 import { championPointerUri, type RetrainingSettings } from '../retraining-settings';
 import { approverProblem } from '../../contracts/registry-fields';
@@ -27,7 +29,14 @@ export interface DeployInput {
   readonly gate: GateDecision;
   /** Prod only: the human decision. */
   readonly approval?: { readonly approver: string };
-  readonly deployment?: CanaryHandle;
+  readonly deployment?: DeploymentHandle;
+  /** The failure FinishDeploy was caught with (RollBackDeploy). */
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+}
+
+/** What Deploy hands on: the canary, and the champion pointer it replaces (null before the first promotion). */
+export interface DeploymentHandle extends CanaryHandle {
+  readonly previousChampion: ChampionPointer | null;
 }
 
 /** Dependencies of the deployment steps. */
@@ -59,30 +68,37 @@ function checkApprover(input: DeployInput, modelVersion: string): void {
 
 /** Deploy: copies the artifact and its spec where the scorer reads, then the new version takes the canary share. */
 export function deployStep({ store, settings, scorer }: DeployDependencies) {
-  return async (input: DeployInput): Promise<CanaryHandle> => {
+  return async (input: DeployInput): Promise<DeploymentHandle> => {
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
     checkApprover(input, modelVersion);
+    const previousChampion = (await readChampion(store, settings)) ?? null;
     const serving = servingUris(settings, modelVersion);
     await store.put(serving.modelDataUrl, await store.get(input.training.modelDataUrl));
     await store.put(serving.featureSpecUri, await store.get(input.prepared.featureSpecUri));
-    return scorer.startCanary({ modelVersion, ...serving, modelSha256: input.evaluation.modelSha256 });
+    const canary = await scorer.startCanary({ modelVersion, ...serving, modelSha256: input.evaluation.modelSha256 });
+    return { ...canary, previousChampion };
   };
 }
 
-/** FinishDeploy: complete the shift, or roll back if an alarm fired during the canary. */
+/**
+ * FinishDeploy: judges the canary on its own traffic and the scorer's alarms, then records the promotion:
+ * registry first (the write AWS may still refuse), the champion pointer, and last the alias, which is what
+ * serves. Every write is idempotent, so a retried FinishDeploy converges; a failure at any point is caught into
+ * RollBackDeploy.
+ */
 export function finishDeployStep({ store, settings, registry, scorer, now = () => new Date() }: DeployDependencies) {
   return async (input: DeployInput): Promise<{ modelVersion: string; champion: true }> => {
-    const handle = input.deployment!;
+    const handle = deploymentOf(input);
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
     checkApprover(input, modelVersion);
-    const firing = await scorer.firingAlarms();
-    if (firing.length > 0) {
-      await scorer.rollback(handle);
-      const reason = `canary rolled back: ${firing.join(', ')} in alarm`;
-      await registry.decide(input.registration.modelPackageArn, 'Rejected', [reason], input.approval?.approver);
-      throw new StepError('CanaryRolledBack', `${modelVersion} ${reason}`);
-    }
-    await scorer.complete(handle);
+    const problems = await scorer.canaryProblems(handle);
+    if (problems.length > 0) throw new StepError('CanaryRolledBack', `${modelVersion}: ${problems.join('; ')}`);
+    await registry.decide(
+      input.registration.modelPackageArn,
+      'Approved',
+      ['passed the promotion gate and its canary'],
+      input.approval?.approver ?? 'promotion-gate',
+    );
     const pointer: ChampionPointer = {
       modelVersion,
       ...servingUris(settings, modelVersion),
@@ -92,15 +108,60 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
       metrics: input.evaluation.candidate,
       deployedAt: now().toISOString(),
     };
-    await store.put(championPointerUri(settings), `${JSON.stringify(pointer, null, 2)}\n`);
-    await registry.decide(
-      input.registration.modelPackageArn,
-      'Approved',
-      ['passed the promotion gate'],
-      input.approval?.approver ?? 'promotion-gate',
-    );
+    await store.put(championPointerUri(settings), championPointerText(pointer));
+    await scorer.complete(handle);
     return { modelVersion, champion: true };
   };
+}
+
+/**
+ * RollBackDeploy: after FinishDeploy failed (its canary judged, or a write refused), puts back what serves
+ * first — the alias on the previous version — then the previous champion pointer (none before the first
+ * promotion), then marks the candidate Rejected with the failure. Each write is idempotent and each is made
+ * whatever FinishDeploy got to, so the three records name the previous champion when it returns.
+ */
+export function rollBackDeployStep({ store, settings, registry, scorer }: DeployDependencies) {
+  return async (input: DeployInput): Promise<{ rolledBack: true; modelVersion: string; reason: string }> => {
+    const handle = deploymentOf(input);
+    const modelVersion = modelVersionOf(input.registration.modelPackageArn);
+    const reason = `deployment rolled back: ${failureOf(input.error)}`;
+    try {
+      await scorer.rollback(handle);
+      const pointerUri = championPointerUri(settings);
+      const current = await readChampion(store, settings);
+      if (current?.modelVersion === modelVersion) {
+        if (handle.previousChampion) await store.put(pointerUri, championPointerText(handle.previousChampion));
+        else await store.delete(pointerUri);
+      }
+      await registry.decide(input.registration.modelPackageArn, 'Rejected', [reason], input.approval?.approver);
+    } catch (error) {
+      const message = `rolling back ${modelVersion} failed, its alias, champion pointer and registry status may disagree: ${(error as Error).message}`;
+      throw new StepError('RollbackFailed', message);
+    }
+    return { rolledBack: true, modelVersion, reason };
+  };
+}
+
+function deploymentOf(input: DeployInput): DeploymentHandle {
+  if (!input.deployment) throw new Error('the execution has no deployment: Deploy did not complete');
+  return input.deployment;
+}
+
+function championPointerText(pointer: ChampionPointer): string {
+  return `${JSON.stringify(pointer, null, 2)}\n`;
+}
+
+/** One line naming a caught failure: its error name and message (a Lambda error's Cause is JSON). */
+function failureOf(error: DeployInput['error']): string {
+  if (!error) return 'no error was recorded';
+  let message = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // a plain-text cause
+  }
+  return `${error.Error ?? 'Error'}: ${message}`.replace(/\s+/g, ' ').slice(0, 900);
 }
 
 /** RecordRejection: the Gate or the approver said no; the champion keeps serving. */

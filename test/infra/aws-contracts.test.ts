@@ -22,14 +22,14 @@ import { S3ArtifactStore } from '../../stepfunctions/artifact-store';
 import { LambdaAliasDeployment } from '../../stepfunctions/scorer-deployment';
 import type { PlatformStage } from '../../lib/platform-stage';
 import { type CfnResolver, rolePolicy } from '../support/iam-policy';
-import { startLambdaStandIn } from '../support/lambda-stand-in';
+import { AwsWorld } from '../support/aws/aws-world';
+import { StageResolver } from '../support/aws/stage-resolver';
 import { synthesizePlatform } from '../support/platform';
 import { standInClientConfig, startS3StandIn } from '../support/s3-stand-in';
 
 jest.setTimeout(120_000);
 
 const { stages } = synthesizePlatform(['dev', 'prod']);
-const SCORER = 'mlp-dev-scorer';
 
 /**
  * Resolves the references of a stage's templates to the concrete names the stand-ins serve: imported bucket
@@ -80,16 +80,19 @@ describe('the deployer, against Lambda with its role as synthesized', () => {
   });
 
   test('a canary starts, completes and rolls back with every call allowed (the update waiter included)', async () => {
-    const policy = rolePolicy(Template.fromStack(dev.retraining), 'DeployerStepFunctionServiceRole', resolveDev);
-    const lambda = await startLambdaStandIn(SCORER, policy);
+    const world = await new AwsWorld(new StageResolver(dev), () => '', tmpdir()).start();
     try {
-      Object.assign(process.env, {
-        AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
-        AWS_REGION: 'eu-west-2',
-        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-        AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+      const deployerFunction = [...world.functions.values()].find((f) => f.environment.SCORER_FUNCTION_NAME)!;
+      const scorer = world.functions.get(deployerFunction.environment.SCORER_FUNCTION_NAME)!;
+      Object.assign(process.env, world.sdkEnvironment(deployerFunction.role));
+      const deployment = new LambdaAliasDeployment({
+        functionName: scorer.name,
+        aliasName: 'live',
+        canaryPercent: 10,
+        alarmNames: [],
+        metricsNamespace: 'mlp/dev',
+        maxCanaryErrorPercent: 5,
       });
-      const deployment = new LambdaAliasDeployment(SCORER, 'live', 10, []);
       const target = {
         modelVersion: 'mlp-dev-loans/2',
         modelDataUrl: 's3://models-bucket/loans/training/job-2/output/model.tar.gz',
@@ -97,15 +100,15 @@ describe('the deployer, against Lambda with its role as synthesized', () => {
         modelSha256: 'ab'.repeat(32),
       };
       const handle = await deployment.startCanary(target);
-      expect(handle).toEqual({ candidate: '2', previous: '1' });
-      expect(lambda.fn.aliases.get('live')).toEqual({ version: '1', weights: { '2': 0.1 } });
-      expect(lambda.fn.versions[1].environment).toMatchObject({ MODEL_URI: target.modelDataUrl });
+      expect(handle).toMatchObject({ candidate: '2', previous: '1' });
+      expect(scorer.aliases.get('live')).toEqual({ version: '1', weights: { '2': 0.1 } });
+      expect(scorer.versions.get('2')).toMatchObject({ MODEL_URI: target.modelDataUrl });
       await deployment.rollback(handle);
-      expect(lambda.fn.aliases.get('live')).toEqual({ version: '1', weights: {} });
+      expect(scorer.aliases.get('live')).toEqual({ version: '1', weights: {} });
       await deployment.complete(await deployment.startCanary(target));
-      expect(lambda.fn.aliases.get('live')).toEqual({ version: '3', weights: {} });
-      expect(lambda.operations.filter((o) => !o.allowed)).toEqual([]);
-      expect(new Set(lambda.operations.map((o) => o.operation))).toEqual(
+      expect(scorer.aliases.get('live')).toEqual({ version: '3', weights: {} });
+      expect(deployerFunction.role.policy!.calls.filter((c) => !c.allowed)).toEqual([]);
+      expect(new Set(world.calls.map((c) => c.operation))).toEqual(
         new Set([
           'GetAlias',
           'GetFunctionConfiguration',
@@ -116,7 +119,7 @@ describe('the deployer, against Lambda with its role as synthesized', () => {
         ]),
       );
     } finally {
-      await lambda.close();
+      await world.close();
     }
   }, 30_000);
 });

@@ -137,6 +137,27 @@ test('each role of the Retraining stack has exactly the grants written here', ()
           resources: scorerAndAlias,
         },
         {
+          sid: 'ReadCanaryTraffic',
+          actions: 'cloudwatch:GetMetricData',
+          resources: '*',
+        },
+        {
+          sid: 'ListDatasetObjects',
+          actions: 's3:ListBucket',
+          resources: 'models-bucket',
+          condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
+        },
+        {
+          sid: 'ReadChampionPointer',
+          actions: 's3:GetObject',
+          resources: 'models-bucket/champion/loans/champion.json*',
+        },
+        {
+          sid: 'RetractChampionPointer',
+          actions: 's3:DeleteObject',
+          resources: 'models-bucket/champion/loans/champion.json',
+        },
+        {
           sid: 'ReadScorerAlarms',
           actions: 'cloudwatch:DescribeAlarms',
           resources:

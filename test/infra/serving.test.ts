@@ -95,8 +95,23 @@ describe.each(['dev', 'staging', 'prod'])('%s serving', (envName) => {
     serving.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: config.alarms.scorerErrorRatePercent,
       AlarmActions: [Match.anyValue()],
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * errors / MAX([invocations, 1])' })]),
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(total > 0, 100 * failed / total, 0)' })]),
     });
+    // The handler answers failures with a 5xx, so the rate counts its own ServerErrors (and Lambda's Errors for
+    // crashes) against its own Requests: Lambda's Errors alone would never see a failing model.
+    const [errorRate] = Object.values(serving.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      String(a.Properties.AlarmDescription).startsWith('Scorer 5xx'),
+    );
+    const stats = (errorRate.Properties.Metrics as { Id: string; MetricStat?: { Metric: Record<string, unknown> } }[])
+      .filter((m) => m.MetricStat)
+      .map((m) => [m.Id, m.MetricStat!.Metric.Namespace, m.MetricStat!.Metric.MetricName]);
+    expect(stats).toEqual(
+      expect.arrayContaining([
+        ['serverErrors', `mlp/${envName}`, 'ServerErrors'],
+        ['requests', `mlp/${envName}`, 'Requests'],
+        ['crashes', 'AWS/Lambda', 'Errors'],
+      ]),
+    );
     serving.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: config.alarms.scorerLatencyP99Ms,
       ExtendedStatistic: 'p99',

@@ -238,10 +238,10 @@ test('a canary whose scorer alarms fire is rolled back: CanaryRolledBack, versio
   expect(result.status).toBe('FAILED');
   expect(result.error?.name).toBe('CanaryRolledBack');
   expect(result.error?.cause).toContain('mlp-dev-scorer-error-rate in alarm');
-  expect(result.path.slice(-4)).toEqual(['CanaryWindow', 'FinishDeploy', 'NotifyFailure', 'RetrainingFailed']);
+  expect(result.path.slice(-4)).toEqual(['FinishDeploy', 'RollBackDeploy', 'NotifyFailure', 'RetrainingFailed']);
   expect(LocalScorerDeployment.readAlias(canaryLayout.serving)).toBeUndefined();
   expect(await readChampion(new LocalArtifactStore(canaryLayout.objects), localSettings(dev))).toBeUndefined();
   const [version] = await new LocalModelRegistry(canaryLayout.registry).list();
   expect(version.status).toBe('Rejected');
-  expect(version.statusReasons?.join()).toContain('canary rolled back');
+  expect(version.statusReasons?.join()).toContain('deployment rolled back: CanaryRolledBack');
 });

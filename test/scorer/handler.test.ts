@@ -116,7 +116,7 @@ describe('scoring handler', () => {
     }
   });
 
-  test('emits EMF metrics for records, latency, score distribution and bad requests', async () => {
+  test('emits EMF metrics for requests, 5xx answers, records, latency, score distribution and bad requests', async () => {
     const { output } = await captureStdout(() => handler({ records: [{ f0: 1 }, { f0: 2 }] }, context));
     const emf = output
       .split('\n')
@@ -124,10 +124,16 @@ describe('scoring handler', () => {
       .map((l) => JSON.parse(l))
       .find((l) => l._aws);
     expect(emf._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual([
+      'Requests',
       'Records',
       'Score',
       'Latency',
+      'ServerErrors',
     ]);
+    // Published for the function and for the version that answered: a canary is judged on its own counts.
+    expect(emf._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service'], ['service', 'FunctionVersion']]);
+    expect(emf.FunctionVersion).toBe(context.functionVersion);
+    expect({ requests: emf.Requests, serverErrors: emf.ServerErrors }).toEqual({ requests: 1, serverErrors: 0 });
     expect(emf.Records).toBe(2);
     expect(emf.Score).toHaveLength(2);
     const { output: bad } = await captureStdout(() => handler({ record: { zz: 1 } }, context));

@@ -62,11 +62,14 @@ export class RolePolicy {
 
   constructor(readonly statements: readonly ResolvedStatement[]) {}
 
-  /** Whether IAM would allow the request; records it. */
-  allows(request: IamRequest): boolean {
+  /**
+   * Whether IAM would allow the request; records it unless `record` is false (a service asking for itself, as S3
+   * does to choose between 403 and 404).
+   */
+  allows(request: IamRequest, record = true): boolean {
     const matching = this.statements.filter((s) => matches(s, request));
     const allowed = matching.some((s) => s.effect === 'Allow') && !matching.some((s) => s.effect === 'Deny');
-    this.calls.push({ ...request, allowed });
+    if (record) this.calls.push({ ...request, allowed });
     return allowed;
   }
 }
