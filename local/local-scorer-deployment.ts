@@ -71,6 +71,10 @@ export class LocalScorerDeployment implements ScorerDeployment {
     this.write('live.json', canary);
   }
 
+  async abandonCanary(): Promise<void> {
+    rmSync(join(this.servingDir, 'canary.json'), { force: true });
+  }
+
   async rollback(handle: CanaryHandle): Promise<void> {
     rmSync(join(this.servingDir, 'canary.json'), { force: true });
     if (LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion !== handle.candidate) return;

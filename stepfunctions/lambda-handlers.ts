@@ -7,6 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type * as SnsSdk from '@aws-sdk/client-sns';
 import { S3ArtifactStore } from './artifact-store';
+import type { Evaluation } from './steps/evaluate';
 import { SageMakerModelRegistry } from './sagemaker-registry';
 import { retrainingSteps, type DeployerEvent } from './retraining-steps';
 import { settingsFromEnvironment } from './retraining-settings';
@@ -21,6 +22,7 @@ const NO_SCORER: ScorerDeployment = {
   canaryProblems: noScorer,
   complete: noScorer,
   rollback: noScorer,
+  abandonCanary: noScorer,
 };
 
 let steps: ReturnType<typeof retrainingSteps> | undefined;
@@ -65,7 +67,17 @@ let sns: Promise<typeof SnsSdk & { client: SnsSdk.SNSClient }> | undefined;
  * Approve (prod): publishes the candidate's metrics and the task token to the alerts topic; an approver
  * answers with `mlp approve` (SendTaskSuccess with their name, or SendTaskFailure `ApprovalRejected`).
  */
-export const requestApproval = (event: { taskToken: string; execution: string; modelPackageArn: string }) =>
+/** What the Approve state sends the approval step. */
+export interface ApprovalRequest {
+  readonly taskToken: string;
+  /** The execution's id. */
+  readonly execution: string;
+  readonly modelPackageArn: string;
+  /** The candidate's and the champion's metrics, for the approver. */
+  readonly evaluation: Evaluation;
+}
+
+export const requestApproval = (event: ApprovalRequest) =>
   run('Approve', async () => {
     sns ??= import('@aws-sdk/client-sns').then((sdk) => ({ ...sdk, client: new sdk.SNSClient({}) }));
     const { client, PublishCommand } = await sns;

@@ -35,6 +35,8 @@ export interface ScorerDeployment {
   complete(handle: CanaryHandle): Promise<void>;
   /** Sends all traffic back to the previous version (idempotent). */
   rollback(handle: CanaryHandle): Promise<void>;
+  /** Takes any canary share off the alias, whichever version has it (a Deploy that failed part-way). */
+  abandonCanary(): Promise<void>;
 }
 
 /** Settings of {@link LambdaAliasDeployment}. */
@@ -160,47 +162,63 @@ export class LambdaAliasDeployment implements ScorerDeployment {
 
   async canaryProblems(handle: CanaryHandle): Promise<string[]> {
     const problems: string[] = [];
-    const traffic = await this.candidateTraffic(handle);
+    const { requests, serverErrors, crashes } = await this.candidateTraffic(handle);
     const limit = this.options.maxCanaryErrorPercent;
-    if (traffic.requests > 0 && (100 * traffic.serverErrors) / traffic.requests > limit) {
-      const percent = ((100 * traffic.serverErrors) / traffic.requests).toFixed(1);
+    // Crashes and timeouts publish none of the handler's metrics: they count from Lambda's own, as failed requests.
+    const failed = serverErrors + crashes;
+    const total = requests + crashes;
+    if (total > 0 && (100 * failed) / total > limit) {
       problems.push(
-        `version ${handle.candidate} answered ${traffic.serverErrors} of its ${traffic.requests} requests with ` +
-          `a 5xx (${percent}%, more than ${limit}%)`,
+        `version ${handle.candidate} answered ${serverErrors} of its ${requests} requests with a 5xx and crashed ` +
+          `on ${crashes} (${((100 * failed) / total).toFixed(1)}% failed, more than ${limit}%)`,
       );
     }
     problems.push(...(await this.firingAlarms()).map((name) => `${name} in alarm`));
     return problems;
   }
 
-  /** The candidate's own requests and 5xx answers since it started, from its `FunctionVersion` metrics. */
-  private async candidateTraffic(handle: CanaryHandle): Promise<{ requests: number; serverErrors: number }> {
+  /**
+   * The candidate's own requests and 5xx answers since it started (the scorer's metrics under its
+   * `FunctionVersion`), and its crashes (Lambda's Errors of the alias under `ExecutedVersion`).
+   */
+  private async candidateTraffic(
+    handle: CanaryHandle,
+  ): Promise<{ requests: number; serverErrors: number; crashes: number }> {
     const sdk = await this.cloudWatch();
     const started = Date.parse(handle.startedAt);
     if (!Number.isFinite(started)) throw new Error(`the canary's start time is not a date: ${handle.startedAt}`);
-    const query = (id: string, metricName: string) => ({
+    const totals = { requests: 0, serverErrors: 0, crashes: 0 };
+    const query = (
+      id: keyof typeof totals,
+      namespace: string,
+      metricName: string,
+      dimensions: Record<string, string>,
+    ) => ({
       Id: id,
       MetricStat: {
         Metric: {
-          Namespace: this.options.metricsNamespace,
+          Namespace: namespace,
           MetricName: metricName,
-          Dimensions: [
-            { Name: 'service', Value: SCORER_SERVICE },
-            { Name: VERSION_DIMENSION, Value: handle.candidate },
-          ],
+          Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
         },
         Period: 60,
         Stat: 'Sum',
       },
     });
-    const totals = { requests: 0, serverErrors: 0 };
+    const version = { service: SCORER_SERVICE, [VERSION_DIMENSION]: handle.candidate };
+    const executed = {
+      FunctionName: this.functionName,
+      Resource: `${this.functionName}:${this.aliasName}`,
+      ExecutedVersion: handle.candidate,
+    };
     let token: string | undefined;
     do {
       const page = await sdk.client.send(
         new sdk.GetMetricDataCommand({
           MetricDataQueries: [
-            query('requests', SCORER_METRIC.requests),
-            query('serverErrors', SCORER_METRIC.serverErrors),
+            query('requests', this.options.metricsNamespace, SCORER_METRIC.requests, version),
+            query('serverErrors', this.options.metricsNamespace, SCORER_METRIC.serverErrors, version),
+            query('crashes', 'AWS/Lambda', 'Errors', executed),
           ],
           StartTime: new Date(Math.floor(started / MINUTE_MS) * MINUTE_MS),
           EndTime: new Date(Math.ceil(this.now().getTime() / MINUTE_MS) * MINUTE_MS),
@@ -208,9 +226,8 @@ export class LambdaAliasDeployment implements ScorerDeployment {
         }),
       );
       for (const result of page.MetricDataResults ?? []) {
-        const sum = (result.Values ?? []).reduce((a, b) => a + b, 0);
-        if (result.Id === 'requests') totals.requests += sum;
-        if (result.Id === 'serverErrors') totals.serverErrors += sum;
+        const id = result.Id as keyof typeof totals;
+        if (id in totals) totals[id] += (result.Values ?? []).reduce((a, b) => a + b, 0);
       }
       token = page.NextToken;
     } while (token);
@@ -233,5 +250,9 @@ export class LambdaAliasDeployment implements ScorerDeployment {
 
   async rollback(handle: CanaryHandle): Promise<void> {
     await this.route(handle.previous);
+  }
+
+  async abandonCanary(): Promise<void> {
+    await this.route(null);
   }
 }

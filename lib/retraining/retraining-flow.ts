@@ -41,7 +41,7 @@ export interface RetrainingFlowProps {
 /**
  * ValidateManifest → Prepare → Train (SageMaker XGBoost, RUN_JOB) → Evaluate → Register → Gate → Promote? →
  * [Approve] → Deploy → CanaryWindow → FinishDeploy → Promoted; a candidate the gate or a human declines goes
- * RecordRejection → NotPromoted; a FinishDeploy failure (the canary judged, or a write refused) goes
+ * RecordRejection → NotPromoted; a Deploy or FinishDeploy failure (the canary judged, or a write refused) goes
  * RollBackDeploy → NotifyFailure → RetrainingFailed.
  *
  * Input (from the manifest rule, the schedule, the drift rule or `mlp retrain`):
@@ -107,7 +107,7 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
         execution: sfn.JsonPath.executionId,
         error: sfn.JsonPath.stringAt(resultPath('error', 'Error')),
         cause: sfn.JsonPath.stringAt(resultPath('error', 'Cause')),
-        note: 'The champion keeps serving.',
+        note: 'The champion keeps serving, unless the error is RollbackFailed: its cause names what may disagree.',
       }),
       resultPath: sfn.JsonPath.DISCARD,
     })
@@ -171,17 +171,19 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       resultPath('deployed'),
     );
 
-    // Whatever FinishDeploy got to, RollBackDeploy brings alias, pointer and registry back to the champion.
+    // Whatever Deploy or FinishDeploy got to, RollBackDeploy brings alias, pointer and registry back to the
+    // champion. Its writes are idempotent, so a failed rollback (a throttled call, say) is tried again.
     const rollBackDeploy = invoke(
       STATE.rollBackDeploy,
       steps.deployer,
       deployer(STATE.rollBackDeploy),
       resultPath('rollback'),
-    );
+    ).addRetry({ ...lambdaRetry, errors: ['RollbackFailed'], interval: Duration.seconds(5), maxAttempts: 3 });
+    deploy.addCatch(rollBackDeploy, catchAll);
     finishDeploy.addCatch(rollBackDeploy, catchAll);
     rollBackDeploy.next(notifyFailure);
 
-    const all = [validate, prepare, train, evaluate, register, gate, recordRejection, deploy, rollBackDeploy];
+    const all = [validate, prepare, train, evaluate, register, gate, recordRejection, rollBackDeploy];
     for (const task of all) (task as sfn.TaskStateBase | sfn.CustomState).addCatch(notifyFailure, catchAll);
     let approvalChain: sfn.IChainable = deploy;
     if (steps.approval) {

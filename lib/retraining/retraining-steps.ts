@@ -129,7 +129,7 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
   objects.read(deployer.function, {
     sid: 'ReadChampionPointer',
     objects: [{ bucket: 'models', prefix: models.championPointerKey(dataset) }],
-    why: 'the pointer is one object; the grant names it whole (the wildcard only follows its name).',
+    why: "the prefix is the pointer's own key (the helper ends every prefix with a wildcard), and no other object's key starts with it.",
   });
   // A rolled-back first promotion leaves no champion pointer behind.
   objects.delete(deployer.function, {

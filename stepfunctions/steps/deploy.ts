@@ -82,9 +82,10 @@ export function deployStep({ store, settings, scorer }: DeployDependencies) {
 
 /**
  * FinishDeploy: judges the canary on its own traffic and the scorer's alarms, then records the promotion:
- * registry first (the write AWS may still refuse), the champion pointer, and last the alias, which is what
- * serves. Every write is idempotent, so a retried FinishDeploy converges; a failure at any point is caught into
- * RollBackDeploy.
+ * registry first (the write AWS may still refuse), then the alias, then the champion pointer. The pointer goes
+ * last because the version CloudFormation installed follows it: written before the alias moved, containers of
+ * that version starting in between would load the candidate and keep it through a rollback. Every write is
+ * idempotent, so a retried FinishDeploy converges; a failure at any point is caught into RollBackDeploy.
  */
 export function finishDeployStep({ store, settings, registry, scorer, now = () => new Date() }: DeployDependencies) {
   return async (input: DeployInput): Promise<{ modelVersion: string; champion: true }> => {
@@ -108,34 +109,42 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
       metrics: input.evaluation.candidate,
       deployedAt: now().toISOString(),
     };
-    await store.put(championPointerUri(settings), championPointerText(pointer));
     await scorer.complete(handle);
+    await store.put(championPointerUri(settings), championPointerText(pointer));
     return { modelVersion, champion: true };
   };
 }
 
 /**
- * RollBackDeploy: after FinishDeploy failed (its canary judged, or a write refused), puts back what serves
- * first — the alias on the previous version — then the previous champion pointer (none before the first
- * promotion), then marks the candidate Rejected with the failure. Each write is idempotent and each is made
- * whatever FinishDeploy got to, so the three records name the previous champion when it returns.
+ * RollBackDeploy: after Deploy or FinishDeploy failed (the canary judged, or a write refused), puts back what
+ * serves first — the alias on the previous version (after a Deploy that failed part-way: whatever canary share
+ * it set, taken off) — then the previous champion pointer (none before the first promotion), then marks the
+ * candidate Rejected with the failure. Each write is idempotent and each is made whatever the failed step got
+ * to, so the three records name the previous champion when it returns; the state retries a RollbackFailed.
  */
 export function rollBackDeployStep({ store, settings, registry, scorer }: DeployDependencies) {
   return async (input: DeployInput): Promise<{ rolledBack: true; modelVersion: string; reason: string }> => {
-    const handle = deploymentOf(input);
+    const handle = input.deployment;
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
-    const reason = `deployment rolled back: ${failureOf(input.error)}`;
+    const failure = failureOf(input.error);
+    const reason = `deployment rolled back: ${failure}`;
     try {
-      await scorer.rollback(handle);
+      if (handle) await scorer.rollback(handle);
+      else await scorer.abandonCanary();
       const pointerUri = championPointerUri(settings);
       const current = await readChampion(store, settings);
-      if (current?.modelVersion === modelVersion) {
+      if (handle && current?.modelVersion === modelVersion) {
         if (handle.previousChampion) await store.put(pointerUri, championPointerText(handle.previousChampion));
         else await store.delete(pointerUri);
       }
-      await registry.decide(input.registration.modelPackageArn, 'Rejected', [reason], input.approval?.approver);
+      // An approver the registry would refuse is left out rather than failing the rollback.
+      const approver =
+        input.approval && !approverProblem(input.approval.approver) ? input.approval.approver : undefined;
+      await registry.decide(input.registration.modelPackageArn, 'Rejected', [reason], approver);
     } catch (error) {
-      const message = `rolling back ${modelVersion} failed, its alias, champion pointer and registry status may disagree: ${(error as Error).message}`;
+      const message =
+        `rolling back ${modelVersion} after ${failure} failed, so its alias, champion pointer and registry ` +
+        `status may disagree: ${(error as Error).message}`;
       throw new StepError('RollbackFailed', message);
     }
     return { rolledBack: true, modelVersion, reason };

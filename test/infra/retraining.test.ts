@@ -52,9 +52,13 @@ test('every Task state retries with jittered backoff and catches into notify-and
     const retry = state.Retry as { JitterStrategy?: string; BackoffRate?: number }[];
     expect({ name, jitter: retry?.[0]?.JitterStrategy }).toEqual({ name, jitter: 'FULL' });
     const catchers = state.Catch as { ErrorEquals: string[]; Next: string }[];
-    // FinishDeploy's failures go through RollBackDeploy, which then notifies.
+    // Deploy's and FinishDeploy's failures go through RollBackDeploy, which then notifies.
     const target =
-      name === 'NotifyFailure' ? 'RetrainingFailed' : name === 'FinishDeploy' ? 'RollBackDeploy' : 'NotifyFailure';
+      name === 'NotifyFailure'
+        ? 'RetrainingFailed'
+        : name === 'FinishDeploy' || name === 'Deploy'
+          ? 'RollBackDeploy'
+          : 'NotifyFailure';
     expect(catchers.some((c) => c.ErrorEquals.includes('States.ALL') && c.Next === target)).toBe(true);
   }
   expect(States.RetrainingFailed).toMatchObject({

@@ -31,6 +31,8 @@ import { StageResolver } from '../support/aws/stage-resolver';
 import { runWorldExecution, type WorldExecution } from '../support/aws/world-state-machine';
 import { synthesizePlatform } from '../support/platform';
 import { validateRequests } from '../support/aws/api-models';
+import { stepInputCheck } from '../support/aws/step-input-schemas';
+import { STEP_INPUTS_MATCH, type StepInputs } from '../support/step-inputs';
 
 jest.setTimeout(300_000);
 polyfillWithResolvers();
@@ -114,15 +116,21 @@ class DeployedStage {
     }
   }
 
-  /** One execution on a new extract, as its S3 manifest event starts it. */
-  async run(beforeTask?: (state: string, input: unknown) => Promise<void>): Promise<WorldExecution> {
+  /**
+   * One execution on a new extract, as its S3 manifest event starts it (or, with `trigger: 'schedule'`, as the
+   * schedule does: no manifest named, the latest is taken).
+   */
+  async run(
+    beforeTask?: (state: string, input: unknown) => Promise<void>,
+    trigger: 'manifest' | 'schedule' = 'manifest',
+  ): Promise<WorldExecution> {
     await this.extract();
     return runWorldExecution({
       world: this.world,
       definition: this.machine.definition,
       role: this.machine.role,
       stateMachineArn: this.machine.arn,
-      input: { manifestKey: this.manifestKey, trigger: 'manifest' },
+      input: trigger === 'manifest' ? { manifestKey: this.manifestKey, trigger } : { trigger },
       name: `${this.envName}-run-${++this.runs}`,
       beforeTask,
     });
@@ -201,6 +209,57 @@ class DeployedStage {
   }
 }
 
+/** Written by Lambda for a traced function, not by its code. */
+const TRACING = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+/**
+ * Permissions each role holds that no call in these paths makes, and why they stay: the service uses them on the
+ * role's behalf (traces, log delivery, the training job's network interfaces, logs, metrics and volume keys),
+ * Step Functions stops a job when an execution is stopped, or the agent reads them on resume
+ * (test/infra/aws-contracts.test.ts).
+ */
+const EXPECTED_UNUSED: Record<string, string[]> = {
+  ScorerFunctionServiceRole: TRACING,
+  ValidateManifestStepFunctionServiceRole: TRACING,
+  PrepareStepFunctionServiceRole: TRACING,
+  EvaluateStepFunctionServiceRole: TRACING,
+  GateStepFunctionServiceRole: TRACING,
+  DeployerStepFunctionServiceRole: TRACING,
+  ApprovalStepFunctionServiceRole: TRACING,
+  StateMachineRole: [
+    'logs:CreateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:DescribeLogGroups',
+    'logs:DescribeResourcePolicies',
+    'logs:GetLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:UpdateLogDelivery',
+    'sagemaker:StopTrainingJob',
+    'xray:GetSamplingRules',
+    'xray:GetSamplingTargets',
+    ...TRACING,
+  ],
+  TrainingRole: [
+    'cloudwatch:PutMetricData',
+    'ec2:CreateNetworkInterface',
+    'ec2:CreateNetworkInterfacePermission',
+    'ec2:DeleteNetworkInterface',
+    'ec2:DeleteNetworkInterfacePermission',
+    'ec2:DescribeDhcpOptions',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeSubnets',
+    'ec2:DescribeVpcs',
+    'kms:CreateGrant',
+    'kms:Encrypt',
+    'logs:CreateLogGroup',
+    'logs:CreateLogStream',
+    'logs:DescribeLogStreams',
+    'logs:PutLogEvents',
+  ],
+  AgentRole: ['kms:Decrypt', 's3:GetObject', 's3:ListBucket'],
+};
+
 const outcomeOf = (execution: WorldExecution) => retrainingOutcome(execution.status, execution.output, execution.error);
 
 const dev = new DeployedStage('dev');
@@ -263,12 +322,47 @@ describe('dev, as a bank runs it over time', () => {
     expect(canary.filter((a) => a.version === '2').every((a) => a.status === 200)).toBe(true);
     expect(execution.status).toBe('FAILED');
     expect(execution.error?.name).toBe('CanaryRolledBack');
-    expect(execution.error?.cause).toMatch(/version 3 answered \d+ of its \d+ requests with a 5xx/);
+    expect(execution.error?.cause).toMatch(/version 3 answered \d+ of its \d+ requests with a 5xx and crashed on 0/);
     expect(execution.path.slice(-4)).toEqual(['FinishDeploy', 'RollBackDeploy', 'NotifyFailure', 'RetrainingFailed']);
     dev.expectChampion('mlp-dev-loans/1');
     const rejected = dev.world.packages.at(-1)!;
     expect(rejected).toMatchObject({ status: 'Rejected' });
     expect(rejected.description).toMatch(/^deployment rolled back: CanaryRolledBack/);
+  });
+
+  test('a canary whose version crashes (no metric of its own) is rolled back on Lambda errors', async () => {
+    const canary: Array<{ version: string; status: number }> = [];
+    let candidate = '';
+    const execution = await dev.run(async (state, input) => {
+      if (state !== STATE.finishDeploy) return;
+      // The candidate's runtime cannot start: Lambda answers each invocation with an error, the handler never runs.
+      candidate = (input as { execution: { deployment: { candidate: string } } }).execution.deployment.candidate;
+      const scorer = dev.world.functions.get(dev.scorer)!;
+      scorer.versions.set(candidate, { ...scorer.versions.get(candidate)!, NODE_OPTIONS: '--require /nonexistent.js' });
+      canary.push(...(await dev.score(60)));
+    });
+    expect(canary.filter((a) => a.version === candidate).length).toBeGreaterThan(0);
+    expect(execution.error?.name).toBe('CanaryRolledBack');
+    expect(execution.error?.cause).toMatch(
+      new RegExp(`version ${candidate} answered 0 of its 0 requests with a 5xx and crashed on [1-9]`),
+    );
+    dev.expectChampion('mlp-dev-loans/1');
+  });
+
+  test('a Deploy failing part-way is rolled back too: no canary share is left, the candidate is Rejected', async () => {
+    const fault = (call: RecordedCall) =>
+      call.operation === 'UpdateAlias' &&
+      Object.keys((call.params.RoutingConfig as { AdditionalVersionWeights: object }).AdditionalVersionWeights).length >
+        0;
+    dev.world.faults.push(fault);
+    try {
+      const execution = await dev.run();
+      expect(execution.path.slice(-4)).toEqual(['Deploy', 'RollBackDeploy', 'NotifyFailure', 'RetrainingFailed']);
+    } finally {
+      dev.world.faults.splice(dev.world.faults.indexOf(fault), 1);
+    }
+    dev.expectChampion('mlp-dev-loans/1');
+    expect(dev.world.packages.at(-1)).toMatchObject({ status: 'Rejected' });
   });
 
   const writes: Array<[string, (call: RecordedCall, candidate: string) => boolean]> = [
@@ -329,8 +423,9 @@ describe('dev, as a bank runs it over time', () => {
       };
     });
     try {
-      const execution = await dev.run();
+      const execution = await dev.run(undefined, 'schedule');
       expect(outcomeOf(execution)).toMatchObject({ outcome: 'NotPromoted' });
+      expect(execution.output?.validation).toMatchObject({ manifestUri: expect.stringContaining(dev.manifestKey) });
       expect(execution.path.slice(-2)).toEqual(['RecordRejection', 'NotPromoted']);
     } finally {
       dev.setEnvironment(gate, () => original);
@@ -380,12 +475,31 @@ describe('prod, where a human decides', () => {
     return execution;
   }
 
+  test('a first promotion whose pointer write is stored but answered with an error leaves no champion: the pointer is retracted', async () => {
+    const fault = (call: RecordedCall) =>
+      call.operation === 'PutObject' &&
+      String(call.params.Key).endsWith('champion.json') &&
+      String(call.params.Body).includes('"mlp-prod-loans/1"');
+    prod.world.lostResponses.push(fault);
+    try {
+      const execution = await runWithDecision({ approver: 'jane.obrien@bank.example' });
+      expect(execution.path.slice(-4)).toEqual(['FinishDeploy', 'RollBackDeploy', 'NotifyFailure', 'RetrainingFailed']);
+      expect(prod.world.calls.some(fault)).toBe(true);
+    } finally {
+      prod.world.lostResponses.splice(prod.world.lostResponses.indexOf(fault), 1);
+    }
+    // The pointer FinishDeploy had written is gone, so the version CloudFormation installed serves no model.
+    expect(prod.world.calls.some((c) => c.operation === 'DeleteObject')).toBe(true);
+    prod.expectChampion(null);
+    expect(prod.world.packages[0]).toMatchObject({ status: 'Rejected' });
+  });
+
   test('an approved candidate is deployed with its approver recorded', async () => {
     const execution = await runWithDecision({ approver: 'jane.obrien@bank.example' });
     expect(execution.error).toBeUndefined();
     expect(outcomeOf(execution)).toMatchObject({ outcome: 'Promoted', approver: 'jane.obrien@bank.example' });
-    prod.expectChampion('mlp-prod-loans/1');
-    expect(prod.world.packages[0].metadata.approver).toBe('jane.obrien@bank.example');
+    prod.expectChampion('mlp-prod-loans/2');
+    expect(prod.world.packages[1].metadata.approver).toBe('jane.obrien@bank.example');
   });
 
   test('a rejected candidate is Rejected by its approver with the reason; the champion keeps serving', async () => {
@@ -399,9 +513,9 @@ describe('prod, where a human decides', () => {
       approver: 'risk.officer@bank.example',
       reason: 'calibration drifts in the last quarter, see RISK-12',
     });
-    prod.expectChampion('mlp-prod-loans/1');
-    expect(prod.world.packages[1]).toMatchObject({ status: 'Rejected' });
-    expect(prod.world.packages[1].metadata.approver).toBe('risk.officer@bank.example');
+    prod.expectChampion('mlp-prod-loans/2');
+    expect(prod.world.packages[2]).toMatchObject({ status: 'Rejected' });
+    expect(prod.world.packages[2].metadata.approver).toBe('risk.officer@bank.example');
   });
 });
 
@@ -413,6 +527,28 @@ describe('after every path', () => {
           if (!call.allowed) denied.push({ caller: caller.name, action: call.action, resource: call.resource });
     }
     expect(denied).toEqual([]);
+  });
+
+  test("each Lambda step's rendered payload is its entry point's input type (the definition's data flow)", () => {
+    const check = stepInputCheck();
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for (const world of [dev.world, prod.world]) {
+      for (const call of world.calls) {
+        if (call.service !== 'lambda' || call.operation !== 'Invoke') continue;
+        const name = String(call.params.FunctionName).split(':')[6] ?? String(call.params.FunctionName);
+        const entry = world.functions.get(name)?.handler as keyof StepInputs | undefined;
+        if (!entry || !(entry in STEP_INPUTS_MATCH)) continue; // the scorer, invoked by the test as the API
+        seen.add(entry);
+        problems.push(...check.problems(entry, JSON.parse(String(call.params.Payload))));
+      }
+    }
+    expect([...new Set(problems)]).toEqual([]);
+    expect([...seen].sort()).toEqual(Object.keys(STEP_INPUTS_MATCH).sort());
+    // The check can fail: a payload without what Prepare reads is named.
+    expect(check.problems('prepare', { validation: {} })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/executionName/)]),
+    );
   });
 
   test('every request sent validates against AWS API models (botocore)', () => {
@@ -444,9 +580,10 @@ describe('after every path', () => {
     );
     const path = join(tmpdir(), 'mlp-least-privilege.json');
     writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
-    // Every function's role is reported; what each holds unused is written out for review.
-    expect(Object.keys(report)).toEqual(
-      expect.arrayContaining(['DeployerStepFunctionServiceRole', 'ScorerFunctionServiceRole']),
+    // What a role holds and nothing here used is exactly what AWS uses on its behalf, or what only other tests
+    // exercise: a new permission nothing uses fails this.
+    expect(Object.fromEntries(Object.entries(report).map(([name, entry]) => [name, entry.unused]))).toEqual(
+      EXPECTED_UNUSED,
     );
   });
 });

@@ -122,6 +122,8 @@ export class AwsWorld {
     [];
   /** Requests answered with a 500 while they match (the SDK retries, then the caller fails). */
   readonly faults: FaultMatcher[] = [];
+  /** Requests carried out, then answered with a 500 while they match: a response lost after the write. */
+  readonly lostResponses: FaultMatcher[] = [];
   /** Reason the next training job fails with, if set. */
   nextTrainingFailure?: string;
   endpoint = '';
@@ -403,7 +405,16 @@ export class AwsWorld {
       body,
       caller,
     };
-    switch (credential[2]) {
+    const recorded = this.calls.length;
+    const answer = await this.serve(credential[2], wire);
+    const call = this.calls[recorded];
+    if (call && answer.status < 300 && this.lostResponses.some((lost) => lost(call)))
+      return json(500, { __type: 'InternalFailure', message: 'injected: the response was lost' });
+    return answer;
+  }
+
+  private async serve(service: string, wire: WireRequest): Promise<WireAnswer> {
+    switch (service) {
       case 's3':
         return this.s3(wire);
       case 'lambda':
@@ -417,7 +428,7 @@ export class AwsWorld {
       case 'states':
         return this.stepFunctions(wire);
       default:
-        return json(400, { __type: 'UnknownService', message: `the world has no ${credential[2]}` });
+        return json(400, { __type: 'UnknownService', message: `the world has no ${service}` });
     }
   }
 
@@ -636,15 +647,26 @@ export class AwsWorld {
 
   private async invoke(fn: WorldFunction, qualifier: string | undefined, payload: Buffer): Promise<WireAnswer> {
     const version = this.versionOf(fn, qualifier);
-    const container = await this.container(fn, version);
-    const answer = await container.invoke(JSON.parse(payload.toString('utf8') || '{}'), {
+    const context = {
       awsRequestId: `req-${this.calls.length}`,
       functionName: fn.name,
       functionVersion: version,
       invokedFunctionArn: qualifier ? `${fn.arn}:${qualifier}` : fn.arn,
       memoryLimitInMB: '1024',
       callbackWaitsForEmptyEventLoop: false,
-    });
+    };
+    // A container that cannot start answers every invocation with the runtime's error, as Lambda does.
+    const answer = await this.container(fn, version).then(
+      (container) => container.invoke(JSON.parse(payload.toString('utf8') || '{}'), context),
+      (error: Error) => ({ error: { errorType: 'Runtime.ExitError', errorMessage: error.message } }),
+    );
+    // Lambda's own metrics of an alias: Invocations and Errors under the version that ran.
+    if (qualifier && fn.aliases.has(qualifier)) {
+      const dims = { FunctionName: fn.name, Resource: `${fn.name}:${qualifier}`, ExecutedVersion: version };
+      const at = Date.now();
+      this.datapoints.push({ ns: 'AWS/Lambda', metric: 'Invocations', dims, at, value: 1 });
+      this.datapoints.push({ ns: 'AWS/Lambda', metric: 'Errors', dims, at, value: 'error' in answer ? 1 : 0 });
+    }
     const headers = { 'x-amz-executed-version': version };
     if ('error' in answer) return json(200, answer.error, { ...headers, 'x-amz-function-error': 'Unhandled' });
     return json(200, answer.result, headers);
