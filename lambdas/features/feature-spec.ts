@@ -21,6 +21,11 @@ import { describeIssues } from '../../contracts/describe-issues'; // zod/mini: t
 /** Identifier of this spec format, stored in every spec file. */
 export const FEATURE_SPEC_FORMAT = 'mlp.feature-spec/1';
 
+/** Most categories one categorical feature may have. */
+export const MAX_CATEGORIES = 10_000;
+/** Longest category value, in UTF-16 code units. */
+export const MAX_CATEGORY_LENGTH = 256;
+
 /**
  * Builds the schema of `feature-spec.json`. Built on first use and kept: zod takes milliseconds to construct
  * it, and a scorer serving a model without a spec (features named after the model) never needs it.
@@ -33,7 +38,9 @@ function buildFeatureSpecSchema() {
       name,
       type: z.literal('categorical'),
       encoding: z.enum(['one-hot', 'ordinal']),
-      categories: z.array(z.string().check(z.maxLength(256))).check(z.minLength(1), z.maxLength(10_000)),
+      categories: z
+        .array(z.string().check(z.maxLength(MAX_CATEGORY_LENGTH)))
+        .check(z.minLength(1), z.maxLength(MAX_CATEGORIES)),
     }),
   ]);
   return z

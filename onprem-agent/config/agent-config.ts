@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { mlpHomeOf } from '../../contracts/mlp-home';
 import { parse as parseYaml } from 'yaml';
+import { namesDirectIdentifier } from '../anonymise/direct-identifiers';
 import { z } from 'zod';
 import { describeIssues } from '../../contracts/describe-issues';
 
@@ -33,7 +34,8 @@ const secretRef = z
 
 const policy = z.discriminatedUnion('policy', [
   z.object({ policy: z.literal('drop') }).strict(),
-  z.object({ policy: z.literal('keep') }).strict(),
+  // `identifier: false`: reviewed, the column is not a direct identifier whatever its name or values look like.
+  z.object({ policy: z.literal('keep'), identifier: z.literal(false).optional() }).strict(),
   z.object({ policy: z.literal('hmac') }).strict(),
   z
     .object({
@@ -107,6 +109,17 @@ const dataset = z
         ctx.addIssue({ code: 'custom', path: ['quasiIdentifiers', i], message: `"${q}" is dropped` });
     });
     d.tests.forEach((t, i) => need(t.column, ['tests', i, 'column'], 'data test'));
+    for (const [column, p] of Object.entries(d.columns)) {
+      if (p.policy === 'keep' && p.identifier !== false && namesDirectIdentifier(column)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', column],
+          message:
+            `"${column}" is named like a direct identifier and would leave the bank as it is: use hmac or drop ` +
+            '(or, once reviewed, keep it with identifier: false)',
+        });
+      }
+    }
     if (d.columns[d.primaryKey]?.policy === 'drop')
       ctx.addIssue({ code: 'custom', path: ['primaryKey'], message: 'the primary key cannot be dropped' });
   });
@@ -221,18 +234,27 @@ export function parseAgentConfig(document: unknown, origin: string): AgentConfig
   };
 }
 
-/** Reads a secret named by the config (never logged). */
+/**
+ * Reads a secret named by the config (never logged). A file's trailing line breaks are not part of the secret
+ * (`echo KEY > file` and editors add one), so a key gives the same bytes, and the same pseudonyms, from a file as
+ * from the environment.
+ */
 export function readSecret(ref: { env?: string; file?: string }, what: string): Buffer {
   if (ref.env) {
     const value = process.env[ref.env];
     if (!value) throw new AgentConfigError(`${what}: environment variable ${ref.env} is not set`);
     return Buffer.from(value, 'utf8');
   }
+  let bytes: Buffer;
   try {
-    return readFileSync(ref.file!);
+    bytes = readFileSync(ref.file!);
   } catch (error) {
     throw new AgentConfigError(
       `${what}: cannot read ${ref.file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+  if (end === 0) throw new AgentConfigError(`${what}: ${ref.file} is empty`);
+  return bytes.subarray(0, end);
 }

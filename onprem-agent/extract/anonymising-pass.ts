@@ -4,11 +4,12 @@
  * spooled locally, until the run knows which groups are too small. Nothing leaves the machine here.
  */
 import { compileTransform, type ColumnTransform, type SourceValue } from '../anonymise/column-transform';
+import { DirectIdentifierScan } from '../anonymise/direct-identifiers';
 import type { DatasetConfig } from '../config/agent-config';
 import type { Source, SourceColumn } from '../source/source';
 import { csvLine } from './csv';
 import { RowTests } from './data-tests';
-import { dataTestsFailed } from './extract-abort';
+import { dataTestsFailed, ExtractAbort } from './extract-abort';
 import type { ExtractPlan } from './extract-plan';
 import type { WatermarkPosition } from './journal';
 import { KAnonymityGroups } from './k-anonymity';
@@ -58,6 +59,14 @@ export async function anonymisingPass(
     })),
   );
   const rowTests = new RowTests(dataset.tests, names);
+  const identifiers = new DirectIdentifierScan(
+    planned.outputColumns
+      .filter((name) => {
+        const policy = dataset.columns[name];
+        return policy.policy === 'keep' && policy.identifier !== false;
+      })
+      .map((name) => ({ name, at: names.indexOf(name) })),
+  );
   const spool = new SpoolWriter(options.spoolPath, Math.min(SPOOL_CHUNK_ROWS, dataset.partRows));
   let last: WatermarkPosition | null = null;
   const fields: (string | null)[] = new Array(outIndex.length);
@@ -65,6 +74,7 @@ export async function anonymisingPass(
     for await (const batch of options.source.batches(planned.sql, planned.binds)) {
       for (const row of batch) {
         rowTests.check(row);
+        identifiers.add(row);
         for (let i = 0; i < outIndex.length; i++) fields[i] = outTransforms[i](row[outIndex[i]] as SourceValue);
         spool.append(groups.add(row, fields), csvLine(fields));
       }
@@ -78,6 +88,13 @@ export async function anonymisingPass(
   }
   const rowFailures = rowTests.failures();
   if (rowFailures.length > 0) throw dataTestsFailed(dataset, rowFailures);
+  const found = identifiers.findings();
+  if (found.length > 0) {
+    throw new ExtractAbort(
+      `${dataset.name}: kept columns hold direct identifiers (${found.join('; ')}); use hmac or drop, or once ` +
+        'reviewed keep them with identifier: false',
+    );
+  }
   return { last, rows: spool.records, groups };
 }
 

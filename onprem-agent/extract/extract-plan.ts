@@ -18,6 +18,8 @@ export interface ExtractPlan {
   readonly binds: readonly unknown[];
   readonly plan: RunPlan;
   readonly resuming: boolean;
+  /** The watermark column's declared type, and whether it holds numbers (epoch seconds) or text (ISO times). */
+  readonly watermark: { readonly type: string; readonly kind: 'number' | 'text' };
 }
 
 /** Builds the plan; throws {@link ExtractAbort} if a source column lacks a policy or a policy names no column. */
@@ -42,12 +44,12 @@ export async function planExtract(
   const policySha256 = sha256(JSON.stringify({ dataset, kid: config.pseudonymisation.kid }));
   const open = journal.openRun();
   const resuming = open !== null && open.policySha256 === policySha256;
+  const wmColumn = columns.find((c) => c.name === dataset.watermark.column)!;
+  const numeric = isNumericType(wmColumn.type);
   let plan: RunPlan;
   if (resuming) {
     plan = open;
   } else {
-    const wmColumn = columns.find((c) => c.name === dataset.watermark.column)!;
-    const numeric = /INT|REAL|NUM|FLOA|DOUB/.test(wmColumn.type);
     const bound = new Date(deps.now().getTime() - dataset.watermark.lagSeconds * 1000);
     const upperBound = numeric ? Math.floor(bound.getTime() / 1000) : bound.toISOString().replace(/\.\d{3}Z$/, 'Z');
     const from = journal.watermark();
@@ -60,18 +62,27 @@ export async function planExtract(
   }
   const outputColumns = columns.filter((c) => dataset.columns[c.name].policy !== 'drop').map((c) => c.name);
   const { where, binds } = windowClause(dataset, plan);
-  const select = columns.map((c) => quoteIdentifier(c.name)).join(', ');
+  // A dropped column is not read, unless the run needs it: the watermark and key position, or a data test.
+  const needed = new Set([dataset.watermark.column, dataset.primaryKey, ...dataset.tests.map((t) => t.column)]);
+  const selected = columns.filter((c) => dataset.columns[c.name].policy !== 'drop' || needed.has(c.name));
+  const select = selected.map((c) => quoteIdentifier(c.name)).join(', ');
   const order = `${quoteIdentifier(dataset.watermark.column)}, ${quoteIdentifier(dataset.primaryKey)}`;
   return {
     dataset: dataset.name,
-    columns,
+    columns: selected,
     outputColumns,
     dropped: columns.filter((c) => dataset.columns[c.name].policy === 'drop').map((c) => c.name),
     sql: `SELECT ${select} FROM ${quoteIdentifier(dataset.table)} WHERE ${where} ORDER BY ${order}`,
     binds,
     plan,
     resuming,
+    watermark: { type: wmColumn.type, kind: numeric ? 'number' : 'text' },
   };
+}
+
+/** Whether a declared column type holds numbers (a numeric watermark is compared with epoch seconds). */
+export function isNumericType(type: string): boolean {
+  return /INT|REAL|NUM|FLOA|DOUB/i.test(type);
 }
 
 /** Keyset window: after the committed (watermark, key) position, up to the run's upper bound. */

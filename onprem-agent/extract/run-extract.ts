@@ -182,6 +182,15 @@ async function checkSourceGates(dataset: DatasetConfig, planned: ExtractPlan, so
       `${dataset.name}: ${nullWatermarks} row(s) have a NULL watermark (${dataset.watermark.column}); they could never be extracted incrementally`,
     );
   }
+  // The window compares the watermark with a bound of one kind: values of the other kind would be skipped.
+  const { type, kind } = planned.watermark;
+  const otherKind = await source.valuesNotOfKind(dataset.table, dataset.watermark.column, kind);
+  if (otherKind > 0) {
+    throw new ExtractAbort(
+      `${dataset.name}: ${otherKind} row(s) hold a watermark (${dataset.watermark.column}, declared ${type}) ` +
+        `that is not ${kind === 'number' ? 'a number' : 'text'}; the run window would skip them`,
+    );
+  }
   const { where, binds } = windowClause(dataset, planned.plan);
   const uniqueFailures = await uniqueTestFailures(source, dataset, where, binds);
   if (uniqueFailures.length > 0) throw dataTestsFailed(dataset, uniqueFailures);

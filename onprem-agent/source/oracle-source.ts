@@ -119,6 +119,11 @@ export class OracleSource implements Source {
     });
   }
 
+  /** Oracle columns have one declared type: a column never holds numbers and text at once. */
+  async valuesNotOfKind(): Promise<number> {
+    return 0;
+  }
+
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {
     const connection = await this.pool.getConnection();
     this.connection = connection;

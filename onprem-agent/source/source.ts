@@ -23,6 +23,11 @@ export interface Source {
   batches(sql: string, binds: readonly unknown[]): AsyncIterable<readonly unknown[][]>;
   /** The first row of a query. */
   one(sql: string, binds: readonly unknown[]): Promise<unknown[] | undefined>;
+  /**
+   * Rows of `table` whose `column` is not stored as a number (`kind` number) or as text (`kind` text). A typed
+   * database (Oracle) has none; SQLite stores each value with its own type, so a column may hold both.
+   */
+  valuesNotOfKind(table: string, column: string, kind: 'number' | 'text'): Promise<number>;
   /** Runs `fn` inside one read-consistent snapshot. */
   snapshot<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;

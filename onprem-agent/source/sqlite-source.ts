@@ -65,6 +65,15 @@ export class SqliteSource implements Source {
       .get(...binds) as unknown[] | undefined;
   }
 
+  async valuesNotOfKind(table: string, column: string, kind: 'number' | 'text'): Promise<number> {
+    const types = kind === 'number' ? "('integer', 'real')" : "('text')";
+    const row = await this.one(
+      `SELECT COUNT(*) FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(column)} IS NOT NULL AND typeof(${quoteIdentifier(column)}) NOT IN ${types}`,
+      [],
+    );
+    return Number(row![0]);
+  }
+
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {
     this.db.exec('BEGIN');
     try {

@@ -13,7 +13,12 @@
  * Processing job.
  */
 import { createHash } from 'node:crypto';
-import { FEATURE_SPEC_FORMAT, type FeatureSpec } from '../../lambdas/features/feature-spec';
+import {
+  FEATURE_SPEC_FORMAT,
+  type FeatureSpec,
+  MAX_CATEGORIES,
+  MAX_CATEGORY_LENGTH,
+} from '../../lambdas/features/feature-spec';
 import { Vectorizer } from '../../lambdas/features/vectorizer';
 import { loadManifest, readPart } from '../extract-manifest';
 import { trainingJobName } from '../../contracts/resource-names';
@@ -161,11 +166,35 @@ export function prepareStep({ store, settings }: StepDependencies) {
   };
 }
 
-/** Categories of a feature in the training split, sorted (so the spec is deterministic). */
+/**
+ * Categories of a feature in the training split, sorted (so the spec is deterministic), within what a feature
+ * spec may hold: a spec beyond it would be written here and refused by every reader, Evaluate first. Errors name
+ * the feature and the counts, never a value.
+ */
 function fitCategories(records: readonly FeatureRecord[], name: string): string[] {
   const seen = new Set<string>();
-  for (const record of records) if (typeof record[name] === 'string') seen.add(record[name] as string);
+  let tooLong = 0;
+  for (const record of records) {
+    const value = record[name];
+    if (typeof value !== 'string') continue;
+    if (value.length > MAX_CATEGORY_LENGTH) tooLong++;
+    seen.add(value);
+  }
   if (seen.size === 0) throw new StepError('SchemaMismatch', `${name} has no values in the training split`);
+  if (tooLong > 0) {
+    throw new StepError(
+      'SchemaMismatch',
+      `${name}: ${tooLong} row(s) of the training split hold a category longer than ${MAX_CATEGORY_LENGTH} characters; ` +
+        'generalise or drop the column in the agent policy',
+    );
+  }
+  if (seen.size > MAX_CATEGORIES) {
+    throw new StepError(
+      'SchemaMismatch',
+      `${name} has ${seen.size} categories in the training split, more than the ${MAX_CATEGORIES} a feature spec holds; ` +
+        'generalise it in the agent policy, or make it numeric',
+    );
+  }
   return [...seen].sort();
 }
 

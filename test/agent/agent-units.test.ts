@@ -4,7 +4,12 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileTransform } from '../../onprem-agent/anonymise/column-transform';
-import { AgentConfigError, loadAgentConfig, parseAgentConfig } from '../../onprem-agent/config/agent-config';
+import {
+  AgentConfigError,
+  loadAgentConfig,
+  parseAgentConfig,
+  readSecret,
+} from '../../onprem-agent/config/agent-config';
 import { csvLine } from '../../onprem-agent/extract/csv';
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
 import { expectCreateOnly } from '../support/object-store-contract';
@@ -57,6 +62,29 @@ describe('column transforms', () => {
     ]);
     const month = compileTransform({ policy: 'generalise', method: 'month' }, ctx('opened'));
     expect([month('2025-05-13'), month('2025-05-13T10:00:00Z'), month(null)]).toEqual(['2025-05', '2025-05', null]);
+  });
+
+  test('a pseudonym key gives the same pseudonyms from a file (with its trailing line break) as from the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlp-key-'));
+    const text = 'k3y-material-of-at-least-32-bytes-long';
+    process.env.MLP_TEST_KEY = text;
+    try {
+      const fromEnv = readSecret({ env: 'MLP_TEST_KEY' }, 'pseudonymisation key');
+      for (const [name, body] of [
+        ['plain', text],
+        ['lf', `${text}\n`],
+        ['crlf', `${text}\r\n`],
+      ]) {
+        writeFileSync(join(dir, name), body);
+        const fromFile = readSecret({ file: join(dir, name) }, 'pseudonymisation key');
+        const pseudonym = (k: Buffer) => compileTransform({ policy: 'hmac' }, { ...ctx('full_name'), key: k })('Ann');
+        expect({ name, same: pseudonym(fromFile) === pseudonym(fromEnv) }).toEqual({ name, same: true });
+      }
+      writeFileSync(join(dir, 'blank'), '\n');
+      expect(() => readSecret({ file: join(dir, 'blank') }, 'pseudonymisation key')).toThrow(/is empty/);
+    } finally {
+      delete process.env.MLP_TEST_KEY;
+    }
   });
 
   test('CSV fields are quoted when needed; null is empty and "" is quoted', () => {

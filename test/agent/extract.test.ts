@@ -12,7 +12,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { type AgentConfig, type DatasetConfig, loadAgentConfig } from '../../onprem-agent/config/agent-config';
+import {
+  type AgentConfig,
+  type DatasetConfig,
+  loadAgentConfig,
+  parseAgentConfig,
+} from '../../onprem-agent/config/agent-config';
 import { ExtractAbort } from '../../onprem-agent/extract/extract-abort';
 import { runExtract } from '../../onprem-agent/extract/run-extract';
 import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
@@ -255,6 +260,32 @@ describe('extract', () => {
     await expect(extract(config, dataset, store)).rejects.toThrow('1 row(s) have a NULL watermark (updated_at)');
     expect(await store.list('')).toEqual([]);
   });
+
+  test('refuses a watermark column that holds numbers beside text (the window would skip them)', async () => {
+    const { db, config, store, dataset } = workspace();
+    const writable = new Database(db);
+    // Redeclare loans.updated_at NUMERIC, which keeps ISO text as text and epoch seconds as numbers: SQLite then
+    // sorts every number before any text, so the numeric bound of a NUMERIC column passes none of the text rows.
+    const view = (
+      writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loan_features'").get() as { sql: string }
+    ).sql;
+    const table = (writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loans'").get() as { sql: string }).sql;
+    writable.exec(`DROP VIEW loan_features; DROP INDEX loans_watermark; ALTER TABLE loans RENAME TO loans_text;
+      ${table.replace('updated_at TEXT', 'updated_at NUMERIC')}; INSERT INTO loans SELECT * FROM loans_text;
+      DROP TABLE loans_text; ${view};`);
+    writable
+      .prepare("UPDATE loans SET updated_at = CAST(strftime('%s', updated_at) AS INTEGER) WHERE loan_id % 2 = 0")
+      .run();
+    const text = (
+      writable.prepare("SELECT COUNT(*) AS c FROM loans WHERE typeof(updated_at) = 'text'").get() as { c: number }
+    ).c;
+    writable.close();
+    expect(text).toBeGreaterThan(0);
+    await expect(extract(config, dataset, store)).rejects.toThrow(
+      `${text} row(s) hold a watermark (updated_at, declared NUMERIC) that is not a number; the run window would skip them`,
+    );
+    expect(await store.list('')).toEqual([]);
+  });
 });
 
 test('huge strings and unusual text survive a round trip through the CSV parts', async () => {
@@ -300,4 +331,87 @@ test('a source that gains a column between runs is refused until the column has 
   expect(readFileSync(join(config.stateDir, 'loans', 'watermark.json'), 'utf8')).toBe(watermark);
   const withPolicy = { ...dataset, columns: { ...dataset.columns, channel: { policy: 'keep' as const } } };
   await expect(extract(config, withPolicy, store)).resolves.toMatchObject({ rows: expect.any(Number) });
+});
+
+describe('direct identifiers under policy keep', () => {
+  test('a column named like one is refused when the config is read, unless reviewed (identifier: false)', () => {
+    const base = { ...example.datasets[0] };
+    const raw = (columns: Record<string, unknown>) => ({
+      source: { type: 'sqlite', path: 'bank.db' },
+      sink: { type: 'filesystem', root: 'out' },
+      stateDir: 'state',
+      pseudonymisation: { kid: 'k1', key: { env: 'MLP_PSEUDONYM_KEY' } },
+      datasets: [{ ...base, columns: { ...base.columns, ...columns } }],
+    });
+    for (const column of ['email', 'phone', 'full_name', 'national_id']) {
+      expect(() => parseAgentConfig(raw({ [column]: { policy: 'keep' } }), 'agent.yaml')).toThrow(
+        new RegExp(`"${column}" is named like a direct identifier`),
+      );
+    }
+    expect(() => parseAgentConfig(raw({ email: { policy: 'keep', identifier: false } }), 'agent.yaml')).not.toThrow();
+  });
+
+  test('a kept column whose values are e-mails, phones or national ids fails the run; none of them is stored', async () => {
+    const { db, config, store, dataset } = workspace();
+    const writable = new Database(db);
+    const view = (
+      writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loan_features'").get() as { sql: string }
+    ).sql;
+    writable.exec('DROP VIEW loan_features');
+    writable.exec(
+      view
+        .replace('c.email, c.phone,', 'c.email AS contact, c.phone AS reach, c.national_id AS ref,')
+        .replace('c.national_id, ', ''),
+    );
+    writable.close();
+    const columns = { ...dataset.columns };
+    delete columns.email;
+    delete columns.phone;
+    delete columns.national_id;
+    const renamed = {
+      ...dataset,
+      columns: {
+        ...columns,
+        contact: { policy: 'keep' as const },
+        reach: { policy: 'keep' as const },
+        ref: { policy: 'keep' as const },
+      },
+    };
+    const error = await extract(config, renamed, store).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ExtractAbort);
+    const message = (error as Error).message;
+    expect(message).toMatch(/contact: \d+ of \d+ values look like e-mail addresses/);
+    expect(message).toMatch(/reach: \d+ of \d+ values look like phone numbers/);
+    expect(message).toMatch(/ref: \d+ of \d+ values look like national ids/);
+    expect(message).not.toMatch(/@example\.com/);
+    expect(await store.list('')).toEqual([]);
+  });
+
+  test('dropped columns are not read from the source, unless the run needs them', async () => {
+    const { config, store, dataset } = workspace();
+    const source = new SqliteSource(config.source.type === 'sqlite' ? config.source.path : '');
+    const queries: string[] = [];
+    const recording = Object.assign(Object.create(source) as SqliteSource, {
+      batches: (sql: string, binds: readonly unknown[]) => {
+        queries.push(sql);
+        return source.batches(sql, binds);
+      },
+    });
+    try {
+      await runExtract(
+        config,
+        { ...dataset, quasiIdentifiers: ['birth_date'] },
+        { source: recording, store, key, now: () => NOW },
+      );
+    } finally {
+      await source.close();
+    }
+    const [select] = queries;
+    const dropped = Object.entries(dataset.columns)
+      .filter(([, p]) => p.policy === 'drop')
+      .map(([c]) => c);
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const column of dropped)
+      expect({ column, read: select.includes(`"${column}"`) }).toEqual({ column, read: false });
+  });
 });

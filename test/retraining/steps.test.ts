@@ -16,6 +16,7 @@ import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { evaluateStep } from '../../stepfunctions/steps/evaluate';
 import { decidePromotion } from '../../stepfunctions/steps/gate';
 import { prepareStep, splitOf } from '../../stepfunctions/steps/prepare';
+import { MAX_CATEGORIES, MAX_CATEGORY_LENGTH } from '../../lambdas/features/feature-spec';
 import { validateManifestStep } from '../../stepfunctions/steps/validate-manifest';
 import { localSettings } from '../../local/local-home';
 import { binaryMetrics } from '../../stepfunctions/model-metrics';
@@ -129,6 +130,26 @@ test('an extract too small to fill every split is EmptySplit', async () => {
   const error = await failure(run);
   expect(error.name).toBe('EmptySplit');
   expect(error.message).toContain('the test split is empty');
+});
+
+test('a category a feature spec cannot hold (too long, too many) is SchemaMismatch at Prepare, not at Evaluate', async () => {
+  const [feature] = categorical;
+  const long = rows(400, (i) => i % 2);
+  const value = `x${'y'.repeat(MAX_CATEGORY_LENGTH)}`;
+  for (const row of long) row[feature] = value;
+  const tooLong = await failure((await prepared(long)).run);
+  expect({ name: tooLong.name, message: tooLong.message }).toEqual({
+    name: 'SchemaMismatch',
+    message: expect.stringMatching(new RegExp(`^${feature}: \\d+ row\\(s\\) .* longer than ${MAX_CATEGORY_LENGTH}`)),
+  });
+  expect(tooLong.message).not.toContain(value);
+
+  const many = rows(3 * (MAX_CATEGORIES + 500), (i) => i % 2).map((row, i) => ({ ...row, [feature]: `c${i}` }));
+  const tooMany = await failure((await prepared(many)).run);
+  expect(tooMany.name).toBe('SchemaMismatch');
+  expect(tooMany.message).toMatch(
+    new RegExp(`^${feature} has \\d+ categories in the training split, more than the ${MAX_CATEGORIES}`),
+  );
 });
 
 test('a label other than 0/1 is LabelInvalid, and the message never repeats the value', async () => {
