@@ -7,9 +7,13 @@
  * kind and a count, never a value.
  */
 
-/** Column names that denote a direct identifier (matched on `_`/`-`-separated words, any case). */
+/**
+ * Column names that denote a direct identifier, matched on `_`/`-`-separated words in any case: a person's name
+ * (`full_name`, `surname`, a column called just `name`; not `product_name`), e-mail, phone, national id, passport,
+ * IBAN.
+ */
 const IDENTIFIER_NAME =
-  /(^|[_-])(full[_-]?name|first[_-]?name|last[_-]?name|given[_-]?name|surname|forename|name|e[_-]?mail|phone|mobile|telephone|national[_-]?id|nino|ssn|passport|iban)([_-]|$)/i;
+  /(^|[_-])(full[_-]?name|first[_-]?name|last[_-]?name|given[_-]?name|surname|forename|e[_-]?mail|phone|mobile|telephone|national[_-]?id|nino|ssn|passport|iban)([_-]|$)|^((customer|person|client)[_-])?name$/i;
 
 /** Whether a column's name says it holds a direct identifier. */
 export function namesDirectIdentifier(column: string): boolean {

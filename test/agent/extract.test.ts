@@ -18,6 +18,7 @@ import {
   loadAgentConfig,
   parseAgentConfig,
 } from '../../onprem-agent/config/agent-config';
+import { namesDirectIdentifier } from '../../onprem-agent/anonymise/direct-identifiers';
 import { ExtractAbort } from '../../onprem-agent/extract/extract-abort';
 import { runExtract } from '../../onprem-agent/extract/run-extract';
 import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
@@ -349,6 +350,11 @@ describe('direct identifiers under policy keep', () => {
       );
     }
     expect(() => parseAgentConfig(raw({ email: { policy: 'keep', identifier: false } }), 'agent.yaml')).not.toThrow();
+    // Business columns that only share a word with one are not refused.
+    for (const column of ['product_name', 'branch_name', 'loan_purpose'])
+      expect({ column, flagged: namesDirectIdentifier(column) }).toEqual({ column, flagged: false });
+    for (const column of ['name', 'customer_name', 'Surname', 'contact_email', 'mobile_no'])
+      expect({ column, flagged: namesDirectIdentifier(column) }).toEqual({ column, flagged: true });
   });
 
   test('a kept column whose values are e-mails, phones or national ids fails the run; none of them is stored', async () => {
