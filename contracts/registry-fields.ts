@@ -21,6 +21,11 @@ export function approverProblem(approver: string): string | null {
   );
 }
 
+/** The ApprovalDescription recording `reasons`: joined, cut to the 1,024 characters the registry keeps. */
+export function approvalDescription(reasons: readonly string[]): string {
+  return reasons.join('; ').slice(0, 1024);
+}
+
 /** Why SageMaker would refuse `description` as an ApprovalDescription (one line, at most 1,024), or null. */
 export function approvalDescriptionProblem(description: string): string | null {
   if (LINE_TERMINATOR.test(description)) return 'an approval description must be one line';

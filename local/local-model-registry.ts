@@ -2,7 +2,7 @@
  * The local twin of the SageMaker Model Registry: one JSON file per environment (`$MLP_HOME/registry/<env>.json`)
  * with the fields of a model package, numbered per group as SageMaker numbers versions.
  */
-import { approvalDescriptionProblem, approverProblem } from '../contracts/registry-fields';
+import { approvalDescription, approvalDescriptionProblem, approverProblem } from '../contracts/registry-fields';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type {
@@ -58,10 +58,10 @@ export class LocalModelRegistry implements ModelRegistry {
     const versions = this.load();
     const record = versions.find((v) => v.modelPackageArn === modelPackageArn);
     if (!record) throw new Error(`no registered model ${modelPackageArn}`);
-    // What SageMaker's UpdateModelPackage refuses, refused here too (the description cut to 1,024 as in AWS).
+    // What SageMaker's UpdateModelPackage refuses, refused here too.
     const problem =
       (approver === undefined ? null : approverProblem(approver)) ??
-      approvalDescriptionProblem(reasons.join('; ').slice(0, 1024));
+      approvalDescriptionProblem(approvalDescription(reasons));
     if (problem) throw new Error(`${modelPackageArn}: ${problem}`);
     record.status = status;
     record.statusReasons = reasons;

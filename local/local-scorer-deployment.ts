@@ -64,9 +64,9 @@ export class LocalScorerDeployment implements ScorerDeployment {
   }
 
   async complete(handle: CanaryHandle): Promise<void> {
-    if (LocalScorerDeployment.readAlias(this.servingDir)?.modelVersion === handle.candidate) return;
-    const canary = JSON.parse(readFileSync(join(this.servingDir, 'canary.json'), 'utf8')) as LocalAlias;
     const live = LocalScorerDeployment.readAlias(this.servingDir);
+    if (live?.modelVersion === handle.candidate) return;
+    const canary = JSON.parse(readFileSync(join(this.servingDir, 'canary.json'), 'utf8')) as LocalAlias;
     if (live) this.write('previous.json', live);
     this.write('live.json', canary);
   }

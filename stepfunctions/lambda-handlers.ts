@@ -1,6 +1,6 @@
 /**
- * Lambda entry points of the retraining steps (one function per step; Deploy, FinishDeploy and RecordRejection
- * share `deployer`). Dependencies come from the environment CDK sets: RETRAINING_SETTINGS, and for the deployer
+ * Lambda entry points of the retraining steps (one function per step; Deploy, FinishDeploy, RollBackDeploy and
+ * RecordRejection share `deployer`). Dependencies come from the environment CDK sets: RETRAINING_SETTINGS, and for the deployer
  * SCORER_FUNCTION_NAME, SCORER_ALIAS, SCORER_ALARMS, SCORER_METRICS_NAMESPACE, CANARY_PERCENT and
  * CANARY_MAX_ERROR_PERCENT.
  */

@@ -2,6 +2,7 @@
 import type * as SageMakerSdk from '@aws-sdk/client-sagemaker';
 import type { ApprovalStatus, CreateModelPackageRequest, ModelRegistry, ModelVersionRecord } from './model-registry';
 import { modelVersionOf } from './model-registry';
+import { approvalDescription } from '../contracts/registry-fields';
 
 /** SageMaker Model Registry through the AWS SDK. */
 export class SageMakerModelRegistry implements ModelRegistry {
@@ -33,7 +34,7 @@ export class SageMakerModelRegistry implements ModelRegistry {
       new sdk.UpdateModelPackageCommand({
         ModelPackageArn: modelPackageArn,
         ModelApprovalStatus: status,
-        ApprovalDescription: reasons.join('; ').slice(0, 1024),
+        ApprovalDescription: approvalDescription(reasons),
         ...(approver ? { CustomerMetadataProperties: { approver } } : {}),
       }),
     );

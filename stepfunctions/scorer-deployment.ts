@@ -81,14 +81,10 @@ const MINUTE_MS = 60_000;
 
 /** The deployed scorer: a Lambda function, its `live` alias and its alarms. */
 export class LambdaAliasDeployment implements ScorerDeployment {
-  private readonly functionName: string;
-  private readonly aliasName: string;
-  private readonly now: () => Date;
+  constructor(private readonly options: LambdaAliasDeploymentOptions) {}
 
-  constructor(private readonly options: LambdaAliasDeploymentOptions) {
-    this.functionName = options.functionName;
-    this.aliasName = options.aliasName;
-    this.now = options.now ?? (() => new Date());
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
   }
 
   private sdk?: Promise<typeof LambdaSdk & { client: LambdaSdk.LambdaClient }>;
@@ -104,8 +100,8 @@ export class LambdaAliasDeployment implements ScorerDeployment {
     const sdk = await this.lambda();
     await sdk.client.send(
       new sdk.UpdateAliasCommand({
-        FunctionName: this.functionName,
-        Name: this.aliasName,
+        FunctionName: this.options.functionName,
+        Name: this.options.aliasName,
         ...(version ? { FunctionVersion: version } : {}),
         RoutingConfig: { AdditionalVersionWeights: {} },
       }),
@@ -115,11 +111,15 @@ export class LambdaAliasDeployment implements ScorerDeployment {
   async startCanary(target: DeployTarget): Promise<CanaryHandle> {
     const sdk = await this.lambda();
     const { client } = sdk;
-    const alias = await client.send(new sdk.GetAliasCommand({ FunctionName: this.functionName, Name: this.aliasName }));
-    const current = await client.send(new sdk.GetFunctionConfigurationCommand({ FunctionName: this.functionName }));
+    const alias = await client.send(
+      new sdk.GetAliasCommand({ FunctionName: this.options.functionName, Name: this.options.aliasName }),
+    );
+    const current = await client.send(
+      new sdk.GetFunctionConfigurationCommand({ FunctionName: this.options.functionName }),
+    );
     await client.send(
       new sdk.UpdateFunctionConfigurationCommand({
-        FunctionName: this.functionName,
+        FunctionName: this.options.functionName,
         Environment: {
           Variables: {
             ...current.Environment?.Variables,
@@ -131,14 +131,14 @@ export class LambdaAliasDeployment implements ScorerDeployment {
         },
       }),
     );
-    await sdk.waitUntilFunctionUpdatedV2({ client, maxWaitTime: 300 }, { FunctionName: this.functionName });
+    await sdk.waitUntilFunctionUpdatedV2({ client, maxWaitTime: 300 }, { FunctionName: this.options.functionName });
     const published = await client.send(
-      new sdk.PublishVersionCommand({ FunctionName: this.functionName, Description: target.modelVersion }),
+      new sdk.PublishVersionCommand({ FunctionName: this.options.functionName, Description: target.modelVersion }),
     );
     await client.send(
       new sdk.UpdateAliasCommand({
-        FunctionName: this.functionName,
-        Name: this.aliasName,
+        FunctionName: this.options.functionName,
+        Name: this.options.aliasName,
         RoutingConfig: { AdditionalVersionWeights: { [published.Version!]: this.options.canaryPercent / 100 } },
       }),
     );
@@ -207,8 +207,8 @@ export class LambdaAliasDeployment implements ScorerDeployment {
     });
     const version = { service: SCORER_SERVICE, [VERSION_DIMENSION]: handle.candidate };
     const executed = {
-      FunctionName: this.functionName,
-      Resource: `${this.functionName}:${this.aliasName}`,
+      FunctionName: this.options.functionName,
+      Resource: `${this.options.functionName}:${this.options.aliasName}`,
       ExecutedVersion: handle.candidate,
     };
     let token: string | undefined;

@@ -93,16 +93,30 @@ async function scoreEvent(
   model: () => Promise<ScoringModel>,
   event: unknown,
   context: Context,
-  { logger, metrics }: ScorerObservability,
+  observability: ScorerObservability,
 ): Promise<ScoringResponse | ProxyResponse> {
-  const started = performance.now();
-  const requestId = context.awsRequestId;
-  const viaApiGateway = isApiGatewayEvent(event);
+  const { metrics } = observability;
   // Two dimension sets: `service` alone (an empty set projects to the default dimensions; without it Powertools
   // would publish only the version's) and `service` with the version that answered.
   metrics.addDimensions({});
   metrics.addDimensions({ [VERSION_DIMENSION]: context.functionVersion || '$LATEST' });
   metrics.addMetric(SCORER_METRIC.requests, MetricUnit.Count, 1);
+  const response = await answer(model, event, context, observability);
+  const status = 'statusCode' in response ? response.statusCode : 200;
+  metrics.addMetric(SCORER_METRIC.serverErrors, MetricUnit.Count, status >= 500 ? 1 : 0);
+  return response;
+}
+
+/** The response to one request, with its metrics other than the request and 5xx counts. */
+async function answer(
+  model: () => Promise<ScoringModel>,
+  event: unknown,
+  context: Context,
+  { logger, metrics }: ScorerObservability,
+): Promise<ScoringResponse | ProxyResponse> {
+  const started = performance.now();
+  const requestId = context.awsRequestId;
+  const viaApiGateway = isApiGatewayEvent(event);
   try {
     const records = parseScoringEvent(event);
     const loaded = await loadedModel(model);
@@ -114,18 +128,15 @@ async function scoreEvent(
     }
     metrics.addMetric('Latency', MetricUnit.Milliseconds, performance.now() - started);
     logger.info('scored', { records: records.length, modelVersion: loaded.version });
-    metrics.addMetric(SCORER_METRIC.serverErrors, MetricUnit.Count, 0);
     return respond(viaApiGateway, 200, { modelVersion: loaded.version, requestId, predictions }, loaded.version);
   } catch (error) {
     if (error instanceof HttpError || error instanceof RecordError) {
       const status = error instanceof HttpError ? error.statusCode : 400;
       metrics.addMetric('BadRequests', MetricUnit.Count, 1);
       logger.warn('rejected request', { status, reason: error.message });
-      metrics.addMetric(SCORER_METRIC.serverErrors, MetricUnit.Count, 0);
       return respond(viaApiGateway, status, { statusCode: status, error: error.message, requestId });
     }
     metrics.addMetric('Errors', MetricUnit.Count, 1);
-    metrics.addMetric(SCORER_METRIC.serverErrors, MetricUnit.Count, 1);
     logger.error('scoring failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
     const unavailable = error instanceof ModelUnavailable;
     const status = unavailable ? 503 : 500;

@@ -11,6 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { APPROVAL_REJECTED, resultPath, STATE } from '../../contracts/retraining-states';
 import type { PlatformFunction } from '../constructs/platform-function';
+import type { DeployerEvent } from '../../stepfunctions/retraining-steps';
 import type { RetrainingSteps } from './retraining-steps';
 import type { TrainingAccess } from './training-access';
 
@@ -150,35 +151,32 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       }),
       resultPath('gate'),
     );
-    // Deploy, FinishDeploy and RecordRejection share the deployer function, which dispatches on `step`.
-    const deployer = (name: string) => sfn.TaskInput.fromObject({ step: name, execution: sfn.JsonPath.objectAt('$') });
-    const recordRejection = invoke(
-      STATE.recordRejection,
-      steps.deployer,
-      deployer(STATE.recordRejection),
-      resultPath('decision'),
-    );
+    // Deploy, FinishDeploy, RollBackDeploy and RecordRejection share the deployer function, which dispatches on
+    // `step` and receives the whole execution state.
+    const deployerState = (name: DeployerEvent['step'], result: Parameters<typeof resultPath>[0]) =>
+      invoke(
+        name,
+        steps.deployer,
+        sfn.TaskInput.fromObject({ step: name, execution: sfn.JsonPath.objectAt('$') }),
+        resultPath(result),
+      );
+    const recordRejection = deployerState(STATE.recordRejection, 'decision');
     recordRejection.next(new sfn.Succeed(this, STATE.notPromoted, { stateName: STATE.notPromoted }));
-    const deploy = invoke(STATE.deploy, steps.deployer, deployer(STATE.deploy), resultPath('deployment'));
+    const deploy = deployerState(STATE.deploy, 'deployment');
     const canary = new sfn.Wait(this, STATE.canary, {
       stateName: STATE.canary,
       time: sfn.WaitTime.duration(Duration.minutes(props.canaryMinutes)),
     });
-    const finishDeploy = invoke(
-      STATE.finishDeploy,
-      steps.deployer,
-      deployer(STATE.finishDeploy),
-      resultPath('deployed'),
-    );
+    const finishDeploy = deployerState(STATE.finishDeploy, 'deployed');
 
     // Whatever Deploy or FinishDeploy got to, RollBackDeploy brings alias, pointer and registry back to the
     // champion. Its writes are idempotent, so a failed rollback (a throttled call, say) is tried again.
-    const rollBackDeploy = invoke(
-      STATE.rollBackDeploy,
-      steps.deployer,
-      deployer(STATE.rollBackDeploy),
-      resultPath('rollback'),
-    ).addRetry({ ...lambdaRetry, errors: ['RollbackFailed'], interval: Duration.seconds(5), maxAttempts: 3 });
+    const rollBackDeploy = deployerState(STATE.rollBackDeploy, 'rollback').addRetry({
+      ...lambdaRetry,
+      errors: ['RollbackFailed'],
+      interval: Duration.seconds(5),
+      maxAttempts: 3,
+    });
     deploy.addCatch(rollBackDeploy, catchAll);
     finishDeploy.addCatch(rollBackDeploy, catchAll);
     rollBackDeploy.next(notifyFailure);

@@ -49,7 +49,7 @@ export interface RetrainingSteps {
   readonly prepare: PlatformFunction;
   readonly evaluate: PlatformFunction;
   readonly gate: PlatformFunction;
-  /** Deploy, FinishDeploy and RecordRejection. */
+  /** Deploy, FinishDeploy, RollBackDeploy and RecordRejection. */
   readonly deployer: PlatformFunction;
   readonly approval?: PlatformFunction;
 }

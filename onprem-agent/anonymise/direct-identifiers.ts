@@ -1,10 +1,9 @@
 /**
  * Direct identifiers a `keep` column must not carry out of the bank: a column named like one (a name, an e-mail,
- * a phone, a national id, a passport, an IBAN) is refused when the config is read, and the values of every kept
- * column (its first 10,000 text values) are checked during the pass for e-mail addresses, phone numbers,
- * national-id-like codes and IBANs. A
- * column reviewed as not identifying says so with `identifier: false` on its policy. Findings name the column, the
- * kind and a count, never a value.
+ * a phone, a national id, a passport, an IBAN) is refused when the config is read, and the first 10,000 text
+ * values of every kept column are checked during the pass for e-mail addresses, phone numbers, national-id-like
+ * codes and IBANs. A column reviewed as not identifying says so with `identifier: false` on its policy. Findings
+ * name the column, the kind and a count, never a value.
  */
 
 /**
@@ -33,7 +32,7 @@ const KINDS: ReadonlyArray<readonly [string, (value: string) => boolean]> = [
 
 /**
  * Share of a kept column's non-null text values that may look like one kind of identifier before the run is
- * refused (a stray match in free text is not an identifier column; a tenth of the values is).
+ * refused (a stray match in free text is not an identifier column; one value in a hundred is).
  */
 const MAX_SHARE = 0.01;
 

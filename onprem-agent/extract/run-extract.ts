@@ -10,7 +10,7 @@ import { type ExtractManifest } from '../../contracts/extract-manifest';
 import { landing } from '../../contracts/s3-layout';
 import type { AgentConfig, DatasetConfig } from '../config/agent-config';
 import type { ObjectStore } from '../sink/object-store';
-import { quoteIdentifier, type Source } from '../source/source';
+import type { Source } from '../source/source';
 import { anonymisingPass, type PassResult } from './anonymising-pass';
 import { uniqueTestFailures } from './data-tests';
 import { dataTestsFailed, ExtractAbort } from './extract-abort';
@@ -168,23 +168,18 @@ async function closeFinishedRun(
 
 /**
  * What the database checks before the pass: no row with a NULL watermark (it could never be extracted
- * incrementally) and the `unique` data tests of the window (a GROUP BY; row tests run on the pass).
+ * incrementally) nor one of another kind than its declared type (one scan), and the `unique` data tests of the window (a GROUP BY; row tests run on the pass).
  */
 async function checkSourceGates(dataset: DatasetConfig, planned: ExtractPlan, source: Source): Promise<void> {
-  const watermark = quoteIdentifier(dataset.watermark.column);
-  const nullCount = await source.one(
-    `SELECT COUNT(*) FROM ${quoteIdentifier(dataset.table)} WHERE ${watermark} IS NULL`,
-    [],
-  );
-  const nullWatermarks = Number(nullCount![0]);
-  if (nullWatermarks > 0) {
-    throw new ExtractAbort(
-      `${dataset.name}: ${nullWatermarks} row(s) have a NULL watermark (${dataset.watermark.column}); they could never be extracted incrementally`,
-    );
-  }
   // The window compares the watermark with a bound of one kind: values of the other kind would be skipped.
   const { type, kind } = planned.watermark;
-  const otherKind = await source.valuesNotOfKind(dataset.table, dataset.watermark.column, kind);
+  const census = await source.columnCensus(dataset.table, dataset.watermark.column, kind);
+  if (census.nulls > 0) {
+    throw new ExtractAbort(
+      `${dataset.name}: ${census.nulls} row(s) have a NULL watermark (${dataset.watermark.column}); they could never be extracted incrementally`,
+    );
+  }
+  const otherKind = census.otherKind;
   if (otherKind > 0) {
     throw new ExtractAbort(
       `${dataset.name}: ${otherKind} row(s) hold a watermark (${dataset.watermark.column}, declared ${type}) ` +

@@ -5,7 +5,7 @@
  * fetch size; every connection is released in `finally`, including when a stream fails half-way.
  */
 import type { Readable } from 'node:stream';
-import { quoteIdentifier, type Source, type SourceColumn } from './source';
+import { type ColumnCensus, quoteIdentifier, type Source, type SourceColumn } from './source';
 
 /** The part of node-oracledb's API the agent uses (so tests can supply a fake driver). */
 export interface OracleDriver {
@@ -120,8 +120,12 @@ export class OracleSource implements Source {
   }
 
   /** Oracle columns have one declared type: a column never holds numbers and text at once. */
-  async valuesNotOfKind(): Promise<number> {
-    return 0;
+  async columnCensus(table: string, column: string): Promise<ColumnCensus> {
+    const row = await this.one(
+      `SELECT COUNT(*) FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(column)} IS NULL`,
+      [],
+    );
+    return { nulls: Number(row![0]), otherKind: 0 };
   }
 
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {

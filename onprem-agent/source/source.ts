@@ -10,6 +10,12 @@ export interface SourceColumn {
   readonly type: string;
 }
 
+/** What {@link Source.columnCensus} counts. */
+export interface ColumnCensus {
+  readonly nulls: number;
+  readonly otherKind: number;
+}
+
 /**
  * Read access the extractor needs from a database. SQL reaches a source with `?` placeholders; a source
  * rewrites them to its driver's syntax.
@@ -24,10 +30,11 @@ export interface Source {
   /** The first row of a query. */
   one(sql: string, binds: readonly unknown[]): Promise<unknown[] | undefined>;
   /**
-   * Rows of `table` whose `column` is not stored as a number (`kind` number) or as text (`kind` text). A typed
-   * database (Oracle) has none; SQLite stores each value with its own type, so a column may hold both.
+   * In one scan of `table`: the rows whose `column` is NULL, and those whose value is not stored as a number
+   * (`kind` number) or as text (`kind` text). A typed database (Oracle) has none of the latter; SQLite stores
+   * each value with its own type, so a column may hold both.
    */
-  valuesNotOfKind(table: string, column: string, kind: 'number' | 'text'): Promise<number>;
+  columnCensus(table: string, column: string, kind: 'number' | 'text'): Promise<ColumnCensus>;
   /** Runs `fn` inside one read-consistent snapshot. */
   snapshot<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { quoteIdentifier, type Source, type SourceColumn, SourceUnavailable } from './source';
+import { type ColumnCensus, quoteIdentifier, type Source, type SourceColumn, SourceUnavailable } from './source';
 
 /** Rows per batch streamed to the extractor. */
 const BATCH_ROWS = 2000;
@@ -65,13 +65,14 @@ export class SqliteSource implements Source {
       .get(...binds) as unknown[] | undefined;
   }
 
-  async valuesNotOfKind(table: string, column: string, kind: 'number' | 'text'): Promise<number> {
-    const types = kind === 'number' ? "('integer', 'real')" : "('text')";
+  async columnCensus(table: string, column: string, kind: 'number' | 'text'): Promise<ColumnCensus> {
+    const types = kind === 'number' ? "('integer', 'real', 'null')" : "('text', 'null')";
+    const c = quoteIdentifier(column);
     const row = await this.one(
-      `SELECT COUNT(*) FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(column)} IS NOT NULL AND typeof(${quoteIdentifier(column)}) NOT IN ${types}`,
+      `SELECT COUNT(*) - COUNT(${c}), COUNT(*) FILTER (WHERE typeof(${c}) NOT IN ${types}) FROM ${quoteIdentifier(table)}`,
       [],
     );
-    return Number(row![0]);
+    return { nulls: Number(row![0]), otherKind: Number(row![1]) };
   }
 
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,8 +1,8 @@
 /**
  * The end of an execution: Deploy starts the canary; FinishDeploy judges it and, if it may, records the
- * promotion in three places (registry Approved, champion pointer, `live` alias wholly on the candidate);
- * RollBackDeploy, which every FinishDeploy failure is caught into, brings all three back to the previous
- * champion; RecordRejection marks a candidate the Gate or an approver turned down. The champion keeps serving
+ * promotion in three places (registry Approved, `live` alias wholly on the candidate, champion pointer);
+ * RollBackDeploy, which every Deploy and FinishDeploy failure is caught into, brings all three back to the
+ * previous champion; RecordRejection marks a candidate the Gate or an approver turned down. The champion keeps serving
  * unless FinishDeploy completes, and the three records agree after every path.
  */
 import { models, s3Uri } from '../../contracts/s3-layout';
@@ -30,7 +30,7 @@ export interface DeployInput {
   /** Prod only: the human decision. */
   readonly approval?: { readonly approver: string };
   readonly deployment?: DeploymentHandle;
-  /** The failure FinishDeploy was caught with (RollBackDeploy). */
+  /** The failure Deploy or FinishDeploy was caught with (RollBackDeploy). */
   readonly error?: { readonly Error?: string; readonly Cause?: string };
 }
 
@@ -89,7 +89,8 @@ export function deployStep({ store, settings, scorer }: DeployDependencies) {
  */
 export function finishDeployStep({ store, settings, registry, scorer, now = () => new Date() }: DeployDependencies) {
   return async (input: DeployInput): Promise<{ modelVersion: string; champion: true }> => {
-    const handle = deploymentOf(input);
+    const handle = input.deployment;
+    if (!handle) throw new Error('the execution has no deployment: Deploy did not complete');
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
     checkApprover(input, modelVersion);
     const problems = await scorer.canaryProblems(handle);
@@ -149,11 +150,6 @@ export function rollBackDeployStep({ store, settings, registry, scorer }: Deploy
     }
     return { rolledBack: true, modelVersion, reason };
   };
-}
-
-function deploymentOf(input: DeployInput): DeploymentHandle {
-  if (!input.deployment) throw new Error('the execution has no deployment: Deploy did not complete');
-  return input.deployment;
 }
 
 function championPointerText(pointer: ChampionPointer): string {

@@ -53,6 +53,18 @@ function workspace(customers = 3000) {
   return { dir, db, config, store, dataset: config.datasets[0] };
 }
 
+/** The CREATE statement of a table or view of the bank. */
+function definitionOf(db: Database.Database, name: string): string {
+  return (db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql: string }).sql;
+}
+
+/** Recreates the bank's loan_features view as `edit` rewrites its CREATE statement. */
+function rewriteFeatureView(db: Database.Database, edit: (sql: string) => string): void {
+  const view = definitionOf(db, 'loan_features');
+  db.exec('DROP VIEW loan_features');
+  db.exec(edit(view));
+}
+
 async function extract(config: AgentConfig, dataset: DatasetConfig, store: ObjectStore, now = NOW) {
   const source = new SqliteSource(config.source.type === 'sqlite' ? config.source.path : '');
   try {
@@ -267,10 +279,8 @@ describe('extract', () => {
     const writable = new Database(db);
     // Redeclare loans.updated_at NUMERIC, which keeps ISO text as text and epoch seconds as numbers: SQLite then
     // sorts every number before any text, so the numeric bound of a NUMERIC column passes none of the text rows.
-    const view = (
-      writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loan_features'").get() as { sql: string }
-    ).sql;
-    const table = (writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loans'").get() as { sql: string }).sql;
+    const view = definitionOf(writable, 'loan_features');
+    const table = definitionOf(writable, 'loans');
     writable.exec(`DROP VIEW loan_features; DROP INDEX loans_watermark; ALTER TABLE loans RENAME TO loans_text;
       ${table.replace('updated_at TEXT', 'updated_at NUMERIC')}; INSERT INTO loans SELECT * FROM loans_text;
       DROP TABLE loans_text; ${view};`);
@@ -319,10 +329,7 @@ test('a source that gains a column between runs is refused until the column has 
   const dataset = { ...config.datasets[0], quasiIdentifiers: [] }; // a 50-row increment cannot meet a k gate
   await extract(config, dataset, store);
   const writable = new Database(db);
-  const view = (writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loan_features'").get() as { sql: string })
-    .sql;
-  writable.exec('DROP VIEW loan_features');
-  writable.exec(view.replace('l.defaulted_12m', "l.defaulted_12m, 'web' AS channel"));
+  rewriteFeatureView(writable, (view) => view.replace('l.defaulted_12m', "l.defaulted_12m, 'web' AS channel"));
   writable.prepare("UPDATE loans SET updated_at = '2026-11-21T00:00:00Z' WHERE loan_id <= 50").run();
   writable.close();
   const before = await store.list('');
@@ -360,11 +367,7 @@ describe('direct identifiers under policy keep', () => {
   test('a kept column whose values are e-mails, phones or national ids fails the run; none of them is stored', async () => {
     const { db, config, store, dataset } = workspace();
     const writable = new Database(db);
-    const view = (
-      writable.prepare("SELECT sql FROM sqlite_master WHERE name = 'loan_features'").get() as { sql: string }
-    ).sql;
-    writable.exec('DROP VIEW loan_features');
-    writable.exec(
+    rewriteFeatureView(writable, (view) =>
       view
         .replace('c.email, c.phone,', 'c.email AS contact, c.phone AS reach, c.national_id AS ref,')
         .replace('c.national_id, ', ''),

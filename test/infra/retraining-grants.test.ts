@@ -79,6 +79,14 @@ function grantsByRole(): Record<string, Grant[]> {
 
 const XRAY: Grant = { sid: '-', actions: 'xray:PutTelemetryRecords xray:PutTraceSegments', resources: '*' };
 
+/** Evaluate and the deployer both ask whether a champion pointer exists, with a listing of its own key. */
+const LIST_CHAMPION_POINTER = {
+  sid: 'ListDatasetObjects',
+  actions: 's3:ListBucket',
+  resources: 'models-bucket',
+  condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
+};
+
 test('each role of the Retraining stack has exactly the grants written here', () => {
   const scorerAndAlias = 'scorer | scorer:live';
   expect(sortedByRole(grantsByRole())).toEqual(
@@ -112,12 +120,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
         { sid: 'WriteEvaluations', actions: 's3:PutObject', resources: 'models-bucket/loans/evaluations/*' },
         { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
         { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
-        {
-          sid: 'ListDatasetObjects',
-          actions: 's3:ListBucket',
-          resources: 'models-bucket',
-          condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
-        },
+        LIST_CHAMPION_POINTER,
       ],
       GateStepFunctionServiceRole: [XRAY],
       DeployerStepFunctionServiceRole: [
@@ -141,12 +144,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
           actions: 'cloudwatch:GetMetricData',
           resources: '*',
         },
-        {
-          sid: 'ListDatasetObjects',
-          actions: 's3:ListBucket',
-          resources: 'models-bucket',
-          condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
-        },
+        LIST_CHAMPION_POINTER,
         {
           sid: 'ReadChampionPointer',
           actions: 's3:GetObject',

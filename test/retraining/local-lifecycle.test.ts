@@ -21,6 +21,7 @@ import { LocalModelRegistry } from '../../local/local-model-registry';
 import { LocalScorerDeployment } from '../../local/local-scorer-deployment';
 import { followLocalAlias } from '../../local/alias-model';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
+import { PROMOTED_PATH } from '../support/retraining-paths';
 
 jest.setTimeout(120_000);
 
@@ -59,19 +60,7 @@ beforeAll(async () => {
 test('a first retrain validates, trains, evaluates, registers and deploys through the synthesized definition', async () => {
   const result = await runLocalRetraining({ config: dev, home, input: { manifestKey, trigger: 'manifest' } });
   expect(result.error).toBeUndefined();
-  expect(result.path).toEqual([
-    'ValidateManifest',
-    'Prepare',
-    'Train',
-    'Evaluate',
-    'Register',
-    'Gate',
-    'Promote?',
-    'Deploy',
-    'CanaryWindow',
-    'FinishDeploy',
-    'Promoted',
-  ]);
+  expect(result.path).toEqual(PROMOTED_PATH);
   const output = result.output as { evaluation: { candidate: { auc: number }; champion: unknown } };
   expect(output.evaluation.champion).toBeNull();
   expect(output.evaluation.candidate.auc).toBeGreaterThan(dev.retraining.promotion.minAuc);

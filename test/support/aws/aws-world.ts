@@ -17,7 +17,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Template } from 'aws-cdk-lib/assertions';
 import { approverProblem } from '../../../contracts/registry-fields';
 import { runLocalTrainingJob, type TrainingJobRequest } from '../../../local/local-training';
 import { type ArtifactStore, ArtifactNotFoundError, parseS3Uri } from '../../../stepfunctions/artifact-store';
@@ -132,8 +131,11 @@ export class AwsWorld {
   /** Each bucket's default KMS key, and whether S3 Bucket Keys make the bucket ARN the encryption context. */
   private readonly bucketKeys = new Map<string, { key: string; bucketKey: boolean }>();
   private readonly topicKeys = new Map<string, string>();
-  private readonly tokens = new Map<string, { resolve: (output: unknown) => void; reject: (error: Error) => void }>();
-  private readonly waiting = new Map<string, Promise<unknown>>();
+  /** Task tokens being waited for, each with its answer. */
+  private readonly tokens = new Map<
+    string,
+    { promise: Promise<unknown>; resolve: (output: unknown) => void; reject: (error: Error) => void }
+  >();
   private randomState = 7;
 
   constructor(
@@ -193,11 +195,11 @@ export class AwsWorld {
     return caller;
   }
 
-  /** The caller of a role (by logical id prefix) of a stack of the stage. */
+  /** The caller of a role (by logical id) of a stack of the stage, registered on first use. */
   roleCaller(stackName: string, roleId: string): Caller {
-    const stack = [...this.stackTemplates()].find(([name]) => name === stackName);
-    if (!stack) throw new Error(`no stack ${stackName}`);
-    const policy = rolePolicy(stack[1], roleId, (v) => this.resolver.string(v, stackName));
+    const existing = [...this.callers.values()].find((c) => c.name === roleId);
+    if (existing) return existing;
+    const policy = rolePolicy(this.resolver.template(stackName), roleId, (v) => this.resolver.string(v, stackName));
     return this.caller(roleId, policy);
   }
 
@@ -234,11 +236,11 @@ export class AwsWorld {
 
   /** Resolves when `SendTaskSuccess` answers `token` (with its output), rejects on `SendTaskFailure`. */
   waitForTaskToken(token: string): Promise<unknown> {
-    let promise = this.waiting.get(token);
-    if (!promise) {
-      promise = new Promise((resolve, reject) => this.tokens.set(token, { resolve, reject }));
-      this.waiting.set(token, promise);
-    }
+    const waiting = this.tokens.get(token);
+    if (waiting) return waiting.promise;
+    let answers!: { resolve: (output: unknown) => void; reject: (error: Error) => void };
+    const promise = new Promise<unknown>((resolve, reject) => (answers = { resolve, reject }));
+    this.tokens.set(token, { promise, ...answers });
     return promise;
   }
 
@@ -287,12 +289,6 @@ export class AwsWorld {
     };
   }
 
-  private *stackTemplates(): Generator<[string, Template]> {
-    const stage = this.resolver.stage;
-    for (const stack of [stage.onPremAccess, stage.serving, stage.retraining, stage.data, stage.alerts])
-      yield [stack.stackName, Template.fromStack(stack)];
-  }
-
   private loadStage(): void {
     const stage = this.resolver.stage;
     for (const [id, props] of Object.entries(this.resolver.resources(stage.data.stackName, 'AWS::S3::Bucket'))) {
@@ -318,13 +314,9 @@ export class AwsWorld {
         this.topicKeys.set(arn, this.resolver.string(props.KmsMasterKeyId, stage.alerts.stackName));
     }
     for (const stack of [stage.serving, stage.retraining]) {
-      const template = Template.fromStack(stack);
       for (const [id, props] of Object.entries(this.resolver.resources(stack.stackName, 'AWS::Lambda::Function'))) {
         const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
-        const role = this.caller(
-          roleId,
-          rolePolicy(template, roleId, (v) => this.resolver.string(v, stack.stackName)),
-        );
+        const role = this.roleCaller(stack.stackName, roleId);
         const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
         const environment = Object.fromEntries(
           Object.entries(variables).map(([k, v]) => [k, this.resolver.string(v, stack.stackName)]),

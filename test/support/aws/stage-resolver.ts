@@ -12,6 +12,7 @@ type Json = unknown;
 
 interface StackIndex {
   readonly name: string;
+  readonly template: Template;
   readonly resources: Record<string, { Type: string; Properties?: Record<string, Json> }>;
   readonly outputs: Record<string, { Value: Json; Export?: { Name: Json } }>;
 }
@@ -35,16 +36,23 @@ export class StageResolver {
       stage.serving,
       stage.retraining,
     ]) {
-      const json = Template.fromStack(stack).toJSON() as {
+      const template = Template.fromStack(stack);
+      const json = template.toJSON() as {
         Resources?: StackIndex['resources'];
         Outputs?: StackIndex['outputs'];
       };
       this.stacks.set(stack.stackName, {
         name: stack.stackName,
+        template,
         resources: json.Resources ?? {},
         outputs: json.Outputs ?? {},
       });
     }
+  }
+
+  /** A stack's template, synthesized once. */
+  template(stackName: string): Template {
+    return this.stack(stackName).template;
   }
 
   /** The stack's resources of a type, by logical id. */
@@ -169,8 +177,6 @@ export class StageResolver {
         return `vpc-${id}`;
       case 'AWS::EC2::VPCEndpoint':
         return `vpce-${id}`;
-      case 'AWS::KMS::Key':
-        return id;
       default:
         return id;
     }
