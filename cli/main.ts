@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import packageJson from '../package.json';
 import type * as AgentActions from '../onprem-agent/cli/run-agent';
+import type * as DatasetActions from './actions/dataset';
 import type * as DemoActions from './actions/demo';
 import type * as EnvActions from './actions/env';
 import type * as PredictActions from './actions/predict';
@@ -16,6 +17,7 @@ import type * as SeedActions from '../onprem-agent/cli/run-seed';
 import type * as ServeActions from './actions/serve';
 import type * as SynthActions from './actions/synth';
 import { registerAgentCommand } from './commands/agent';
+import { registerDatasetCommand } from './commands/dataset';
 import { registerDemoCommand } from './commands/demo';
 import { registerEnvCommand } from './commands/env';
 import { registerPredictCommand } from './commands/predict';
@@ -47,6 +49,7 @@ export function buildProgram(): Command {
     lazyActions<typeof RetrainActions>('retrain'),
     lazyActions<typeof RegistryActions>('registry'),
   );
+  registerDatasetCommand(program, lazyActions<typeof DatasetActions>('dataset'));
   registerPredictCommand(program, lazyActions<typeof PredictActions>('predict'));
   registerServeCommand(program, lazyActions<typeof ServeActions>('serve'));
   registerScoreCommand(program, lazyActions<typeof ScoreActions>('score'));

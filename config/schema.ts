@@ -42,6 +42,21 @@ const retraining = z
     categoricalFeatures: z.array(columnName),
     /** SageMaker XGBoost hyperparameters, as the container takes them (strings). */
     hyperparameters: z.record(z.string().regex(/^[a-z_]+$/), z.string().min(1)),
+    /**
+     * What a training set is: the curated snapshot as of the triggering manifest, narrowed to a window of
+     * history and to rows whose label is mature.
+     */
+    trainingSet: z
+      .object({
+        /** Rows whose `column` (a date, or a `YYYY-MM` month taken as its first day) lies within `months` before the as-of date. */
+        window: z.object({ column: columnName, months: z.number().int().min(1).max(600) }).strict(),
+        /**
+         * Label maturity: the label must be known (not NULL), and the window column at least `minAgeMonths` before
+         * the as-of date (so outcomes that become known early, defaults mostly, do not bias the set).
+         */
+        maturity: z.object({ minAgeMonths: z.number().int().min(0).max(600) }).strict(),
+      })
+      .strict(),
     /** Promotion policy applied by the Gate state. */
     promotion: z
       .object({

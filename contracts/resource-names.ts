@@ -63,4 +63,5 @@ export function driftAlarmPrefix(envName: string): string {
 export const STACK_OUTPUTS = {
   scoringUrl: { stack: 'Serving', output: 'ScoringUrl' },
   stateMachineArn: { stack: 'Retraining', output: 'StateMachineArn' },
+  curatedBucket: { stack: 'Data', output: 'CuratedBucketName' },
 } as const;

@@ -5,8 +5,10 @@
  *
  * ```
  * landing  landing/<dataset>/<run>/part-00000.csv.gz … , landing/<dataset>/<run>/_manifest.json (written last)
- * curated  <dataset>/<dataset version>/train/train.csv, validation/validation.csv, test/records.jsonl,
- *          feature-spec.json, baseline.json
+ * curated  <dataset>/table/current.json (which table is current), <dataset>/table/<kid>/_log.json (the merged
+ *          manifests, in order: the commit log), <dataset>/table/<kid>/<seq>-<run>.parquet (the row versions each
+ *          manifest added); <dataset>/<dataset version>/train/train.csv, validation/validation.csv,
+ *          test/records.jsonl, feature-spec.json, baseline.json, training-set.json (its lineage)
  * models   <dataset>/training/<job>/output/model.tar.gz (SageMaker's output), <dataset>/evaluations/<job>.json,
  *          champion/<dataset>/champion.json (the pointer), champion/<dataset>/<version>/model.tar.gz and
  *          feature-spec.json (what the scorer serves: the only prefix it may read)
@@ -54,8 +56,20 @@ export const curated = {
       testRecords: `${base}/test/records.jsonl`,
       featureSpec: `${base}/feature-spec.json`,
       baseline: `${base}/baseline.json`,
+      trainingSet: `${base}/training-set.json`,
     };
   },
+  /** Prefix of a dataset's curated tables (one per pseudonymisation key id). */
+  tablesPrefix: (dataset: string) => `${dataset}/table/`,
+  /** Key of the pointer naming a dataset's current table. */
+  currentTableKey: (dataset: string) => `${dataset}/table/current.json`,
+  /** Prefix of the table of a key id. */
+  tablePrefix: (dataset: string, kid: string) => `${dataset}/table/${kid}/`,
+  /** Key of a table's commit log. */
+  tableLogKey: (dataset: string, kid: string) => `${dataset}/table/${kid}/_log.json`,
+  /** Key of the Parquet file of the row versions the `seq`th merged manifest (run `runId`) added. */
+  tableFileKey: (dataset: string, kid: string, seq: number, runId: string) =>
+    `${dataset}/table/${kid}/${String(seq).padStart(6, '0')}-${runId}.parquet`,
   /** Prefix of a dataset's prepared versions (Prepare's grant). */
   datasetPrefix: (dataset: string) => `${dataset}/`,
 } as const;

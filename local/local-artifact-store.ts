@@ -2,7 +2,7 @@
  * The local twin of the artifact store: a directory per bucket under `$MLP_HOME/s3/`, `root/<bucket>/<key>`, with
  * S3's semantics where the steps rely on them (a put replaces atomically; a missing key is ArtifactNotFoundError).
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { listFileKeys } from '../onprem-agent/sink/filesystem-store';
 import { type ArtifactStore, ArtifactNotFoundError, parseS3Uri } from '../stepfunctions/artifact-store';
@@ -32,6 +32,23 @@ export class LocalArtifactStore implements ArtifactStore {
     const temp = `${path}.tmp-${process.pid}`;
     writeFileSync(temp, body);
     renameSync(temp, path);
+  }
+
+  async download(uri: string, path: string): Promise<void> {
+    try {
+      copyFileSync(this.pathOf(uri), path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactNotFoundError(uri);
+      throw error;
+    }
+  }
+
+  async upload(uri: string, path: string): Promise<void> {
+    const target = this.pathOf(uri);
+    mkdirSync(dirname(target), { recursive: true });
+    const temp = `${target}.tmp-${process.pid}`;
+    copyFileSync(path, temp);
+    renameSync(temp, target);
   }
 
   async exists(uri: string): Promise<boolean> {

@@ -3,6 +3,10 @@
  * S3 through the AWS SDK in Lambda, and a directory per bucket under `$MLP_HOME/s3/` locally
  * (local/local-artifact-store.ts). The steps never see the difference.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
 
 /** Artifact storage by `s3://` URI. */
@@ -15,6 +19,17 @@ export interface ArtifactStore {
   delete(uri: string): Promise<void>;
   /** URIs of the objects under a prefix URI, sorted. */
   list(prefixUri: string): Promise<string[]>;
+  /** Streams an object into a local file (for objects too large to hold in memory). */
+  download(uri: string, path: string): Promise<void>;
+  /** Streams a local file into an object (replacing it), as {@link put} does. */
+  upload(uri: string, path: string): Promise<void>;
+}
+
+/** SHA-256 of a file, streamed. */
+export async function fileSha256(path: string, encoding: 'hex' | 'base64' = 'hex'): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest(encoding);
 }
 
 /** Raised when an artifact is absent. */
@@ -82,6 +97,35 @@ export class S3ArtifactStore implements ArtifactStore {
     const { bucket, key } = parseS3Uri(uri);
     const { s3, DeleteObjectCommand } = await this.sdk();
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+
+  async download(uri: string, path: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    const { s3, GetObjectCommand, NoSuchKey } = await this.sdk();
+    let body: Readable;
+    try {
+      body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
+    } catch (error) {
+      if (error instanceof NoSuchKey) throw new ArtifactNotFoundError(uri);
+      throw error;
+    }
+    await pipeline(body, createWriteStream(path));
+  }
+
+  /** One PutObject (up to S3's 5 GB), its SHA-256 computed first so S3 checks the whole body. */
+  async upload(uri: string, path: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    const { s3, PutObjectCommand } = await this.sdk();
+    const checksum = await fileSha256(path, 'base64');
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentLength: statSync(path).size,
+        ChecksumSHA256: checksum,
+      }),
+    );
   }
 
   async list(prefixUri: string): Promise<string[]> {

@@ -15,6 +15,11 @@ export interface RetrainingSettings {
   readonly label: string;
   readonly numericFeatures: readonly string[];
   readonly categoricalFeatures: readonly string[];
+  /** The training window and label maturity (config `retraining.trainingSet`). */
+  readonly trainingSet: {
+    readonly window: { readonly column: string; readonly months: number };
+    readonly maturity: { readonly minAgeMonths: number };
+  };
   readonly promotion: {
     readonly minAuc: number;
     readonly maxAucDrop: number;
@@ -38,6 +43,7 @@ export function retrainingSettings(
     label: r.label,
     numericFeatures: r.numericFeatures,
     categoricalFeatures: r.categoricalFeatures,
+    trainingSet: r.trainingSet,
     promotion: r.promotion,
     buckets,
     modelPackageGroup: modelPackageGroupName(config.name, r.dataset),

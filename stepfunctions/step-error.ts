@@ -8,6 +8,8 @@
 export type StepErrorName =
   | 'ManifestInvalid'
   | 'SchemaMismatch'
+  | 'KeyMismatch'
+  | 'DuplicateKey'
   | 'LabelInvalid'
   | 'SingleClassLabel'
   | 'EmptySplit'

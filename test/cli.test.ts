@@ -18,8 +18,9 @@ function leafCommands(command: Command, prefix = ''): Map<string, Command> {
   const found = new Map<string, Command>();
   for (const sub of command.commands) {
     const name = `${prefix}${sub.name()}`;
-    if (sub.commands.length > 0) for (const [n, c] of leafCommands(sub, `${name} `)) found.set(n, c);
-    else found.set(name, sub);
+    for (const [n, c] of leafCommands(sub, `${name} `)) found.set(n, c);
+    // A command with subcommands runs on its own too when it takes options (`seed` beside `seed advance`).
+    if (sub.commands.length === 0 || sub.options.length > 0) found.set(name, sub);
   }
   return found;
 }
@@ -29,6 +30,10 @@ const commands = leafCommands(buildProgram());
 const PRINTING = [
   'demo',
   'seed',
+  'seed advance',
+  'dataset list',
+  'dataset show',
+  'dataset export',
   'agent run',
   'retrain',
   'approve',

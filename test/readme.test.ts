@@ -125,8 +125,9 @@ test('the Quick start demo and every other block run as written, in order, on a 
   });
   // What the blocks promise happened: prod got its own champion, dev kept its own.
   expect(run.stdout).toContain('"outcome":"Promoted","modelVersion":"mlp-prod-loans/1"');
+  // The demo's second month promoted dev's second model; prod's retrain did not touch it.
   expect(JSON.parse(readFileSync(join(home, 'serving', 'dev', 'live.json'), 'utf8')).modelVersion).toBe(
-    'mlp-dev-loans/1',
+    'mlp-dev-loans/2',
   );
   expect(JSON.parse(readFileSync(join(home, 'serving', 'prod', 'live.json'), 'utf8')).modelVersion).toBe(
     'mlp-prod-loans/1',

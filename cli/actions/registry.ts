@@ -12,6 +12,7 @@ import { LocalModelRegistry } from '../../local/local-model-registry';
 import type { ModelVersionRecord } from '../../stepfunctions/model-registry';
 import { modelPackageGroupName } from '../../contracts/resource-names';
 import { SageMakerModelRegistry } from '../../stepfunctions/sagemaker-registry';
+import type { TrainingSetLineage } from '../../stepfunctions/curated/training-set';
 import { UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { type Target, targetOf, type TargetOptions } from '../commands/options';
@@ -73,7 +74,7 @@ export async function models(options: RegistryOptions): Promise<void> {
 /** `mlp lineage VERSION`. */
 export async function lineage(version: string, options: RegistryOptions): Promise<void> {
   const target = targetOf(options);
-  const { versions } = await registryView(target);
+  const { versions, store } = await registryView(target);
   const record = versions.find((v) => v.modelVersion === version);
   if (!record) {
     const known = versions.map((v) => v.modelVersion);
@@ -83,6 +84,7 @@ export async function lineage(version: string, options: RegistryOptions): Promis
     );
   }
   const m = record.metadata;
+  const trainingSet = m.trainingSetUri ? await readTrainingSet(store, m.trainingSetUri) : undefined;
   const result = {
     modelVersion: record.modelVersion,
     status: record.status,
@@ -97,19 +99,46 @@ export async function lineage(version: string, options: RegistryOptions): Promis
     agentVersion: m.agentVersion,
     featureSpecUri: m.featureSpecUri,
     evaluationUri: m.evaluationUri,
+    trainingSetUri: m.trainingSetUri ?? null,
+    asOf: trainingSet?.asOf ?? null,
+    window: trainingSet?.window ?? null,
+    maturity: trainingSet?.maturity ?? null,
+    manifests: trainingSet?.manifests ?? null,
+    rows: trainingSet?.rows ?? null,
   };
   new CommandOutput(options).result(result, {
     human: (r) => [
       `model version   ${r.modelVersion} (${r.status}${r.decidedBy ? ` by ${r.decidedBy}` : ''})`,
       `  artifact      ${r.artifact.uri}  sha256 ${r.artifact.sha256}`,
       `  training job  ${r.trainingJob}  image ${r.image}`,
-      `  dataset       version ${r.datasetVersion}`,
+      `  dataset       version ${r.datasetVersion}` +
+        (r.asOf && r.rows
+          ? ` as of ${r.asOf}: ${r.rows.train}/${r.rows.validation}/${r.rows.test} train/validation/test rows`
+          : ''),
+      ...(r.window && r.maturity
+        ? [
+            `  window        ${r.window.column} from ${r.window.from} (${r.window.months} months), ` +
+              `label known and at least ${r.maturity.minAgeMonths} months old (by ${r.maturity.matureBy})`,
+          ]
+        : []),
+      ...(r.manifests ?? []).map(
+        (e) => `  manifest ${String(e.seq).padStart(3)}  ${e.manifestKey} (${e.rows} rows, ${e.added} new versions)`,
+      ),
       `  extract       ${r.extract.manifestUri} (run ${r.extract.runId})`,
       `  policy        sha256 ${r.policySha256}, pseudonym key id ${r.pseudonymKeyId}, agent ${r.agentVersion}`,
       `  feature spec  ${r.featureSpecUri}`,
       `  evaluation    ${r.evaluationUri}`,
     ],
   });
+}
+
+/** A training set's lineage (training-set.json), or undefined when it is gone. */
+async function readTrainingSet(store: ArtifactStore, uri: string): Promise<TrainingSetLineage | undefined> {
+  try {
+    return JSON.parse(Buffer.from(await store.get(uri)).toString('utf8')) as TrainingSetLineage;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeTarget(target: Target): string {

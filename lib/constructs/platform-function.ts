@@ -4,7 +4,7 @@
  * concurrency, and its own KMS-encrypted log group with the environment's retention.
  */
 import * as path from 'node:path';
-import { AssetStaging, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetStaging, Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,7 +12,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, INLINE_POLICY } from '../compliance/acknowledge';
-import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_TARGET } from '../lambda-bundling';
+import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_TARGET, LAMBDA_NPM_PLATFORM } from '../lambda-bundling';
 
 /** Repository root: bundling resolves entries and the lock file from here. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,6 +29,13 @@ export interface PlatformFunctionProps {
   readonly reservedConcurrency: number;
   /** @default 30 seconds */
   readonly timeout?: Duration;
+  /**
+   * Packages with native code to install beside the bundle (esbuild cannot bundle them), for the function's
+   * platform (linux arm64) whatever machine builds it.
+   */
+  readonly nodeModules?: readonly string[];
+  /** Ephemeral storage (/tmp) in MB, for functions that spill to disk. @default 512 */
+  readonly ephemeralStorageMb?: number;
   readonly environment?: Record<string, string>;
   readonly logRetentionDays: number;
   /** Key of the function's log group. */
@@ -77,6 +84,7 @@ export class PlatformFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMb,
       timeout: props.timeout ?? Duration.seconds(30),
+      ...(props.ephemeralStorageMb ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMb) } : {}),
       reservedConcurrentExecutions: props.reservedConcurrency,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
@@ -93,6 +101,7 @@ export class PlatformFunction extends Construct {
         // working directory of its bundling container, which mounts the project at /asset-input.
         esbuildArgs: Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
         workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
+        ...(props.nodeModules?.length ? nativeModuleBundling(props.nodeModules) : {}),
       },
     });
     this.acknowledgeBasics(props.compliance);
@@ -130,4 +139,22 @@ export class PlatformFunction extends Construct {
     );
     acknowledge(this.function, ['NIST.800.53.R5-LambdaDLQ'], reasons.invocation);
   }
+}
+
+/**
+ * Bundling options that install `modules` into the bundle directory with npm ci, an `.npmrc` written first so
+ * npm picks the packages of the Lambda platform ({@link LAMBDA_NPM_PLATFORM}).
+ */
+function nativeModuleBundling(modules: readonly string[]): Partial<nodejs.BundlingOptions> {
+  const npmrc = Object.entries(LAMBDA_NPM_PLATFORM)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('\\n');
+  return {
+    nodeModules: [...modules],
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: (_input: string, output: string) => [`printf '${npmrc}\\n' > "${output}/.npmrc"`],
+      afterBundling: () => [],
+    },
+  };
 }

@@ -62,10 +62,10 @@ export class ObjectAccess {
    * Lets `principal` list `bucket` where the listing's prefix matches `prefix` (a key or a `…*` pattern). Without
    * s3:ListBucket S3 answers a missing key with 403 rather than 404.
    */
-  list(principal: iam.IGrantable, bucket: PipelineBucket, prefix: string): void {
+  list(principal: iam.IGrantable, bucket: PipelineBucket, prefix: string, sid = 'ListDatasetObjects'): void {
     principal.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'ListDatasetObjects',
+        sid,
         actions: ['s3:ListBucket'],
         resources: [Fn.importValue(this.buckets[bucket].arnExport)],
         conditions: { StringLike: { 's3:prefix': [prefix] } },

@@ -146,7 +146,7 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       STATE.gate,
       steps.gate,
       sfn.TaskInput.fromObject({
-        validation: sfn.JsonPath.objectAt(resultPath('validation')),
+        prepared: sfn.JsonPath.objectAt(resultPath('prepared')),
         evaluation: sfn.JsonPath.objectAt(resultPath('evaluation')),
       }),
       resultPath('gate'),
@@ -326,7 +326,8 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
         CustomerMetadataProperties: {
           trainingJobName: sfn.JsonPath.stringAt(resultPath('training', 'trainingJobName')),
           trainingJobArn: sfn.JsonPath.stringAt(resultPath('training', 'trainingJobArn')),
-          datasetVersion: sfn.JsonPath.stringAt(resultPath('validation', 'datasetVersion')),
+          datasetVersion: sfn.JsonPath.stringAt(resultPath('prepared', 'datasetVersion')),
+          trainingSetUri: sfn.JsonPath.stringAt(resultPath('prepared', 'trainingSetUri')),
           manifestUri: sfn.JsonPath.stringAt(resultPath('validation', 'manifestUri')),
           extractRunId: sfn.JsonPath.stringAt(resultPath('validation', 'runId')),
           policySha256: sfn.JsonPath.stringAt(resultPath('validation', 'policySha256')),

@@ -13,7 +13,8 @@ import { STEP_HANDLERS } from '../../contracts/retraining-states';
 import { curated, landing, models } from '../../contracts/s3-layout';
 import type { RetrainingSettings } from '../../stepfunctions/retraining-settings';
 import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
-import { PlatformFunction } from '../constructs/platform-function';
+import { PlatformFunction, type PlatformFunctionProps } from '../constructs/platform-function';
+import { NATIVE_MODULES } from '../lambda-bundling';
 import type { ObjectAccess } from './object-access';
 
 /** The live scorer the deployer shifts and watches. */
@@ -57,7 +58,9 @@ export interface RetrainingSteps {
 /** Why each prefix is granted whole: its objects are named by values that only exist at run time. */
 const WHY = {
   extracts: "extract parts and manifests are keyed by the agent's run id.",
-  channels: 'the channels, test split and feature spec are keyed by the dataset version.',
+  channels:
+    'the channels, test split and feature spec are keyed by the dataset version, the curated table by key id and run.',
+  tables: "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.",
   models: 'artifacts and evaluations are keyed by the training job, the champion files by the model version.',
   evaluations: 'evaluations are keyed by the training job.',
   candidates: "the candidate's artifact is keyed by its training job, its feature spec by the dataset version.",
@@ -68,8 +71,15 @@ const WHY = {
 export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps): RetrainingSteps {
   const { settings, objects } = props;
   const { dataset } = settings;
-  const step = (name: string, handler: string, memoryMb: number, timeout: Duration) =>
+  const step = (
+    name: string,
+    handler: string,
+    memoryMb: number,
+    timeout: Duration,
+    extra: Pick<PlatformFunctionProps, 'nodeModules' | 'ephemeralStorageMb'> = {},
+  ) =>
     new PlatformFunction(stack, name, {
+      ...extra,
       entry: 'stepfunctions/lambda-handlers.ts',
       handler,
       description: `mlp ${settings.envName}: retraining step ${name}`,
@@ -92,7 +102,12 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
     });
   const steps = {
     validate: step('ValidateManifestStep', STEP_HANDLERS.validate, 1024, Duration.minutes(5)),
-    prepare: step('PrepareStep', STEP_HANDLERS.prepare, 4096, Duration.minutes(15)),
+    // Prepare runs DuckDB: its arm64 build installed beside the bundle, spilling to 10 GB of /tmp beyond the
+    // 60% of memory it may use.
+    prepare: step('PrepareStep', STEP_HANDLERS.prepare, 4096, Duration.minutes(15), {
+      nodeModules: [NATIVE_MODULES.duckdb],
+      ephemeralStorageMb: 10_240,
+    }),
     evaluate: step('EvaluateStep', STEP_HANDLERS.evaluate, 2048, Duration.minutes(10)),
     gate: step('GateStep', STEP_HANDLERS.gate, 256, Duration.seconds(30)),
     deployer: step('DeployerStep', STEP_HANDLERS.deployer, 512, Duration.minutes(5)),
@@ -108,6 +123,10 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
   objects.read(validate.function, { sid: 'ReadExtracts', objects: [extracts], why: WHY.extracts });
   objects.read(prepare.function, { sid: 'ReadExtracts', objects: [extracts], why: WHY.extracts });
   objects.write(prepare.function, { sid: 'WriteChannels', objects: [channels], why: WHY.channels });
+  // Prepare merges into the curated table (reading its log and files); Validate reads the log for the latest merge.
+  const tables = { bucket: 'curated', prefix: curated.tablesPrefix(dataset) } as const;
+  objects.read(prepare.function, { sid: 'ReadCuratedTable', objects: [tables], why: WHY.tables });
+  objects.read(validate.function, { sid: 'ReadCuratedTable', objects: [tables], why: WHY.tables });
   objects.read(evaluate.function, { sid: 'ReadTestSplit', objects: [channels], why: WHY.channels });
   objects.read(evaluate.function, {
     sid: 'ReadModels',
@@ -137,8 +156,10 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
     bucket: 'models',
     key: models.championPointerKey(dataset),
   });
-  // Validate finds the latest manifest; Evaluate, Deploy and RollBackDeploy check for a champion pointer.
+  // Validate finds the latest manifest (landed or merged), Prepare the table's log and pointer; Evaluate, Deploy and RollBackDeploy check for a champion pointer.
   objects.list(validate.function, 'landing', `${landing.datasetPrefix(dataset)}*`);
+  objects.list(validate.function, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListCuratedTable');
+  objects.list(prepare.function, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListCuratedTable');
   objects.list(evaluate.function, 'models', models.championPointerKey(dataset));
   objects.list(deployer.function, 'models', models.championPointerKey(dataset));
 

@@ -10,7 +10,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { SecureBucket } from '../constructs/secure-bucket';
-import { agentRoleName, bucketArnExportName } from '../../contracts/resource-names';
+import { agentRoleName, bucketArnExportName, STACK_OUTPUTS } from '../../contracts/resource-names';
 
 /** Properties of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
@@ -93,6 +93,7 @@ export class DataStack extends Stack {
       value: this.curatedBucket.bucketArn,
       exportName: this.curatedBucketArnExport,
     });
+    new CfnOutput(this, STACK_OUTPUTS.curatedBucket.output, { value: this.curatedBucket.bucketName });
     this.modelsBucketArnExport = bucketArnExportName(props.envName, 'models');
     new CfnOutput(this, 'ModelsBucketArn', {
       value: this.modelsBucket.bucketArn,

@@ -105,7 +105,7 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
       modelVersion,
       ...servingUris(settings, modelVersion),
       modelSha256: input.evaluation.modelSha256,
-      datasetVersion: input.validation.datasetVersion,
+      datasetVersion: input.prepared.datasetVersion,
       trainingJobName: input.training.trainingJobName,
       metrics: input.evaluation.candidate,
       deployedAt: now().toISOString(),

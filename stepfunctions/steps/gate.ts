@@ -1,15 +1,15 @@
 /**
  * Gate: the promotion policy. A candidate is promoted only when it clears the AUC floor and the calibration
  * bound, does not lose more than the allowed AUC to the champion on the same rows, and was trained on data the
- * champion has not already seen (a retrain on an unchanged extract is never promoted).
+ * champion has not already seen (a retrain on an unchanged training set is never promoted).
  */
 import type { RetrainingSettings } from '../retraining-settings';
 import type { Evaluation } from './evaluate';
-import type { ValidatedExtract } from './validate-manifest';
+import type { PreparedData } from './prepare';
 
 /** Input of the step. */
 export interface GateInput {
-  readonly validation: Pick<ValidatedExtract, 'datasetVersion'>;
+  readonly prepared: Pick<PreparedData, 'datasetVersion'>;
   readonly evaluation: Evaluation;
 }
 
@@ -37,7 +37,7 @@ export function decidePromotion(policy: RetrainingSettings['promotion'], input: 
         `AUC ${f(candidate.auc)} drops more than ${f(policy.maxAucDrop)} below the champion's ${f(champion.metrics.auc)}`,
       );
     }
-    if (champion.datasetVersion === input.validation.datasetVersion) {
+    if (champion.datasetVersion === input.prepared.datasetVersion) {
       reasons.push(`the champion ${champion.modelVersion} was already trained on this dataset version`);
     }
   }

@@ -1,18 +1,26 @@
 /**
- * Prepare: turns a validated extract into SageMaker's training channels.
+ * Prepare: merges the validated extract into the dataset's curated table and builds the training set as of it.
  *
+ * - Merge: the increment's rows become row versions of the curated table (curated/curated-table.ts).
+ * - Training set: the snapshot as of the manifest (the latest version of every key among the manifests merged
+ *   up to it), within the training window, mature labels only (curated/training-set-sql.ts). Its dataset
+ *   version hashes the manifests, the window, the rules and the query: the same inputs give the same version
+ *   and byte-identical channels (rows are ordered by key).
  * - Deterministic split by the hashed pseudonymous key (70/15/15), salted with a constant so a loan stays in
  *   the same split across dataset versions: the champion never saw the candidate's test rows in training.
  * - Fits `feature-spec.json` on the training split (categories seen there, sorted) and encodes every split
  *   with the scorer's own Vectorizer, so training and serving build identical vectors.
  * - Writes label-first, headerless CSV (`train/`, `validation/`; an empty field is a missing value), the test
- *   split as typed JSON records (each model is evaluated under its own spec), and `baseline.json` for drift.
+ *   split as typed JSON records (each model is evaluated under its own spec), `baseline.json` for drift and
+ *   `training-set.json`, the lineage: every manifest, the window, the rules, the query and the row counts.
  *
- * Size: the step holds the extract in memory (1.4 GB measured at 350,000 loan rows of this width), which its
- * 4,096 MB Lambda fits up to about a million rows. Beyond that, the same module is meant to run as a SageMaker
- * Processing job.
+ * Size: DuckDB does the work under its memory limit, spilling to the function's ephemeral storage; rows are
+ * streamed through the vectorizer chunk by chunk, and files go to and from S3 as streams.
  */
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBValue } from '@duckdb/node-api';
 import {
   FEATURE_SPEC_FORMAT,
   type FeatureSpec,
@@ -20,17 +28,26 @@ import {
   MAX_CATEGORY_LENGTH,
 } from '../../lambdas/features/feature-spec';
 import { Vectorizer } from '../../lambdas/features/vectorizer';
-import { loadManifest, readPart } from '../extract-manifest';
+import { parseS3Uri } from '../artifact-store';
+import { CuratedTables } from '../curated/curated-table';
+import { type Engine, quoteName, withEngine } from '../curated/duckdb-engine';
+import { type Split, SPLITS, splitSql } from '../curated/split';
+import {
+  parquetSource,
+  planTrainingSet,
+  queryOverFiles,
+  TRAINING_SET_FORMAT,
+  type TrainingSetLineage,
+} from '../curated/training-set';
+import { snapshotSql } from '../curated/training-set-sql';
+import { loadManifest } from '../extract-manifest';
 import { trainingJobName } from '../../contracts/resource-names';
 import { curated, models, s3Uri } from '../../contracts/s3-layout';
 import { encodeTestRecords } from '../../contracts/test-records';
 import { StepError } from '../step-error';
 import type { StepDependencies, ValidatedExtract } from './validate-manifest';
 
-/** Split salt: changing it reshuffles every split, so it is versioned. */
-export const SPLIT_SALT = 'mlp-split/v1';
-const SPLITS = ['train', 'validation', 'test'] as const;
-type Split = (typeof SPLITS)[number];
+export { SPLIT_SALT, splitOf, splitSql } from '../curated/split';
 
 /** Input of the step: the validated extract and the execution's name (for the training job's name). */
 export interface PrepareInput {
@@ -40,7 +57,13 @@ export interface PrepareInput {
 
 /** Where Prepare put everything, and the training job's name. */
 export interface PreparedData {
+  /** The training set's version: a hash of its manifests, window, rules and query. */
   readonly datasetVersion: string;
+  /** The data's date the training set was built as of, and how many manifests it spans. */
+  readonly asOf: string;
+  readonly manifests: number;
+  /** Its lineage document (training-set.json). */
+  readonly trainingSetUri: string;
   readonly trainingJobName: string;
   readonly trainUri: string;
   readonly validationUri: string;
@@ -56,131 +79,201 @@ export interface PreparedData {
 /** A typed record: numbers for numeric features, strings for categories, null when missing. */
 type FeatureRecord = Record<string, number | string | null>;
 
-/** Which split a pseudonymous key falls in. */
-export function splitOf(key: string): Split {
-  const h = createHash('sha256').update(`${SPLIT_SALT}\0${key}`).digest().readUInt32BE(0) / 2 ** 32;
-  return h < 0.7 ? 'train' : h < 0.85 ? 'validation' : 'test';
-}
-
 /** Builds the step's handler. */
 export function prepareStep({ store, settings }: StepDependencies) {
   return async ({ validation, executionName }: PrepareInput): Promise<PreparedData> => {
-    const { manifest, datasetVersion } = await loadManifest(store, validation.manifestUri);
-    if (datasetVersion !== validation.datasetVersion) {
+    const loaded = await loadManifest(store, validation.manifestUri);
+    if (loaded.datasetVersion !== validation.manifestSha256) {
       throw new StepError('ManifestInvalid', 'the manifest changed after validation');
     }
-    const columns = Object.keys(manifest.schema);
-    const at = (name: string) => columns.indexOf(name);
-    const keyAt = at(settings.keyColumn);
-    const labelAt = at(settings.label);
-    const numeric = settings.numericFeatures.map((name) => ({ name, at: at(name) }));
-    const categorical = settings.categoricalFeatures.map((name) => ({ name, at: at(name) }));
-
-    const records: Record<Split, FeatureRecord[]> = { train: [], validation: [], test: [] };
-    const labels: Record<Split, number[]> = { train: [], validation: [], test: [] };
-    for (const part of manifest.parts) {
-      const rows = await readPart(store, settings.buckets.landing, part, columns);
-      rows.forEach((row, r) => {
-        const where = `part ${part.key} row ${r + 1}`;
-        const key = row[keyAt];
-        if (!key) throw new StepError('SchemaMismatch', `${settings.keyColumn} is empty in ${where}`);
-        const label = row[labelAt];
-        if (label !== '0' && label !== '1') {
-          throw new StepError('LabelInvalid', `${settings.label} is not 0 or 1 in ${where}`);
-        }
-        const record: FeatureRecord = {};
-        for (const f of numeric) {
-          const text = row[f.at];
-          const value = text === '' ? null : Number(text);
-          if (value !== null && !Number.isFinite(value)) {
-            throw new StepError('SchemaMismatch', `${f.name} holds a non-numeric value in ${where}`);
-          }
-          record[f.name] = value;
-        }
-        for (const f of categorical) record[f.name] = row[f.at] === '' ? null : row[f.at];
-        const split = splitOf(key);
-        records[split].push(record);
-        labels[split].push(label === '1' ? 1 : 0);
-      });
-    }
-    for (const split of SPLITS) {
-      if (records[split].length === 0) {
-        throw new StepError('EmptySplit', `the ${split} split is empty (${validation.totalRows} rows in the extract)`);
+    const manifestKey = parseS3Uri(validation.manifestUri).key;
+    return withEngine(async (engine) => {
+      const tables = new CuratedTables(store, settings);
+      for (const earlier of await tables.missingBefore(loaded, manifestKey)) {
+        await tables.merge(engine, earlier, parseS3Uri(earlier.uri).key);
       }
-    }
-    const positives = {} as Record<Split, number>;
-    for (const split of SPLITS) {
-      positives[split] = labels[split].reduce((a, b) => a + b, 0);
-      if (positives[split] === 0 || positives[split] === labels[split].length) {
-        throw new StepError(
-          'SingleClassLabel',
-          `${settings.label} has a single class in the ${split} split (${positives[split]} of ${labels[split].length} positive)`,
+      const { log, entry, files } = await tables.merge(engine, loaded, manifestKey);
+      const plan = planTrainingSet(settings, log, entry.seq);
+      const { asOf, rules, datasetVersion } = plan;
+      await engine.run(
+        `CREATE TABLE training AS SELECT ${[
+          quoteName(settings.keyColumn),
+          quoteName(settings.label),
+          ...settings.numericFeatures.map((c) => `CAST(${quoteName(c)} AS DOUBLE) AS ${quoteName(c)}`),
+          ...settings.categoricalFeatures.map((c) => `NULLIF(CAST(${quoteName(c)} AS VARCHAR), '') AS ${quoteName(c)}`),
+        ].join(', ')}, ${splitSql(settings.keyColumn)} AS split ` + `FROM (${queryOverFiles(plan, files)}) AS t`,
+      );
+      const [{ invalid }] = await engine.rows(
+        `SELECT COUNT(*) AS invalid FROM training WHERE ${quoteName(settings.label)} NOT IN (0, 1)`,
+      );
+      if (Number(invalid) > 0) {
+        throw new StepError('LabelInvalid', `${settings.label} is not 0 or 1 in ${invalid} row(s) of the training set`);
+      }
+      const counts = await engine.rows(
+        `SELECT split, COUNT(*) AS n, SUM(CAST(${quoteName(settings.label)} AS BIGINT)) AS p FROM training GROUP BY split`,
+      );
+      const rows = Object.fromEntries(SPLITS.map((s) => [s, 0])) as Record<Split, number>;
+      const positives = { ...rows };
+      for (const c of counts) {
+        rows[c.split as Split] = Number(c.n);
+        positives[c.split as Split] = Number(c.p);
+      }
+      const total = rows.train + rows.validation + rows.test;
+      for (const split of SPLITS) {
+        if (rows[split] === 0) {
+          throw new StepError(
+            'EmptySplit',
+            `the ${split} split is empty (${total} rows in the training set as of ${asOf}, ${plan.seq} manifest(s))`,
+          );
+        }
+      }
+      for (const split of SPLITS) {
+        if (positives[split] === 0 || positives[split] === rows[split]) {
+          throw new StepError(
+            'SingleClassLabel',
+            `${settings.label} has a single class in the ${split} split (${positives[split]} of ${rows[split]} positive)`,
+          );
+        }
+      }
+      const categoryCounts: Record<string, Record<string, number>> = {};
+      for (const name of settings.categoricalFeatures) categoryCounts[name] = await fitCategories(engine, name);
+      const spec: FeatureSpec = {
+        format: FEATURE_SPEC_FORMAT,
+        label: settings.label,
+        features: [
+          ...settings.numericFeatures.map((name) => ({ name, type: 'numeric' as const })),
+          ...settings.categoricalFeatures.map((name) => ({
+            name,
+            type: 'categorical' as const,
+            encoding: 'one-hot' as const,
+            categories: Object.keys(categoryCounts[name]).sort(),
+          })),
+        ],
+      };
+      const vectorizer = new Vectorizer(spec);
+      const keys = curated.keys(settings.dataset, datasetVersion);
+      const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);
+      const scratch = (name: string) => join(engine.scratch, name);
+      const features = [...settings.numericFeatures, ...settings.categoricalFeatures];
+      const ordered = (split: Split) =>
+        `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training ` +
+        `WHERE split = '${split}' ORDER BY ${quoteName(settings.keyColumn)}`;
+      const recordOf = (row: readonly DuckDBValue[]): FeatureRecord => {
+        const record: FeatureRecord = {};
+        features.forEach((name, i) => (record[name] = row[i + 1] as number | string | null));
+        return record;
+      };
+      for (const split of ['train', 'validation'] as const) {
+        const row = new Float32Array(vectorizer.width);
+        await writeLines(scratch(`${split}.csv`), (emit) =>
+          engine.forEachRow(ordered(split), (values) => {
+            vectorizer.fill(recordOf(values), 0, row, 0);
+            let line = String(Number(values[0]));
+            for (let j = 0; j < row.length; j++) line += Number.isNaN(row[j]) ? ',' : `,${row[j]}`;
+            emit(line);
+          }),
         );
       }
-    }
-
-    const spec: FeatureSpec = {
-      format: FEATURE_SPEC_FORMAT,
-      label: settings.label,
-      features: [
-        ...settings.numericFeatures.map((name) => ({ name, type: 'numeric' as const })),
-        ...categorical.map(({ name }) => ({
-          name,
-          type: 'categorical' as const,
-          encoding: 'one-hot' as const,
-          categories: fitCategories(records.train, name),
+      await writeLines(scratch('records.jsonl'), (emit) =>
+        engine.forEachRow(ordered('test'), (values) =>
+          emit(encodeTestRecords([{ label: Number(values[0]), record: recordOf(values) }]).slice(0, -1)),
+        ),
+      );
+      await store.upload(uriOf(keys.train), scratch('train.csv'));
+      await store.upload(uriOf(keys.validation), scratch('validation.csv'));
+      await store.upload(uriOf(keys.testRecords), scratch('records.jsonl'));
+      await store.put(uriOf(keys.featureSpec), `${JSON.stringify(spec, null, 2)}\n`);
+      const drift = await baseline(engine, spec, rows.train, categoryCounts);
+      await store.put(uriOf(keys.baseline), `${JSON.stringify(drift, null, 2)}\n`);
+      const [{ keys: snapshotRows }] = await engine.rows(
+        `SELECT COUNT(*) AS keys FROM (${snapshotSql(parquetSource(files), [settings.keyColumn], rules, entry.seq)}) AS s`,
+      );
+      const { from, matureBy } = plan.bounds;
+      const lineage: TrainingSetLineage = {
+        format: TRAINING_SET_FORMAT,
+        dataset: settings.dataset,
+        datasetVersion,
+        kid: log.kid,
+        asOf,
+        window: { ...rules.window, from },
+        maturity: { labelKnown: true, minAgeMonths: rules.maturity.minAgeMonths, matureBy },
+        query: plan.query,
+        manifests: plan.entries.map(({ seq, manifestKey, manifestSha256, runId, asOf, rows, added }) => ({
+          seq,
+          manifestKey,
+          manifestSha256,
+          runId,
+          asOf,
+          rows,
+          added,
         })),
-      ],
-    };
-    const vectorizer = new Vectorizer(spec);
-    const keys = curated.keys(settings.dataset, datasetVersion);
-    const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);
-    const channel = (split: Split) => encodeChannel(vectorizer, records[split], labels[split]);
-    const trainUri = uriOf(keys.train);
-    const validationUri = uriOf(keys.validation);
-    const testRecordsUri = uriOf(keys.testRecords);
-    const featureSpecUri = uriOf(keys.featureSpec);
-    const baselineUri = uriOf(keys.baseline);
-    await store.put(trainUri, channel('train'));
-    await store.put(validationUri, channel('validation'));
-    await store.put(
-      testRecordsUri,
-      encodeTestRecords(records.test.map((record, i) => ({ label: labels.test[i], record }))),
-    );
-    await store.put(featureSpecUri, `${JSON.stringify(spec, null, 2)}\n`);
-    await store.put(baselineUri, `${JSON.stringify(baseline(spec, records.train), null, 2)}\n`);
+        snapshotRows: Number(snapshotRows),
+        rows,
+        positives,
+      };
+      await store.put(uriOf(keys.trainingSet), `${JSON.stringify(lineage, null, 2)}\n`);
 
-    const suffix = createHash('sha256').update(executionName).digest('hex').slice(0, 10);
-    return {
-      datasetVersion,
-      trainingJobName: trainingJobName(settings.envName, settings.dataset, suffix),
-      trainUri: uriOf(keys.trainPrefix),
-      validationUri: uriOf(keys.validationPrefix),
-      testRecordsUri,
-      featureSpecUri,
-      baselineUri,
-      outputPath: s3Uri(settings.buckets.models, models.trainingPrefix(settings.dataset)),
-      rows: { train: records.train.length, validation: records.validation.length, test: records.test.length },
-      positives,
-    };
+      const suffix = createHash('sha256').update(executionName).digest('hex').slice(0, 10);
+      return {
+        datasetVersion,
+        asOf,
+        manifests: plan.entries.length,
+        trainingSetUri: uriOf(keys.trainingSet),
+        trainingJobName: trainingJobName(settings.envName, settings.dataset, suffix),
+        trainUri: uriOf(keys.trainPrefix),
+        validationUri: uriOf(keys.validationPrefix),
+        testRecordsUri: uriOf(keys.testRecords),
+        featureSpecUri: uriOf(keys.featureSpec),
+        baselineUri: uriOf(keys.baseline),
+        outputPath: s3Uri(settings.buckets.models, models.trainingPrefix(settings.dataset)),
+        rows,
+        positives,
+      };
+    });
   };
 }
 
-/**
- * Categories of a feature in the training split, sorted (so the spec is deterministic), within what a feature
- * spec may hold: a spec beyond it would be written here and refused by every reader, Evaluate first. Errors name
- * the feature and the counts, never a value.
- */
-function fitCategories(records: readonly FeatureRecord[], name: string): string[] {
-  const seen = new Set<string>();
-  let tooLong = 0;
-  for (const record of records) {
-    const value = record[name];
-    if (typeof value !== 'string') continue;
-    if (value.length > MAX_CATEGORY_LENGTH) tooLong++;
-    seen.add(value);
+/** Writes the lines `produce` emits to a file, buffered, each ending in a newline. */
+async function writeLines(path: string, produce: (emit: (line: string) => void) => Promise<unknown>): Promise<void> {
+  const fd = openSync(path, 'w');
+  try {
+    let buffer = '';
+    await produce((line) => {
+      buffer += `${line}\n`;
+      if (buffer.length >= 1 << 20) {
+        writeSync(fd, buffer);
+        buffer = '';
+      }
+    });
+    if (buffer.length > 0) writeSync(fd, buffer);
+  } finally {
+    closeSync(fd);
   }
-  if (seen.size === 0) throw new StepError('SchemaMismatch', `${name} has no values in the training split`);
+}
+
+/**
+ * Categories of a feature in the training split with their counts, within what a feature spec may hold: a
+ * spec beyond it would be written here and refused by every reader, Evaluate first. Errors name the feature
+ * and the counts, never a value.
+ */
+async function fitCategories(engine: Engine, name: string): Promise<Record<string, number>> {
+  const c = quoteName(name);
+  const [{ distinct, long }] = await engine.rows(
+    `SELECT COUNT(DISTINCT ${c}) AS "distinct", SUM(CASE WHEN LENGTH(${c}) > ${MAX_CATEGORY_LENGTH} THEN 1 ELSE 0 END) AS long ` +
+      `FROM training WHERE split = 'train'`,
+  );
+  const counts: Record<string, number> = {};
+  let tooLong = Number(long ?? 0);
+  if (tooLong === 0 && Number(distinct) <= MAX_CATEGORIES) {
+    for (const row of await engine.rows(
+      `SELECT ${c} AS v, COUNT(*) AS n FROM training WHERE split = 'train' AND ${c} IS NOT NULL GROUP BY ${c}`,
+    )) {
+      const value = row.v as string;
+      if (value.length > MAX_CATEGORY_LENGTH) tooLong += Number(row.n); // UTF-16 length, as the spec's parser counts
+      counts[value] = Number(row.n);
+    }
+  }
+  if (Number(distinct) === 0) throw new StepError('SchemaMismatch', `${name} has no values in the training split`);
   if (tooLong > 0) {
     throw new StepError(
       'SchemaMismatch',
@@ -188,49 +281,60 @@ function fitCategories(records: readonly FeatureRecord[], name: string): string[
         'generalise or drop the column in the agent policy',
     );
   }
-  if (seen.size > MAX_CATEGORIES) {
+  if (Number(distinct) > MAX_CATEGORIES) {
     throw new StepError(
       'SchemaMismatch',
-      `${name} has ${seen.size} categories in the training split, more than the ${MAX_CATEGORIES} a feature spec holds; ` +
+      `${name} has ${distinct} categories in the training split, more than the ${MAX_CATEGORIES} a feature spec holds; ` +
         'generalise it in the agent policy, or make it numeric',
     );
   }
-  return [...seen].sort();
+  return counts;
 }
 
-/** Label-first, headerless CSV; NaN (missing) is an empty field. Float32 values print exactly. */
-function encodeChannel(vectorizer: Vectorizer, records: readonly FeatureRecord[], labels: readonly number[]): string {
-  const row = new Float32Array(vectorizer.width);
-  const lines: string[] = [];
-  records.forEach((record, i) => {
-    vectorizer.fill(record, i, row, 0);
-    let line = String(labels[i]);
-    for (let j = 0; j < row.length; j++) line += Number.isNaN(row[j]) ? ',' : `,${row[j]}`;
-    lines.push(line);
-  });
-  return `${lines.join('\n')}\n`;
-}
-
-/** Drift baseline: decile edges and counts per numeric feature, category counts, missing counts. */
-function baseline(spec: FeatureSpec, records: readonly FeatureRecord[]) {
-  const features = spec.features.map((feature) => {
-    const values = records.map((r) => r[feature.name]);
-    const missing = values.filter((v) => v === null).length;
-    if (feature.type === 'numeric') {
-      const sorted = (values.filter((v) => v !== null) as number[]).sort((a, b) => a - b);
-      const deciles = sorted.length === 0 ? [] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
-      const edges = [...new Set(deciles.map((d) => sorted[Math.floor((d / 10) * sorted.length)]))];
-      const counts = new Array<number>(edges.length + 1).fill(0);
-      for (const v of sorted) {
-        let b = 0;
-        while (b < edges.length && v >= edges[b]) b++;
-        counts[b]++;
-      }
-      return { name: feature.name, type: feature.type, edges, counts, missing };
+/**
+ * Drift baseline of the training split: per numeric feature the decile edges (the values at positions
+ * floor(d * n / 10) of the sorted non-missing values, repeats removed) and the count of values in each bin
+ * (bin b holds values at or above edge b-1 and below edge b); category counts; missing counts.
+ */
+async function baseline(
+  engine: Engine,
+  spec: FeatureSpec,
+  rows: number,
+  categoryCounts: Readonly<Record<string, Record<string, number>>>,
+) {
+  const features = [];
+  for (const feature of spec.features) {
+    const c = quoteName(feature.name);
+    const [{ present }] = await engine.rows(`SELECT COUNT(${c}) AS present FROM training WHERE split = 'train'`);
+    const n = Number(present);
+    const missing = rows - n;
+    if (feature.type !== 'numeric') {
+      const counts = Object.fromEntries(
+        Object.entries(categoryCounts[feature.name]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
+      features.push({ name: feature.name, type: feature.type, counts, missing });
+      continue;
     }
-    const counts: Record<string, number> = {};
-    for (const v of values) if (typeof v === 'string') counts[v] = (counts[v] ?? 0) + 1;
-    return { name: feature.name, type: feature.type, counts, missing };
-  });
-  return { format: 'mlp.drift-baseline/1', rows: records.length, features };
+    const positions = n === 0 ? [] : [1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => Math.floor((d / 10) * n));
+    const at =
+      positions.length === 0
+        ? []
+        : await engine.rows(
+            `SELECT v FROM (SELECT ${c} AS v, ROW_NUMBER() OVER (ORDER BY ${c}) - 1 AS i FROM training ` +
+              `WHERE split = 'train' AND ${c} IS NOT NULL) AS s WHERE i IN (${[...new Set(positions)].join(', ')}) ORDER BY i`,
+          );
+    const edges = [...new Set(at.map((r) => Number(r.v)))];
+    const bin =
+      edges.length === 0
+        ? '0'
+        : edges.map((e) => `CASE WHEN ${c} >= CAST(${String(e)} AS DOUBLE) THEN 1 ELSE 0 END`).join(' + ');
+    const counts = new Array<number>(edges.length + 1).fill(0);
+    for (const r of await engine.rows(
+      `SELECT ${bin} AS b, COUNT(*) AS n FROM training WHERE split = 'train' AND ${c} IS NOT NULL GROUP BY 1`,
+    )) {
+      counts[Number(r.b)] = Number(r.n);
+    }
+    features.push({ name: feature.name, type: feature.type, edges, counts, missing });
+  }
+  return { format: 'mlp.drift-baseline/1', rows, features };
 }

@@ -1,5 +1,6 @@
 /**
- * ValidateManifest: the first step. Finds the extract (the manifest that triggered the execution, or the
+ * ValidateManifest: the first step. Finds the extract (the manifest that triggered the execution; for a
+ * schedule or drift trigger the latest manifest merged into the curated table, or before any merge the
  * dataset's latest), checks every part's presence, checksum, header and row count, and the schema against the
  * training contract. A bad extract stops the execution here with a named reason.
  */
@@ -7,6 +8,7 @@ import type { ArtifactStore } from '../artifact-store';
 import { loadManifest, readPart } from '../extract-manifest';
 import type { RetrainingSettings } from '../retraining-settings';
 import { landing, s3Uri } from '../../contracts/s3-layout';
+import { CuratedTables } from '../curated/curated-table';
 import { StepError } from '../step-error';
 
 /** Execution input: from the S3 event (manifestKey), the schedule or drift alarm (dataset only), or the CLI. */
@@ -19,7 +21,8 @@ export interface RetrainingInput {
 export interface ValidatedExtract {
   readonly dataset: string;
   readonly manifestUri: string;
-  readonly datasetVersion: string;
+  /** SHA-256 of the manifest's bytes. */
+  readonly manifestSha256: string;
   readonly runId: string;
   readonly totalRows: number;
   readonly parts: number;
@@ -43,6 +46,7 @@ export function validateManifestStep({ store, settings }: StepDependencies) {
     const prefix = landing.datasetPrefix(settings.dataset);
     const bucketUri = s3Uri(settings.buckets.landing, '');
     let key = input.manifestKey;
+    key ??= (await new CuratedTables(store, settings).current())?.entries.at(-1)?.manifestKey;
     if (key === undefined) {
       const manifests = (await store.list(s3Uri(settings.buckets.landing, prefix))).filter((uri) =>
         landing.isManifestKey(uri.slice(bucketUri.length), settings.dataset),
@@ -74,7 +78,7 @@ export function validateManifestStep({ store, settings }: StepDependencies) {
     return {
       dataset: manifest.dataset,
       manifestUri: uri,
-      datasetVersion,
+      manifestSha256: datasetVersion,
       runId: manifest.runId,
       totalRows: manifest.totalRows,
       parts: manifest.parts.length,
@@ -95,6 +99,9 @@ function checkSchema(schema: Record<string, string>, settings: RetrainingSetting
   for (const column of [settings.keyColumn, settings.label, ...settings.categoricalFeatures]) {
     if (!(column in schema)) problems.push(`${column} is missing`);
   }
+  const windowColumn = settings.trainingSet.window.column;
+  if (!(windowColumn in schema)) problems.push(`${windowColumn} (the training window) is missing`);
+  else if (schema[windowColumn] !== 'string') problems.push(`${windowColumn} (the training window) is not a date`);
   for (const column of settings.numericFeatures) {
     if (!(column in schema)) problems.push(`${column} is missing`);
     else if (!numeric(column)) problems.push(`${column} is ${schema[column]}, expected a number`);

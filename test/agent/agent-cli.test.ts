@@ -21,12 +21,10 @@ test('seed builds the bank in $MLP_HOME deterministically, refuses to overwrite 
   expect(progressOf(first).map((p) => p.event)).toEqual(expect.arrayContaining(['start', 'done']));
   const other = run(['seed', '--customers', '20000', '--db', join(dir, 'other.db'), '--json']);
   const { db: _db, seconds: _s, ...same } = JSON.parse(other.stdout);
-  expect(same).toEqual({
-    customers: 20000,
-    accounts: summary.accounts,
-    loans: summary.loans,
-    defaultRate: summary.defaultRate,
-  });
+  const { db: _db1, seconds: _s1, ...firstSame } = summary;
+  expect(same).toEqual(firstSame);
+  expect(same).toMatchObject({ customers: 20000, asOf: '2026-10-31' });
+  expect(same.labelledLoans).toBeLessThan(same.loans);
 
   const again = run(['seed', '--customers', '20000']);
   expect(again.status).toBe(2);
@@ -145,4 +143,35 @@ test('agent run reaches the Oracle source: a missing password is named, never gu
   expect(errorOf(result).message).toBe(
     'mlp: Oracle password: environment variable MLP_TEST_ORACLE_PASSWORD is not set',
   );
+});
+
+test('seed advance moves the bank a month on, and refuses what it cannot do by name', () => {
+  const bank = join(dir, 'advance.db');
+  expect(run(['seed', '--customers', '5000', '--db', bank]).status).toBe(0);
+  const advanced = run(['seed', 'advance', '--months', '1', '--db', bank, '--json']);
+  expect(advanced.status).toBe(0);
+  expect(JSON.parse(advanced.stdout)).toMatchObject({
+    from: '2026-10-31',
+    to: '2026-11-30',
+    days: 30,
+    newLoans: expect.any(Number),
+    matured: expect.any(Number),
+  });
+  for (const [args, message] of [
+    [['--days', '0'], '--days must be a whole number from 1 to 3650'],
+    [['--days', '3', '--months', '1'], 'give exactly one of --days N and --months N'],
+    [['--days', '3', '--shift', 'customer_id=2'], 'cannot shift customer_id'],
+    [['--days', '3', '--shift', 'loan_amount'], '--shift takes feature=factor'],
+  ] as const) {
+    const refused = run(['seed', 'advance', ...args, '--db', bank]);
+    expect({ status: refused.status, message: errorOf(refused).message }).toEqual({
+      status: 2,
+      message: expect.stringContaining(message),
+    });
+  }
+  const missing = run(['seed', 'advance', '--days', '3', '--db', join(dir, 'absent.db')]);
+  expect(errorOf(missing).message).toContain('does not exist: run mlp seed first');
+  // The refused advances changed nothing: the bank is a month on, once.
+  const again = JSON.parse(run(['seed', 'advance', '--days', '1', '--db', bank, '--json']).stdout);
+  expect(again.from).toBe('2026-11-30');
 });

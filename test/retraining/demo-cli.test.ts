@@ -3,7 +3,7 @@
  * exit code come from what the execution did, and each local environment keeps its own registry and champion.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorOf, MLP, progressOf, runMlp } from '../support/cli';
@@ -12,7 +12,7 @@ jest.setTimeout(240_000);
 
 // A fixed pseudonym key makes the split, and so the model and its gate decision, repeatable.
 const KEY = 'demo-test-key-'.repeat(4);
-const CUSTOMERS = '20000';
+const CUSTOMERS = '50000';
 const inHome = (home: string, args: string[], env: Record<string, string> = {}) =>
   runMlp(args, { env: { MLP_HOME: home, MLP_PSEUDONYM_KEY: KEY, ...env } });
 const demo = (home: string, ...args: string[]) => inHome(home, ['demo', '--customers', CUSTOMERS, ...args]);
@@ -26,15 +26,31 @@ test('the demo seeds, extracts, retrains, serves and scores, and can run again i
     const out = JSON.parse(result.stdout);
     expect(out).toMatchObject({
       environment: 'dev',
-      seeded: { customers: 20000 },
+      seeded: { customers: 50000 },
       retraining: { outcome: 'Promoted', modelVersion: 'mlp-dev-loans/1' },
       scored: {
         modelVersion: 'mlp-dev-loans/1',
         predictions: [expect.any(Number), expect.any(Number), expect.any(Number)],
       },
       artifacts: { registry: join(home, 'registry', 'dev.json') },
+      // A month later: the increment is merged and the retrain trains on the grown training set.
+      secondMonth: {
+        advanced: { from: '2026-10-31', to: '2026-11-30' },
+        retraining: { outcome: 'Promoted', modelVersion: 'mlp-dev-loans/2' },
+      },
     });
-    expect(Object.keys(out.timings)).toEqual(['seed', 'agent', 'retrain', 'score', 'total']);
+    expect(out.secondMonth.extract.rows).toBeLessThan(out.extract.rows / 4);
+    expect(out.secondMonth.retraining.trainingRows).toBeGreaterThan(out.retraining.trainingRows);
+    expect(Object.keys(out.timings)).toEqual([
+      'seed',
+      'agent',
+      'retrain',
+      'score',
+      'advance',
+      'agent (month 2)',
+      'retrain (month 2)',
+      'total',
+    ]);
     // Every state reported as it ran, with the training rounds' validation AUC.
     const progress = progressOf(result);
     expect(progress.filter((p) => p.event === 'done').map((p) => p.progress)).toEqual(
@@ -55,9 +71,9 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
   expect(JSON.parse(again.stdout)).toMatchObject({
     outcome: 'NotPromoted',
     environment: 'dev',
-    modelVersion: 'mlp-dev-loans/2',
+    modelVersion: 'mlp-dev-loans/3',
     reasons: [expect.stringContaining('already trained on this dataset version')],
-    champion: 'mlp-dev-loans/1',
+    champion: 'mlp-dev-loans/2',
   });
   expect(again.stderr).not.toMatch(/"level":"ERROR"/); // the outcome is the message; no second one
 
@@ -87,16 +103,17 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
   expect(JSON.parse(failed.stdout)).toMatchObject({
     outcome: 'Failed',
     error: 'ManifestInvalid',
-    champion: 'mlp-dev-loans/1',
+    champion: 'mlp-dev-loans/2',
   });
 });
 
 test('models and lineage show each local environment on its own', () => {
   const dev = JSON.parse(inHome(home, ['models', '--json']).stdout);
-  expect(dev).toMatchObject({ environment: 'dev', location: 'local', champion: 'mlp-dev-loans/1' });
+  expect(dev).toMatchObject({ environment: 'dev', location: 'local', champion: 'mlp-dev-loans/2' });
   expect(dev.versions.map((v: { modelVersion: string; status: string }) => [v.modelVersion, v.status])).toEqual([
     ['mlp-dev-loans/1', 'Approved'],
-    ['mlp-dev-loans/2', 'Rejected'],
+    ['mlp-dev-loans/2', 'Approved'],
+    ['mlp-dev-loans/3', 'Rejected'],
   ]);
   const prod = JSON.parse(inHome(home, ['models', '--local', 'prod', '--json']).stdout);
   expect(prod.versions.map((v: { modelVersion: string }) => v.modelVersion)).toEqual([
@@ -116,7 +133,49 @@ test('models and lineage show each local environment on its own', () => {
     datasetVersion: expect.stringMatching(/^[0-9a-f]{64}$/),
     pseudonymKeyId: 'example-2026-11',
     extract: { manifestUri: expect.stringContaining('s3://mlp-local-landing/landing/loans/') },
+    window: { column: 'originated_on', months: 36 },
+    maturity: { labelKnown: true, minAgeMonths: 12 },
+    manifests: [
+      expect.objectContaining({ seq: 1, manifestKey: expect.stringMatching(/^landing\/loans\/.*_manifest\.json$/) }),
+    ],
   });
+  expect(lineage.rows.train + lineage.rows.validation + lineage.rows.test).toBeGreaterThan(1000);
+  // The second month's model was trained on both manifests: the full extract and the increment.
+  const second = JSON.parse(inHome(home, ['lineage', 'mlp-dev-loans/2', '--json']).stdout);
+  expect(second.manifests.map((m: { seq: number }) => m.seq)).toEqual([1, 2]);
+  expect(second.manifests[0].manifestKey).toBe(lineage.manifests[0].manifestKey);
+
+  // The curated store as mlp dataset shows it, and the training set it exports.
+  const shown = JSON.parse(inHome(home, ['dataset', 'show', 'loans', '--json']).stdout);
+  expect(shown).toMatchObject({
+    dataset: 'loans',
+    kid: 'example-2026-11',
+    asOf: { seq: 2 },
+    datasetVersion: second.datasetVersion,
+    prepared: true,
+    rows: { trainingSet: second.rows.train + second.rows.validation + second.rows.test },
+  });
+  expect(shown.rows.snapshot).toBeGreaterThan(shown.rows.labelled);
+  const first = JSON.parse(inHome(home, ['dataset', 'show', 'loans', '--as-of', '1', '--json']).stdout);
+  expect(first.datasetVersion).toBe(lineage.datasetVersion);
+  const listed = JSON.parse(inHome(home, ['dataset', 'list', '--json']).stdout);
+  expect(listed.datasets).toEqual([expect.objectContaining({ kid: 'example-2026-11', current: true, manifests: 2 })]);
+  const output = join(mkdtempSync(join(tmpdir(), 'mlp-export-')), 'features.parquet');
+  const exported = JSON.parse(inHome(home, ['dataset', 'export', 'loans', '--output', output, '--json']).stdout);
+  expect(exported).toMatchObject({ rows: shown.rows.trainingSet, datasetVersion: second.datasetVersion });
+  expect(readFileSync(output).subarray(0, 4).toString()).toBe('PAR1');
+  for (const [args, message] of [
+    [['dataset', 'show', 'cards'], 'trains on dataset loans, not cards'],
+    [['dataset', 'show', 'loans', '--as-of', '9'], 'the table holds manifests 1 to 2'],
+    [['dataset', 'show', 'loans', '--as-of', '2020-01-01'], 'the first manifest is as of'],
+    [['dataset', 'export', 'loans', '--output', join(tmpdir(), 'x.csv')], '--output must name a .parquet file'],
+  ] as const) {
+    const refused = inHome(home, [...args]);
+    expect({ status: refused.status, message: errorOf(refused).message }).toEqual({
+      status: 2,
+      message: expect.stringContaining(message),
+    });
+  }
   const unknown = inHome(home, ['lineage', 'mlp-prod-loans/1']);
   expect(unknown.status).toBe(2);
   expect(errorOf(unknown).message).toContain('no model version mlp-prod-loans/1 in the local registry of dev');

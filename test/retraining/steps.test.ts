@@ -24,7 +24,7 @@ import { binaryMetrics } from '../../stepfunctions/model-metrics';
 const settings = localSettings(loadEnvironment('dev'));
 const numeric = settings.numericFeatures;
 const categorical = settings.categoricalFeatures;
-const columns = [settings.keyColumn, ...numeric, ...categorical, settings.label];
+const columns = [settings.keyColumn, ...numeric, ...categorical, 'originated_on', 'updated_at', settings.label];
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 /** A fresh store holding one extract of `rows` (objects by column), optionally tampered with. */
@@ -54,7 +54,7 @@ async function extract(
     kid: 'k',
     k: 5,
     quasiIdentifiers: [],
-    watermark: { column: 'updated_at', from: null, to: null, upperBound: null },
+    watermark: { column: 'updated_at', from: null, to: '2026-10-31T00:00:00Z', upperBound: '2026-10-31T00:00:00Z' },
     agentVersion: 'test',
   };
   const manifestKey = landing.manifestKey(settings.dataset, runId);
@@ -68,6 +68,8 @@ const rows = (n: number, label: (i: number) => number) =>
     [settings.keyColumn]: sha(`loan-${i}`),
     ...Object.fromEntries(numeric.map((c, j) => [c, String((i * (j + 3)) % 97)])),
     ...Object.fromEntries(categorical.map((c) => [c, ['a', 'b', 'c'][i % 3]])),
+    originated_on: '2025-06',
+    updated_at: '2026-01-01T00:00:00Z',
     [settings.label]: String(label(i)),
   }));
 
@@ -181,7 +183,7 @@ test('the gate applies each floor and bound on its own', () => {
   const policy = { ...settings.promotion, minAuc: 0.6, maxCalibrationError: 0.5 };
   const metrics = binaryMetrics([0, 1, 0, 1, 1, 0], [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]);
   const evaluation = { evaluationUri: 'e', modelSha256: 's', candidate: metrics, champion: null };
-  const input = { validation: { datasetVersion: 'v2' }, evaluation };
+  const input = { prepared: { datasetVersion: 'v2' }, evaluation };
   expect(decidePromotion(policy, input)).toMatchObject({ promote: true, reasons: [] });
   expect(decidePromotion({ ...policy, minAuc: 1.01 }, input).reasons.join()).toContain('below the floor');
   const weak = { ...metrics, auc: metrics.auc - 0.2 };

@@ -276,6 +276,12 @@ export class AwsWorld {
       delete: async () => {
         throw new Error('a training job deletes nothing');
       },
+      download: async () => {
+        throw new Error('a training job streams nothing to files here');
+      },
+      upload: async () => {
+        throw new Error('a training job streams nothing from files here');
+      },
       list: async (prefixUri) => {
         const { bucket, key } = parseS3Uri(prefixUri);
         const listing = { action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, context: { 's3:prefix': key } };
