@@ -112,20 +112,32 @@ export class S3ArtifactStore implements ArtifactStore {
     await pipeline(body, createWriteStream(path));
   }
 
-  /** One PutObject (up to S3's 5 GB), its SHA-256 computed first so S3 checks the whole body. */
+  /**
+   * One PutObject (up to S3's 5 GB), its SHA-256 computed first so S3 checks the whole body. The SDK cannot
+   * resend a stream it has consumed, so a failed attempt is retried here with the file opened again (three
+   * attempts, backing off).
+   */
   async upload(uri: string, path: string): Promise<void> {
     const { bucket, key } = parseS3Uri(uri);
     const { s3, PutObjectCommand } = await this.sdk();
     const checksum = await fileSha256(path, 'base64');
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: createReadStream(path),
-        ContentLength: statSync(path).size,
-        ChecksumSHA256: checksum,
-      }),
-    );
+    const size = statSync(path).size;
+    for (let attempt = 1; ; attempt++) {
+      const body = createReadStream(path);
+      try {
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ChecksumSHA256: checksum }),
+        );
+        return;
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const transient = status === undefined || status >= 500 || status === 429;
+        if (!transient || attempt >= 3) throw error;
+        await new Promise((done) => setTimeout(done, 200 * 4 ** attempt));
+      } finally {
+        body.destroy();
+      }
+    }
   }
 
   async list(prefixUri: string): Promise<string[]> {

@@ -73,6 +73,7 @@ function plan(total: number) {
 async function generate(dir: string, total: number): Promise<void> {
   const store = new LocalArtifactStore(join(dir, 's3'));
   await withEngine(async (engine) => {
+    let previousTo: { value: string; key: string } | null = null;
     for (const [m, range] of plan(total).entries()) {
       const runId = `2026${String(m + 7).padStart(2, '0')}01T000000Z-bench${m}`;
       const month = `2026-${String(m + 7).padStart(2, '0')}`;
@@ -125,7 +126,8 @@ async function generate(dir: string, total: number): Promise<void> {
         quasiIdentifiers: [],
         watermark: {
           column: 'updated_at',
-          from: m === 0 ? null : { value: `${month}-01T00:00:00Z`, key: '' },
+          // Each increment starts where the one before ended, as the agent's journal makes them.
+          from: previousTo,
           to: { value: `${month}-28T12:00:00Z`, key: '' },
           upperBound: `${month}-28T23:00:00Z`,
         },
@@ -135,6 +137,7 @@ async function generate(dir: string, total: number): Promise<void> {
         s3Uri(settings.buckets.landing, landing.manifestKey(settings.dataset, runId)),
         JSON.stringify(manifest),
       );
+      previousTo = manifest.watermark.to as { value: string; key: string };
     }
   });
 }

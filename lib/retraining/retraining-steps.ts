@@ -76,17 +76,17 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
     handler: string,
     memoryMb: number,
     timeout: Duration,
-    extra: Pick<PlatformFunctionProps, 'nodeModules' | 'ephemeralStorageMb'> = {},
+    extra: Partial<Pick<PlatformFunctionProps, 'nodeModules' | 'ephemeralStorageMb' | 'reservedConcurrency'>> = {},
   ) =>
     new PlatformFunction(stack, name, {
-      ...extra,
       entry: 'stepfunctions/lambda-handlers.ts',
       handler,
       description: `mlp ${settings.envName}: retraining step ${name}`,
       vpc: props.vpc,
       memoryMb,
-      reservedConcurrency: 2,
       timeout,
+      ...extra,
+      reservedConcurrency: extra.reservedConcurrency ?? 2,
       environment: { RETRAINING_SETTINGS: stack.toJsonString(settings) },
       logRetentionDays: props.logs.retentionDays,
       logsKey: props.logs.key,
@@ -104,9 +104,12 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
     validate: step('ValidateManifestStep', STEP_HANDLERS.validate, 1024, Duration.minutes(5)),
     // Prepare runs DuckDB: its arm64 build installed beside the bundle, spilling to 10 GB of /tmp beyond the
     // 60% of memory it may use.
+    // One Prepare at a time: each merge rewrites the table's log, so two at once could lose one. A second
+    // execution's Prepare is throttled and retried by the state machine (Lambda.TooManyRequestsException).
     prepare: step('PrepareStep', STEP_HANDLERS.prepare, 4096, Duration.minutes(15), {
       nodeModules: [NATIVE_MODULES.duckdb],
       ephemeralStorageMb: 10_240,
+      reservedConcurrency: 1,
     }),
     evaluate: step('EvaluateStep', STEP_HANDLERS.evaluate, 2048, Duration.minutes(10)),
     gate: step('GateStep', STEP_HANDLERS.gate, 256, Duration.seconds(30)),
@@ -160,6 +163,8 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
   objects.list(validate.function, 'landing', `${landing.datasetPrefix(dataset)}*`);
   objects.list(validate.function, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListCuratedTable');
   objects.list(prepare.function, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListCuratedTable');
+  // Prepare lists the landed manifests when an increment does not follow on from the table (see missingBefore).
+  objects.list(prepare.function, 'landing', `${landing.datasetPrefix(dataset)}*`);
   objects.list(evaluate.function, 'models', models.championPointerKey(dataset));
   objects.list(deployer.function, 'models', models.championPointerKey(dataset));
 

@@ -18,7 +18,7 @@ import { type LoadedManifest, loadManifest } from '../extract-manifest';
 import type { RetrainingSettings } from '../retraining-settings';
 import { StepError } from '../step-error';
 import { type Engine, quoteName, quoteText } from './duckdb-engine';
-import { MANIFEST_COLUMN, SEQ_COLUMN } from './training-set-sql';
+import { MANIFEST_COLUMN, SEQ_COLUMN, windowDateText } from './training-set-sql';
 
 /** Identifier of the log format. */
 export const TABLE_FORMAT = 'mlp.curated-table/1';
@@ -88,20 +88,47 @@ function keyMismatch(manifest: ExtractManifest, dataset: string, currentKid: str
 
 async function readJson<T>(store: ArtifactStore, uri: string): Promise<T | undefined> {
   if (!(await store.exists(uri))) return undefined;
+  let bytes: Uint8Array;
   try {
-    return JSON.parse(Buffer.from(await store.get(uri)).toString('utf8')) as T;
+    bytes = await store.get(uri);
   } catch (error) {
     if (error instanceof ArtifactNotFoundError) return undefined;
+    throw error; // a transient or access failure: retried, never reported as damage
+  }
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+  } catch {
     throw new StepError('ManifestInvalid', `${uri} is not valid JSON: the curated table is damaged`);
   }
 }
 
+/** A run id usable as a key segment: what the agent writes (timestamp and hash), never a path trick. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/** A full extract (no lower watermark): it can start a table. */
+const isFull = (m: ExtractManifest) => m.watermark.from === null || m.watermark.from === undefined;
+
+/** Whether an increment starting at `from` follows on from an extract that ended at `to`. */
+const follows = (to: unknown, from: unknown) => JSON.stringify(to ?? null) === JSON.stringify(from ?? null);
+
+/** Checks the names a manifest puts into keys: its key id and run id. */
+function checkNames(manifest: ExtractManifest): void {
+  if (!KID.test(manifest.kid)) throw new StepError('ManifestInvalid', "the manifest's key id is not a valid key id");
+  if (!RUN_ID.test(manifest.runId))
+    throw new StepError('ManifestInvalid', "the manifest's run id is not a valid run id");
+}
+
 /** The curated tables of the dataset in `settings`. */
 export class CuratedTables {
+  private readonly windowColumn?: string;
+
   constructor(
     private readonly store: ArtifactStore,
-    private readonly settings: Pick<RetrainingSettings, 'dataset' | 'buckets' | 'keyColumn'>,
-  ) {}
+    private readonly settings: Pick<RetrainingSettings, 'dataset' | 'buckets' | 'keyColumn'> &
+      Partial<Pick<RetrainingSettings, 'trainingSet'>>,
+  ) {
+    this.windowColumn = settings.trainingSet?.window.column;
+  }
 
   private uri(key: string): string {
     return s3Uri(this.settings.buckets.curated, key);
@@ -157,9 +184,15 @@ export class CuratedTables {
   ): Promise<{ log: TableLog; entry: TableEntry; files: string[] }> {
     const { manifest, datasetVersion: manifestSha256 } = loaded;
     const { dataset, keyColumn } = this.settings;
-    if (!KID.test(manifest.kid)) throw new StepError('ManifestInvalid', `the manifest's key id is not a valid key id`);
+    checkNames(manifest);
+    if (manifestKey !== landing.manifestKey(dataset, manifest.runId)) {
+      throw new StepError(
+        'ManifestInvalid',
+        `${manifestKey.slice(0, 200)} is not the manifest key of run ${manifest.runId}`,
+      );
+    }
     const currentKid = await this.currentKid();
-    const fullExtract = manifest.watermark.from === null || manifest.watermark.from === undefined;
+    const fullExtract = isFull(manifest);
     if (currentKid !== undefined && currentKid !== manifest.kid && !fullExtract) {
       throw keyMismatch(manifest, dataset, currentKid);
     }
@@ -228,38 +261,63 @@ export class CuratedTables {
   }
 
   /**
-   * What must be merged before an increment that would start its key id's table: the latest full extract under
-   * that key id landed before it and every increment under it since, in landing order. A table always starts at
-   * a full extract, so an environment that missed earlier manifests (a new one, or events lost) catches up on
-   * its first run instead of training on one increment. Empty when the table exists or the extract is full.
+   * What must be merged before an increment, in landing order, so that the table never has a gap. An increment
+   * follows on from the extract before it (its lower watermark is where that one ended): when it does not
+   * follow on from the table's last entry (an event lost, a run failed, executions out of order), the manifests
+   * of its key id landed in between are merged first; when its key id has no table yet (a new environment), the
+   * table starts at the latest full extract landed before it. Empty when nothing is missing.
    */
   async missingBefore(loaded: LoadedManifest, manifestKey: string): Promise<LoadedManifest[]> {
     const { manifest } = loaded;
-    const full = (m: ExtractManifest) => m.watermark.from === null || m.watermark.from === undefined;
-    if (full(manifest) || (await this.log(manifest.kid)) !== undefined) return [];
+    checkNames(manifest);
+    if (isFull(manifest)) return [];
+    const log = await this.log(manifest.kid);
+    const merged = new Set(log?.entries.map((e) => e.manifestSha256) ?? []);
+    if (merged.has(loaded.datasetVersion)) return [];
+    const last = log?.entries.at(-1);
+    if (last && follows(last.watermark.to, manifest.watermark.from)) return [];
     const bucket = s3Uri(this.settings.buckets.landing, '');
-    const earlier = (
+    const landed = (
       await this.store.list(s3Uri(this.settings.buckets.landing, landing.datasetPrefix(this.settings.dataset)))
     )
       .map((uri) => uri.slice(bucket.length))
-      .filter((key) => landing.isManifestKey(key, this.settings.dataset) && key < manifestKey)
+      .filter(
+        (key) =>
+          landing.isManifestKey(key, this.settings.dataset) &&
+          key < manifestKey &&
+          (last === undefined || key > last.manifestKey),
+      )
       .sort();
     const chain: LoadedManifest[] = [];
-    for (const key of earlier.reverse()) {
+    for (const key of landed.reverse()) {
       const candidate = await loadManifest(this.store, s3Uri(this.settings.buckets.landing, key));
-      if (candidate.manifest.kid !== manifest.kid) continue;
+      if (candidate.manifest.kid !== manifest.kid || merged.has(candidate.datasetVersion)) continue;
       chain.unshift(candidate);
-      if (full(candidate.manifest)) return chain;
+      if (isFull(candidate.manifest)) break;
     }
-    const currentKid = await this.currentKid();
-    if (currentKid !== undefined && currentKid !== manifest.kid) {
-      throw keyMismatch(manifest, this.settings.dataset, currentKid);
+    if (!log && (chain.length === 0 || !isFull(chain[0].manifest))) {
+      const currentKid = await this.currentKid();
+      if (currentKid !== undefined && currentKid !== manifest.kid) {
+        throw keyMismatch(manifest, this.settings.dataset, currentKid);
+      }
+      throw new StepError(
+        'ManifestInvalid',
+        `run ${manifest.runId} is an increment and no full extract under key id ${manifest.kid} was landed before it: ` +
+          're-extract from scratch to start the table',
+      );
     }
-    throw new StepError(
-      'ManifestInvalid',
-      `run ${manifest.runId} is an increment and no full extract under key id ${manifest.kid} was landed before it: ` +
-        're-extract from scratch to start the table',
-    );
+    let to: unknown = last?.watermark.to;
+    for (const next of [...chain, loaded]) {
+      if (!isFull(next.manifest) && !follows(to, next.manifest.watermark.from)) {
+        throw new StepError(
+          'ManifestInvalid',
+          `run ${next.manifest.runId} starts where no merged or landed extract of key id ${manifest.kid} ended: an ` +
+            'extract between is missing; re-extract from scratch under a new run to start again',
+        );
+      }
+      to = next.manifest.watermark.to;
+    }
+    return chain;
   }
 
   private async makeCurrent(kid: string, currentKid: string | undefined): Promise<void> {
@@ -295,49 +353,63 @@ export class CuratedTables {
       paths.push(path);
     }
     const columns = Object.entries(manifest.schema);
-    const text = `"raw_${seq}"`;
+    // One pass over the parts: each value cast to its column's type, and beside each numeric column a flag for
+    // a value that is present but not of that type (counted, then dropped: the value itself is never reported).
+    const typed = `"increment_${seq}"`;
     const names = columns.map(([c]) => `${quoteText(c)}: 'VARCHAR'`).join(', ');
+    const numeric = columns.filter(([, type]) => type === 'integer' || type === 'number');
+    const flag = (c: string) => quoteName(`__not_${c}`);
+    const select = [
+      ...columns.map(([c, type]) => `TRY_CAST(${quoteName(c)} AS ${SQL_TYPES[type] ?? 'VARCHAR'}) AS ${quoteName(c)}`),
+      `CAST(${seq} AS INTEGER) AS ${quoteName(SEQ_COLUMN)}`,
+      `${quoteText(manifestSha256)} AS ${quoteName(MANIFEST_COLUMN)}`,
+      ...numeric.map(([c, type]) => {
+        const cast = `TRY_CAST(${quoteName(c)} AS ${SQL_TYPES[type]})`;
+        const bad = type === 'number' ? `${cast} IS NULL OR NOT isfinite(${cast})` : `${cast} IS NULL`;
+        return `(${quoteName(c)} IS NOT NULL AND (${bad})) AS ${flag(c)}`;
+      }),
+      ...(this.windowColumn && this.windowColumn in manifest.schema
+        ? [
+            `(${quoteName(this.windowColumn)} IS NOT NULL AND TRY_CAST(${windowDateText(this.windowColumn)} AS DATE) IS NULL) AS ${flag(this.windowColumn)}`,
+          ]
+        : []),
+    ];
     try {
       await engine.run(
-        `CREATE TABLE ${text} AS SELECT * FROM read_csv([${paths.map(quoteText).join(', ')}], header = true, ` +
-          `auto_detect = false, columns = {${names}}, compression = 'gzip', allow_quoted_nulls = false, quote = '"', escape = '"')`,
+        `CREATE TABLE ${typed} AS SELECT ${select.join(', ')} FROM read_csv([${paths.map(quoteText).join(', ')}], ` +
+          `header = true, auto_detect = false, columns = {${names}}, compression = 'gzip', allow_quoted_nulls = false, ` +
+          `quote = '"', escape = '"')`,
       );
     } catch {
       // DuckDB's message may quote a field: report that the parts are malformed, nothing more.
       throw new StepError('ManifestInvalid', `the parts of run ${manifest.runId} are not well-formed gzip CSV files`);
     }
-    const [{ rows }] = await engine.rows(`SELECT COUNT(*) AS rows FROM ${text}`);
-    if (Number(rows) !== manifest.totalRows) {
+    const flagged = [
+      ...numeric.map(([c]) => c),
+      ...(this.windowColumn && this.windowColumn in manifest.schema ? [this.windowColumn] : []),
+    ];
+    const [counted] = await engine.rows(
+      `SELECT ${['COUNT(*) AS "__rows"', ...flagged.map((c) => `SUM(CAST(${flag(c)} AS INTEGER)) AS ${quoteName(c)}`)].join(', ')} ` +
+        `FROM ${typed}`,
+    );
+    if (Number(counted.__rows) !== manifest.totalRows) {
       throw new StepError(
         'ManifestInvalid',
-        `the parts of run ${manifest.runId} hold ${rows} rows, the manifest says ${manifest.totalRows}`,
+        `the parts of run ${manifest.runId} hold ${counted.__rows} rows, the manifest says ${manifest.totalRows}`,
       );
     }
-    const checks = columns
-      .filter(([, type]) => type === 'integer' || type === 'number')
-      .map(
-        ([c, type]) =>
-          `SUM(CASE WHEN ${quoteName(c)} IS NOT NULL AND TRY_CAST(${quoteName(c)} AS ${SQL_TYPES[type]}) IS NULL THEN 1 ELSE 0 END) AS ${quoteName(c)}`,
+    const wrong = flagged.filter((c) => Number(counted[c] ?? 0) > 0);
+    if (wrong.length > 0) {
+      const what = (c: string) =>
+        c in Object.fromEntries(numeric)
+          ? `finite ${manifest.schema[c]}s`
+          : 'dates (YYYY-MM-DD) or months (YYYY-MM), as the training window needs';
+      throw new StepError(
+        'SchemaMismatch',
+        `run ${manifest.runId}: ${wrong.map((c) => `${c} holds ${counted[c]} value(s) that are not ${what(c)}`).join('; ')}`,
       );
-    if (checks.length > 0) {
-      const [bad] = await engine.rows(`SELECT ${checks.join(', ')} FROM ${text}`);
-      const wrong = Object.entries(bad).filter(([, n]) => Number(n) > 0);
-      if (wrong.length > 0) {
-        throw new StepError(
-          'SchemaMismatch',
-          `run ${manifest.runId}: ${wrong.map(([c, n]) => `${c} holds ${n} value(s) that are not ${manifest.schema[c]}`).join('; ')}`,
-        );
-      }
     }
-    const typed = `"increment_${seq}"`;
-    const select = columns.map(
-      ([c, type]) => `CAST(${quoteName(c)} AS ${SQL_TYPES[type] ?? 'VARCHAR'}) AS ${quoteName(c)}`,
-    );
-    await engine.run(
-      `CREATE TABLE ${typed} AS SELECT ${select.join(', ')}, CAST(${seq} AS INTEGER) AS ${quoteName(SEQ_COLUMN)}, ` +
-        `${quoteText(manifestSha256)} AS ${quoteName(MANIFEST_COLUMN)} FROM ${text}`,
-    );
-    await engine.run(`DROP TABLE ${text}`);
+    for (const c of flagged) await engine.run(`ALTER TABLE ${typed} DROP COLUMN ${flag(c)}`);
     const key = quoteName(this.settings.keyColumn);
     const wm = quoteName(manifest.watermark.column);
     const [{ nullKeys, repeated }] = await engine.rows(
@@ -363,7 +435,8 @@ export class CuratedTables {
 
 /** The first line of a gzip file (its CSV header), read no further than needed; '' when unreadable. */
 async function firstLine(path: string): Promise<string> {
-  const stream = createReadStream(path).pipe(createGunzip());
+  const file = createReadStream(path);
+  const stream = file.pipe(createGunzip());
   let text = '';
   try {
     for await (const chunk of stream) {
@@ -377,5 +450,6 @@ async function firstLine(path: string): Promise<string> {
     return '';
   } finally {
     stream.destroy();
+    file.destroy();
   }
 }

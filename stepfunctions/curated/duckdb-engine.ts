@@ -58,8 +58,9 @@ export class Engine {
     const scratch = mkdtempSync(join(tmpdir(), 'mlp-curated-'));
     const spill = join(scratch, 'spill');
     mkdirSync(spill);
+    let instance: DuckDBInstance | undefined;
     try {
-      const instance = await DuckDBInstance.create(':memory:', {
+      instance = await DuckDBInstance.create(':memory:', {
         memory_limit: `${limits.memoryMb}MB`,
         threads: String(limits.threads),
         temp_directory: spill,
@@ -69,6 +70,7 @@ export class Engine {
       });
       return new Engine(instance, await instance.connect(), scratch);
     } catch (error) {
+      instance?.closeSync();
       rmSync(scratch, { recursive: true, force: true });
       throw error;
     }
@@ -76,12 +78,12 @@ export class Engine {
 
   /** Runs statements. */
   async run(sql: string): Promise<void> {
-    await this.connection.run(sql);
+    await sanitised(this.connection.run(sql));
   }
 
   /** Rows of a query as objects (numbers for integers that fit, strings, null). */
   async rows(sql: string): Promise<Record<string, unknown>[]> {
-    const reader = await this.connection.runAndReadAll(sql);
+    const reader = await sanitised(this.connection.runAndReadAll(sql));
     return reader.getRowObjectsJS().map((row) => {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'bigint' ? Number(v) : v;
@@ -91,10 +93,10 @@ export class Engine {
 
   /** Calls `each` with every row of a query, chunk by chunk (memory holds one chunk). */
   async forEachRow(sql: string, each: (row: readonly DuckDBValue[]) => void): Promise<number> {
-    const result = await this.connection.stream(sql);
+    const result = await sanitised(this.connection.stream(sql));
     let count = 0;
     for (;;) {
-      const chunk = await result.fetchChunk();
+      const chunk = await sanitised(result.fetchChunk());
       if (!chunk || chunk.rowCount === 0) break;
       for (const row of chunk.getRows()) each(row);
       count += chunk.rowCount;
@@ -110,6 +112,26 @@ export class Engine {
     } finally {
       rmSync(this.scratch, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * A DuckDB failure without its detail: DuckDB's messages quote the values they failed on (a customer's data),
+ * so only their kind (`Conversion Error`, `Out of Memory Error`, …) goes on, into logs and execution history.
+ */
+export class EngineError extends Error {
+  constructor(kind: string) {
+    super(`DuckDB failed: ${kind} (details withheld: they may quote data values)`);
+    this.name = 'EngineError';
+  }
+}
+
+async function sanitised<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const kind = /^([A-Za-z ]{1,40} Error):/.exec((error as Error).message ?? '')?.[1] ?? 'an error';
+    throw new EngineError(kind);
   }
 }
 

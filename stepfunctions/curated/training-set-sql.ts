@@ -33,10 +33,27 @@ export function monthsBefore(iso: string, months: number): string {
   return `${String(year).padStart(4, '0')}-${pad(month)}-${pad(Math.min(d, last))}`;
 }
 
-/** The window column as a date: an ISO date or timestamp's date, or a `YYYY-MM` month's first day. */
-function windowDate(column: string): string {
+/** The window column's date as text: an ISO date or timestamp's date, or a `YYYY-MM` month's first day. */
+export function windowDateText(column: string): string {
   const c = quoteName(column);
-  return `CAST(CASE WHEN LENGTH(${c}) = 7 THEN ${c} || '-01' ELSE SUBSTR(${c}, 1, 10) END AS DATE)`;
+  return `CASE WHEN LENGTH(${c}) = 7 THEN ${c} || '-01' ELSE SUBSTR(${c}, 1, 10) END`;
+}
+
+/** The window column as a date (a month as its first day). */
+function windowDate(column: string): string {
+  return `CAST(${windowDateText(column)} AS DATE)`;
+}
+
+/**
+ * The window column as the last day it may stand for: a month as its last day, so a loan of that month counts
+ * as mature only once the whole month is.
+ */
+function windowLastDate(column: string): string {
+  const c = quoteName(column);
+  return (
+    `CASE WHEN LENGTH(${c}) = 7 THEN CAST(CAST(${c} || '-01' AS DATE) + INTERVAL '1' MONTH - INTERVAL '1' DAY AS DATE) ` +
+    `ELSE CAST(SUBSTR(${c}, 1, 10) AS DATE) END`
+  );
 }
 
 /**
@@ -59,8 +76,9 @@ export function windowBounds(rules: TrainingSetRules, asOf: string): { from: str
 
 /**
  * The training set as of `asOf` (an ISO date): the snapshot's rows whose label is known and whose window
- * column lies from `window.months` before the as-of date to `maturity.minAgeMonths` before it. Selects the
- * key, the label and the features.
+ * column lies from `window.months` before the as-of date (a month counted from its first day) to
+ * `maturity.minAgeMonths` before it (a month counted from its last day). Selects the key, the label and the
+ * features.
  */
 export function trainingSetSql(
   source: string,
@@ -71,10 +89,9 @@ export function trainingSetSql(
 ): string {
   const { from, matureBy } = windowBounds(rules, asOf);
   const selected = [rules.keyColumn, rules.label, ...rules.features].map(quoteName).join(', ');
-  const date = windowDate(rules.window.column);
   return (
     `SELECT ${selected} FROM (${snapshotSql(source, columns, rules, throughSeq)}) AS "snapshot" ` +
-    `WHERE ${quoteName(rules.label)} IS NOT NULL AND ${date} >= DATE ${quoteText(from)} ` +
-    `AND ${date} <= DATE ${quoteText(matureBy)}`
+    `WHERE ${quoteName(rules.label)} IS NOT NULL AND ${windowDate(rules.window.column)} >= DATE ${quoteText(from)} ` +
+    `AND ${windowLastDate(rules.window.column)} <= DATE ${quoteText(matureBy)}`
   );
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { FEATURE_SPEC_FORMAT } from '../../lambdas/features/feature-spec';
 import type { RetrainingSettings } from '../retraining-settings';
-import type { TableEntry, TableLog } from './curated-table';
+import { TABLE_FORMAT, type TableEntry, type TableLog } from './curated-table';
 import { quoteName, quoteText } from './duckdb-engine';
 import { type Split, SPLIT_SALT } from './split';
 import { type TrainingSetRules, trainingSetSql, windowBounds } from './training-set-sql';
@@ -86,7 +86,13 @@ export function planTrainingSet(
     window: rules.window,
     maturity: rules.maturity,
     query,
-    // What else the channels depend on: the split and the feature spec's format.
+    // What else the channels depend on: which columns are numeric and which categorical (the query lists them
+    // in one list), the key and label, the table and split formats and the feature spec's format.
+    keyColumn: settings.keyColumn,
+    label: settings.label,
+    numericFeatures: settings.numericFeatures,
+    categoricalFeatures: settings.categoricalFeatures,
+    table: TABLE_FORMAT,
     splitSalt: SPLIT_SALT,
     featureSpec: FEATURE_SPEC_FORMAT,
   };

@@ -38,13 +38,15 @@ import {
   queryOverFiles,
   TRAINING_SET_FORMAT,
   type TrainingSetLineage,
+  type TrainingSetPlan,
 } from '../curated/training-set';
-import { snapshotSql } from '../curated/training-set-sql';
+import { SEQ_COLUMN } from '../curated/training-set-sql';
 import { loadManifest } from '../extract-manifest';
 import { trainingJobName } from '../../contracts/resource-names';
 import { curated, models, s3Uri } from '../../contracts/s3-layout';
 import { encodeTestRecords } from '../../contracts/test-records';
 import { StepError } from '../step-error';
+import type { RetrainingSettings } from '../retraining-settings';
 import type { StepDependencies, ValidatedExtract } from './validate-manifest';
 
 export { SPLIT_SALT, splitOf, splitSql } from '../curated/split';
@@ -94,47 +96,8 @@ export function prepareStep({ store, settings }: StepDependencies) {
       }
       const { log, entry, files } = await tables.merge(engine, loaded, manifestKey);
       const plan = planTrainingSet(settings, log, entry.seq);
-      const { asOf, rules, datasetVersion } = plan;
-      await engine.run(
-        `CREATE TABLE training AS SELECT ${[
-          quoteName(settings.keyColumn),
-          quoteName(settings.label),
-          ...settings.numericFeatures.map((c) => `CAST(${quoteName(c)} AS DOUBLE) AS ${quoteName(c)}`),
-          ...settings.categoricalFeatures.map((c) => `NULLIF(CAST(${quoteName(c)} AS VARCHAR), '') AS ${quoteName(c)}`),
-        ].join(', ')}, ${splitSql(settings.keyColumn)} AS split ` + `FROM (${queryOverFiles(plan, files)}) AS t`,
-      );
-      const [{ invalid }] = await engine.rows(
-        `SELECT COUNT(*) AS invalid FROM training WHERE ${quoteName(settings.label)} NOT IN (0, 1)`,
-      );
-      if (Number(invalid) > 0) {
-        throw new StepError('LabelInvalid', `${settings.label} is not 0 or 1 in ${invalid} row(s) of the training set`);
-      }
-      const counts = await engine.rows(
-        `SELECT split, COUNT(*) AS n, SUM(CAST(${quoteName(settings.label)} AS BIGINT)) AS p FROM training GROUP BY split`,
-      );
-      const rows = Object.fromEntries(SPLITS.map((s) => [s, 0])) as Record<Split, number>;
-      const positives = { ...rows };
-      for (const c of counts) {
-        rows[c.split as Split] = Number(c.n);
-        positives[c.split as Split] = Number(c.p);
-      }
-      const total = rows.train + rows.validation + rows.test;
-      for (const split of SPLITS) {
-        if (rows[split] === 0) {
-          throw new StepError(
-            'EmptySplit',
-            `the ${split} split is empty (${total} rows in the training set as of ${asOf}, ${plan.seq} manifest(s))`,
-          );
-        }
-      }
-      for (const split of SPLITS) {
-        if (positives[split] === 0 || positives[split] === rows[split]) {
-          throw new StepError(
-            'SingleClassLabel',
-            `${settings.label} has a single class in the ${split} split (${positives[split]} of ${rows[split]} positive)`,
-          );
-        }
-      }
+      const { asOf, datasetVersion } = plan;
+      const { rows, positives } = await buildTrainingTable(engine, settings, plan, files);
       const categoryCounts: Record<string, Record<string, number>> = {};
       for (const name of settings.categoricalFeatures) categoryCounts[name] = await fitCategories(engine, name);
       const spec: FeatureSpec = {
@@ -150,67 +113,21 @@ export function prepareStep({ store, settings }: StepDependencies) {
           })),
         ],
       };
-      const vectorizer = new Vectorizer(spec);
       const keys = curated.keys(settings.dataset, datasetVersion);
       const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);
-      const scratch = (name: string) => join(engine.scratch, name);
-      const features = [...settings.numericFeatures, ...settings.categoricalFeatures];
-      const ordered = (split: Split) =>
-        `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training ` +
-        `WHERE split = '${split}' ORDER BY ${quoteName(settings.keyColumn)}`;
-      const recordOf = (row: readonly DuckDBValue[]): FeatureRecord => {
-        const record: FeatureRecord = {};
-        features.forEach((name, i) => (record[name] = row[i + 1] as number | string | null));
-        return record;
-      };
-      for (const split of ['train', 'validation'] as const) {
-        const row = new Float32Array(vectorizer.width);
-        await writeLines(scratch(`${split}.csv`), (emit) =>
-          engine.forEachRow(ordered(split), (values) => {
-            vectorizer.fill(recordOf(values), 0, row, 0);
-            let line = String(Number(values[0]));
-            for (let j = 0; j < row.length; j++) line += Number.isNaN(row[j]) ? ',' : `,${row[j]}`;
-            emit(line);
-          }),
-        );
-      }
-      await writeLines(scratch('records.jsonl'), (emit) =>
-        engine.forEachRow(ordered('test'), (values) =>
-          emit(encodeTestRecords([{ label: Number(values[0]), record: recordOf(values) }]).slice(0, -1)),
-        ),
-      );
-      await store.upload(uriOf(keys.train), scratch('train.csv'));
-      await store.upload(uriOf(keys.validation), scratch('validation.csv'));
-      await store.upload(uriOf(keys.testRecords), scratch('records.jsonl'));
+      const encoded = await encodeSplits(engine, settings, new Vectorizer(spec));
+      await store.upload(uriOf(keys.train), encoded.train);
+      await store.upload(uriOf(keys.validation), encoded.validation);
+      await store.upload(uriOf(keys.testRecords), encoded.test);
       await store.put(uriOf(keys.featureSpec), `${JSON.stringify(spec, null, 2)}\n`);
       const drift = await baseline(engine, spec, rows.train, categoryCounts);
       await store.put(uriOf(keys.baseline), `${JSON.stringify(drift, null, 2)}\n`);
+      // Keys in the snapshot: one per key among the row versions it spans (no need to rank them to count).
       const [{ keys: snapshotRows }] = await engine.rows(
-        `SELECT COUNT(*) AS keys FROM (${snapshotSql(parquetSource(files), [settings.keyColumn], rules, entry.seq)}) AS s`,
+        `SELECT COUNT(DISTINCT ${quoteName(settings.keyColumn)}) AS keys FROM ${parquetSource(files)} ` +
+          `WHERE ${quoteName(SEQ_COLUMN)} <= ${plan.seq}`,
       );
-      const { from, matureBy } = plan.bounds;
-      const lineage: TrainingSetLineage = {
-        format: TRAINING_SET_FORMAT,
-        dataset: settings.dataset,
-        datasetVersion,
-        kid: log.kid,
-        asOf,
-        window: { ...rules.window, from },
-        maturity: { labelKnown: true, minAgeMonths: rules.maturity.minAgeMonths, matureBy },
-        query: plan.query,
-        manifests: plan.entries.map(({ seq, manifestKey, manifestSha256, runId, asOf, rows, added }) => ({
-          seq,
-          manifestKey,
-          manifestSha256,
-          runId,
-          asOf,
-          rows,
-          added,
-        })),
-        snapshotRows: Number(snapshotRows),
-        rows,
-        positives,
-      };
+      const lineage = lineageOf(settings, log.kid, plan, Number(snapshotRows), rows, positives);
       await store.put(uriOf(keys.trainingSet), `${JSON.stringify(lineage, null, 2)}\n`);
 
       const suffix = createHash('sha256').update(executionName).digest('hex').slice(0, 10);
@@ -230,6 +147,135 @@ export function prepareStep({ store, settings }: StepDependencies) {
         positives,
       };
     });
+  };
+}
+
+/**
+ * The training set in the engine's `training` table (key, label, features as DOUBLE or VARCHAR, split), checked:
+ * labels 0 or 1, every split non-empty and holding both classes. Returns rows and positives per split.
+ */
+async function buildTrainingTable(
+  engine: Engine,
+  settings: RetrainingSettings,
+  plan: TrainingSetPlan,
+  files: readonly string[],
+): Promise<{ rows: Record<Split, number>; positives: Record<Split, number> }> {
+  const label = quoteName(settings.label);
+  const columns = [
+    quoteName(settings.keyColumn),
+    label,
+    ...settings.numericFeatures.map((c) => `CAST(${quoteName(c)} AS DOUBLE) AS ${quoteName(c)}`),
+    ...settings.categoricalFeatures.map((c) => `NULLIF(CAST(${quoteName(c)} AS VARCHAR), '') AS ${quoteName(c)}`),
+  ];
+  await engine.run(
+    `CREATE TABLE training AS SELECT ${columns.join(', ')}, ${splitSql(settings.keyColumn)} AS split ` +
+      `FROM (${queryOverFiles(plan, files)}) AS t`,
+  );
+  const [{ invalid }] = await engine.rows(`SELECT COUNT(*) AS invalid FROM training WHERE ${label} NOT IN (0, 1)`);
+  if (Number(invalid) > 0) {
+    throw new StepError('LabelInvalid', `${settings.label} is not 0 or 1 in ${invalid} row(s) of the training set`);
+  }
+  const counts = await engine.rows(
+    `SELECT split, COUNT(*) AS n, SUM(CAST(${label} AS BIGINT)) AS p FROM training GROUP BY split`,
+  );
+  const rows = Object.fromEntries(SPLITS.map((s) => [s, 0])) as Record<Split, number>;
+  const positives = { ...rows };
+  for (const c of counts) {
+    rows[c.split as Split] = Number(c.n);
+    positives[c.split as Split] = Number(c.p);
+  }
+  const total = rows.train + rows.validation + rows.test;
+  for (const split of SPLITS) {
+    if (rows[split] === 0) {
+      throw new StepError(
+        'EmptySplit',
+        `the ${split} split is empty (${total} rows in the training set as of ${plan.asOf}, ${plan.seq} manifest(s))`,
+      );
+    }
+  }
+  for (const split of SPLITS) {
+    if (positives[split] === 0 || positives[split] === rows[split]) {
+      throw new StepError(
+        'SingleClassLabel',
+        `${settings.label} has a single class in the ${split} split (${positives[split]} of ${rows[split]} positive)`,
+      );
+    }
+  }
+  return { rows, positives };
+}
+
+/**
+ * Encodes the splits into files of the engine's scratch directory, rows ordered by key, streamed chunk by chunk
+ * through the scorer's vectorizer: train and validation as label-first CSV, test as typed JSON records.
+ */
+async function encodeSplits(
+  engine: Engine,
+  settings: RetrainingSettings,
+  vectorizer: Vectorizer,
+): Promise<Record<Split, string>> {
+  const features = [...settings.numericFeatures, ...settings.categoricalFeatures];
+  const ordered = (split: Split) =>
+    `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training ` +
+    `WHERE split = '${split}' ORDER BY ${quoteName(settings.keyColumn)}`;
+  const recordOf = (row: readonly DuckDBValue[]): FeatureRecord => {
+    const record: FeatureRecord = {};
+    features.forEach((name, i) => (record[name] = row[i + 1] as number | string | null));
+    return record;
+  };
+  const paths = {
+    train: join(engine.scratch, 'train.csv'),
+    validation: join(engine.scratch, 'validation.csv'),
+    test: join(engine.scratch, 'records.jsonl'),
+  };
+  for (const split of ['train', 'validation'] as const) {
+    const row = new Float32Array(vectorizer.width);
+    await writeLines(paths[split], (emit) =>
+      engine.forEachRow(ordered(split), (values) => {
+        vectorizer.fill(recordOf(values), 0, row, 0);
+        let line = String(Number(values[0]));
+        for (let j = 0; j < row.length; j++) line += Number.isNaN(row[j]) ? ',' : `,${row[j]}`;
+        emit(line);
+      }),
+    );
+  }
+  await writeLines(paths.test, (emit) =>
+    engine.forEachRow(ordered('test'), (values) =>
+      emit(encodeTestRecords([{ label: Number(values[0]), record: recordOf(values) }]).slice(0, -1)),
+    ),
+  );
+  return paths;
+}
+
+/** The lineage document of a training set. */
+function lineageOf(
+  settings: RetrainingSettings,
+  kid: string,
+  plan: TrainingSetPlan,
+  snapshotRows: number,
+  rows: Record<Split, number>,
+  positives: Record<Split, number>,
+): TrainingSetLineage {
+  return {
+    format: TRAINING_SET_FORMAT,
+    dataset: settings.dataset,
+    datasetVersion: plan.datasetVersion,
+    kid,
+    asOf: plan.asOf,
+    window: { ...plan.rules.window, from: plan.bounds.from },
+    maturity: { labelKnown: true, minAgeMonths: plan.rules.maturity.minAgeMonths, matureBy: plan.bounds.matureBy },
+    query: plan.query,
+    manifests: plan.entries.map(({ seq, manifestKey, manifestSha256, runId, asOf, rows: carried, added }) => ({
+      seq,
+      manifestKey,
+      manifestSha256,
+      runId,
+      asOf,
+      rows: carried,
+      added,
+    })),
+    snapshotRows,
+    rows,
+    positives,
   };
 }
 

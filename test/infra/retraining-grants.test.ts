@@ -112,6 +112,12 @@ test('each role of the Retraining stack has exactly the grants written here', ()
       PrepareStepFunctionServiceRole: [
         XRAY,
         { sid: 'ReadExtracts', actions: 's3:GetObject', resources: 'landing-bucket/landing/loans/*' },
+        {
+          sid: 'ListDatasetObjects',
+          actions: 's3:ListBucket',
+          resources: 'landing-bucket',
+          condition: { StringLike: { 's3:prefix': ['landing/loans/*'] } },
+        },
         { sid: 'WriteChannels', actions: 's3:PutObject', resources: 'curated-bucket/loans/*' },
         {
           sid: 'ListCuratedTable',

@@ -253,7 +253,7 @@ describe('three increments and an advance of the bank', () => {
     const total = second.rows.train + second.rows.validation + second.rows.test;
     expect(total).toBeGreaterThan(runs[1].result.rows);
     // Counted in SQLite directly, on the rows as of the second run: the label known, the loan originated from
-    // 36 months before the as-of date to 12 months before it (a month counts from its first day).
+    // 36 months before the as-of date (a month counts from its first day) to 12 months before it (from its last).
     expect(second.asOf).toBe(runs[1].bound.slice(0, 10));
     const lineage = JSON.parse(readFileSync(w.store.pathOf(second.trainingSetUri), 'utf8'));
     expect(lineage.manifests.map((m: { runId: string }) => m.runId)).toEqual(
@@ -262,8 +262,10 @@ describe('three increments and an advance of the bank', () => {
     expect(lineage.window).toEqual({ column: 'originated_on', months: 36, from: '2023-11-30' });
     expect(lineage.maturity).toEqual({ labelKnown: true, minAgeMonths: 12, matureBy: '2025-11-30' });
     const mature = [...expected[1].values()].filter((row) => {
-      const month = `${String(row.originated_on)}-01`;
-      return row.defaulted_12m !== null && month >= '2023-11-30' && month <= '2025-11-30';
+      const [year, month] = String(row.originated_on).split('-').map(Number);
+      const first = `${row.originated_on}-01`;
+      const last = new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
+      return row.defaulted_12m !== null && first >= '2023-11-30' && last <= '2025-11-30';
     });
     expect(total).toBe(mature.length);
     expect(lineage.rows).toEqual(second.rows);
@@ -319,6 +321,40 @@ test('a manifest under another key id is refused; a re-extract from scratch unde
   expect(await tables.currentKid()).toBe('rotated-2026-12');
   expect((await tables.current())!.entries).toHaveLength(1);
   expect(prepared.manifests).toBe(1);
+});
+
+test('an increment that does not follow on from the table merges the one landed between; a missing one is refused', async () => {
+  const w = workspace('gap');
+  await (await w.land('2026-10-31T23:30:00Z')).prepare();
+  advanceBank(w.bank, { days: 10 });
+  const second = await w.land('2026-11-10T23:30:00Z'); // landed, its execution never ran
+  advanceBank(w.bank, { days: 10 });
+  const third = await w.land('2026-11-20T23:30:00Z');
+  const prepared = await third.prepare();
+  expect(prepared.manifests).toBe(3);
+  const log = (await new CuratedTables(w.store, settings).current())!;
+  expect(log.entries.slice(1).map((e) => e.runId)).toEqual([second.result.runId, third.result.runId]);
+
+  // A manifest gone from the landing bucket leaves a gap no merge can fill: refused, the table unchanged.
+  advanceBank(w.bank, { days: 10 });
+  const fourth = await w.land('2026-11-30T23:30:00Z');
+  advanceBank(w.bank, { days: 10 });
+  const fifth = await w.land('2026-12-10T23:30:00Z');
+  await w.store.delete(s3Uri(settings.buckets.landing, fourth.result.manifestKey!));
+  await expect(fifth.prepare()).rejects.toMatchObject({
+    name: 'ManifestInvalid',
+    message: expect.stringContaining('an extract between is missing'),
+  });
+  expect((await new CuratedTables(w.store, settings).current())!.entries).toHaveLength(3);
+});
+
+test("DuckDB's failures go on by their kind only: the values they quote never reach a log", async () => {
+  const failure = withEngine((engine) => engine.run("SELECT CAST('AB123456C' AS INTEGER)"));
+  await expect(failure).rejects.toMatchObject({
+    name: 'EngineError',
+    message: expect.stringContaining('Conversion Error'),
+  });
+  await expect(failure).rejects.not.toMatchObject({ message: expect.stringContaining('AB123456C') });
 });
 
 test('the split DuckDB computes is the split of splitOf, key for key', async () => {

@@ -154,6 +154,20 @@ test('a category a feature spec cannot hold (too long, too many) is SchemaMismat
   );
 });
 
+test('a window date or a number the table cannot hold is SchemaMismatch by count, never repeating the value', async () => {
+  const dated = rows(200, (i) => i % 2);
+  dated[3].originated_on = 'soon-ish';
+  const undated = await failure((await prepared(dated)).run);
+  expect(undated.name).toBe('SchemaMismatch');
+  expect(undated.message).toContain('originated_on holds 1 value(s) that are not dates');
+  expect(undated.message).not.toContain('soon-ish');
+  const infinite = rows(200, (i) => i % 2);
+  infinite[5][numeric[0]] = 'Infinity';
+  const notFinite = await failure((await prepared(infinite)).run);
+  expect(notFinite.name).toBe('SchemaMismatch');
+  expect(notFinite.message).toContain(`${numeric[0]} holds 1 value(s) that are not finite numbers`);
+});
+
 test('a label other than 0/1 is LabelInvalid, and the message never repeats the value', async () => {
   const data = rows(200, (i) => i % 2);
   data[7][settings.label] = '7777';
