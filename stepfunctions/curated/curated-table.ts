@@ -232,7 +232,7 @@ export class CuratedTables {
     const wm = quoteName(watermarkColumn);
     const fresh =
       files.length === 0
-        ? `SELECT * FROM ${increment}`
+        ? `SELECT * FROM ${increment} AS i`
         : `SELECT * FROM ${increment} AS i WHERE NOT EXISTS (SELECT 1 FROM read_parquet([${files.map(quoteText).join(', ')}]) AS e ` +
           `WHERE e.${key} = i.${key} AND e.${wm} = i.${wm})`;
     await engine.run(`COPY (${fresh} ORDER BY ${key}, ${wm}) TO ${quoteText(file)} (FORMAT PARQUET)`);
@@ -326,9 +326,10 @@ export class CuratedTables {
   }
 
   /**
-   * Loads an extract's parts (checksums checked again) into a typed table of the engine, tagged with the
-   * manifest; a value that is not of its column's type, a window-less date or a repeated (key, watermark) is
-   * refused by name and count.
+   * Loads an extract's parts (checksums, headers and row count checked again) into a typed table of the engine,
+   * tagged with the manifest, and returns a query of its row versions; a value that is not of its column's type
+   * (or not finite), a window value that is not a date, or a repeated (key, watermark) is refused by name and
+   * count.
    */
   private async load(engine: Engine, manifest: ExtractManifest, seq: number, manifestSha256: string): Promise<string> {
     const dir = join(engine.scratch, `parts-${seq}`);
@@ -409,7 +410,8 @@ export class CuratedTables {
         `run ${manifest.runId}: ${wrong.map((c) => `${c} holds ${counted[c]} value(s) that are not ${what(c)}`).join('; ')}`,
       );
     }
-    for (const c of flagged) await engine.run(`ALTER TABLE ${typed} DROP COLUMN ${flag(c)}`);
+    // The row versions without the flags (selected, not dropped: ALTER TABLE would rewrite the table).
+    const kept = [...columns.map(([c]) => c), SEQ_COLUMN, MANIFEST_COLUMN].map(quoteName).join(', ');
     const key = quoteName(this.settings.keyColumn);
     const wm = quoteName(manifest.watermark.column);
     const [{ nullKeys, repeated }] = await engine.rows(
@@ -429,7 +431,7 @@ export class CuratedTables {
       );
     }
     rmSync(dir, { recursive: true, force: true });
-    return typed;
+    return `(SELECT ${kept} FROM ${typed})`;
   }
 }
 
