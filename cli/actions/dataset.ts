@@ -6,14 +6,13 @@
  * downloaded to a scratch directory.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { type EnvironmentConfig, loadEnvironment } from '../../config';
 import { curated, s3Uri } from '../../contracts/s3-layout';
-import { LocalArtifactStore } from '../../local/local-artifact-store';
-import { localSettings, mlpHome } from '../../local/local-home';
-import { type ArtifactStore, S3ArtifactStore } from '../../stepfunctions/artifact-store';
+import { localSettings } from '../../local/local-home';
+import type { ArtifactStore } from '../../stepfunctions/artifact-store';
 import { CuratedTables, type TableLog } from '../../stepfunctions/curated/curated-table';
-import { quoteText, withEngine } from '../../stepfunctions/curated/duckdb-engine';
+import { quoteName, quoteText, withEngine } from '../../stepfunctions/curated/duckdb-engine';
 import { parquetSource, planTrainingSet, queryOverFiles } from '../../stepfunctions/curated/training-set';
 import { snapshotSql } from '../../stepfunctions/curated/training-set-sql';
 import { type RetrainingSettings, retrainingSettings } from '../../stepfunctions/retraining-settings';
@@ -21,6 +20,7 @@ import { UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { type Target, targetOf, type TargetOptions } from '../commands/options';
 import { stackOutput } from './aws-stack';
+import { targetStore } from './target-store';
 
 /** Options of `mlp dataset list`. */
 export interface DatasetOptions extends TargetOptions {
@@ -44,10 +44,9 @@ async function datasetView(target: Target) {
   if (target.kind === 'aws') {
     const curatedBucket = await stackOutput(config.name, 'curatedBucket', config.region);
     const settings = retrainingSettings(config, { landing: '-', curated: curatedBucket, models: '-' });
-    return { config, settings, store: new S3ArtifactStore({ region: config.region }) as ArtifactStore };
+    return { config, settings, store: targetStore(target, config) };
   }
-  const settings = localSettings(config);
-  return { config, settings, store: new LocalArtifactStore(join(mlpHome(), 's3')) as ArtifactStore };
+  return { config, settings: localSettings(config), store: targetStore(target, config) };
 }
 
 function where(target: Target): string {
@@ -143,11 +142,9 @@ export async function show(dataset: string, options: DatasetShowOptions): Promis
   const counts = await withEngine(async (engine) => {
     const files = await new CuratedTables(store, settings).download(log, seq, engine.scratch);
     const snapshot = snapshotSql(parquetSource(files), [settings.keyColumn, settings.label], plan.rules, seq);
-    const label = `"${settings.label}"`;
     const [row] = await engine.rows(
-      `SELECT (SELECT COUNT(*) FROM (${snapshot}) AS s) AS "snapshot", ` +
-        `(SELECT COUNT(*) FROM (${snapshot}) AS s WHERE ${label} IS NOT NULL) AS "labelled", ` +
-        `(SELECT COUNT(*) FROM (${queryOverFiles(plan, files)}) AS t) AS "trainingSet"`,
+      `SELECT (SELECT COUNT(*) FROM (${queryOverFiles(plan, files)}) AS t) AS "trainingSet", ` +
+        `COUNT(*) AS "snapshot", COUNT(${quoteName(settings.label)}) AS "labelled" FROM (${snapshot}) AS s`,
     );
     return { snapshot: Number(row.snapshot), labelled: Number(row.labelled), trainingSet: Number(row.trainingSet) };
   });

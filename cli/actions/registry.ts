@@ -3,8 +3,7 @@
  * what each is traced to (training job, dataset version, extract, policy, key id).
  */
 import { loadEnvironment } from '../../config';
-import { LocalArtifactStore } from '../../local/local-artifact-store';
-import { type ArtifactStore, S3ArtifactStore } from '../../stepfunctions/artifact-store';
+import type { ArtifactStore } from '../../stepfunctions/artifact-store';
 import { readChampion } from '../../stepfunctions/champion';
 import { localLayout, localSettings, mlpHome } from '../../local/local-home';
 import type { ModelMetrics } from '../../stepfunctions/model-metrics';
@@ -16,6 +15,7 @@ import type { TrainingSetLineage } from '../../stepfunctions/curated/training-se
 import { UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { type Target, targetOf, type TargetOptions } from '../commands/options';
+import { targetStore } from './target-store';
 
 /** Options of `mlp models` and `mlp lineage`. */
 export interface RegistryOptions extends TargetOptions {
@@ -171,10 +171,10 @@ async function registryView(target: Target) {
     const registry = new SageMakerModelRegistry(config.region);
     const versions = await registry.list(modelPackageGroupName(config.name, config.retraining.dataset));
     const champion = versions.filter((v) => v.status === 'Approved').pop()?.modelVersion;
-    return { versions, champion, store: new S3ArtifactStore({ region: config.region }) as ArtifactStore };
+    return { versions, champion, store: targetStore(target, config) };
   }
   const layout = localLayout(mlpHome(), config.name);
-  const store: ArtifactStore = new LocalArtifactStore(layout.objects);
+  const store = targetStore(target, config);
   const versions: ModelVersionRecord[] = await new LocalModelRegistry(layout.registry).list();
   const champion = await readChampion(store, localSettings(config));
   return { versions, champion: champion?.modelVersion, store };

@@ -2,9 +2,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { advanceBank, checkShift } from '../seed/advance-bank';
-import { dateFromDays, daysOf, SEED_BATCH, seedBank, SeedTargetExists } from '../seed/synthetic-bank';
 import Database from 'better-sqlite3';
-import { readBankClock } from '../seed/synthetic-bank';
+import { dateFromDays, daysOf, readBankClock, SEED_BATCH, seedBank, SeedTargetExists } from '../seed/synthetic-bank';
 import { mlpHomeOf } from '../../contracts/mlp-home';
 import { UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';

@@ -8,7 +8,7 @@
  * Merging is idempotent: a manifest already in the log is not merged again, so a retried or repeated Prepare
  * adds nothing and finds the same table.
  */
-import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import type { ExtractManifest } from '../../contracts/extract-manifest';
@@ -163,6 +163,11 @@ export class CuratedTables {
     const paths: string[] = [];
     for (const entry of log.entries.slice(0, seq)) {
       const path = join(dir, `${String(entry.seq).padStart(6, '0')}.parquet`);
+      // A file this session already holds intact (an earlier merge of a catch-up) is not fetched again.
+      if (existsSync(path) && (await fileSha256(path)) === entry.fileSha256) {
+        paths.push(path);
+        continue;
+      }
       await this.store.download(this.uri(entry.file), path);
       if ((await fileSha256(path)) !== entry.fileSha256) {
         throw new StepError('ManifestInvalid', `${entry.file} does not match its checksum in the table log`);
@@ -355,10 +360,12 @@ export class CuratedTables {
     }
     const columns = Object.entries(manifest.schema);
     // One pass over the parts: each value cast to its column's type, and beside each numeric column a flag for
-    // a value that is present but not of that type (counted, then dropped: the value itself is never reported).
+    // a value that is present but not of that type (counted, then left out: the value itself is never reported).
     const typed = `"increment_${seq}"`;
     const names = columns.map(([c]) => `${quoteText(c)}: 'VARCHAR'`).join(', ');
     const numeric = columns.filter(([, type]) => type === 'integer' || type === 'number');
+    const window =
+      this.windowColumn !== undefined && this.windowColumn in manifest.schema ? this.windowColumn : undefined;
     const flag = (c: string) => quoteName(`__not_${c}`);
     const select = [
       ...columns.map(([c, type]) => `TRY_CAST(${quoteName(c)} AS ${SQL_TYPES[type] ?? 'VARCHAR'}) AS ${quoteName(c)}`),
@@ -369,9 +376,9 @@ export class CuratedTables {
         const bad = type === 'number' ? `${cast} IS NULL OR NOT isfinite(${cast})` : `${cast} IS NULL`;
         return `(${quoteName(c)} IS NOT NULL AND (${bad})) AS ${flag(c)}`;
       }),
-      ...(this.windowColumn && this.windowColumn in manifest.schema
+      ...(window
         ? [
-            `(${quoteName(this.windowColumn)} IS NOT NULL AND TRY_CAST(${windowDateText(this.windowColumn)} AS DATE) IS NULL) AS ${flag(this.windowColumn)}`,
+            `(${quoteName(window)} IS NOT NULL AND TRY_CAST(${windowDateText(window)} AS DATE) IS NULL) AS ${flag(window)}`,
           ]
         : []),
     ];
@@ -385,10 +392,7 @@ export class CuratedTables {
       // DuckDB's message may quote a field: report that the parts are malformed, nothing more.
       throw new StepError('ManifestInvalid', `the parts of run ${manifest.runId} are not well-formed gzip CSV files`);
     }
-    const flagged = [
-      ...numeric.map(([c]) => c),
-      ...(this.windowColumn && this.windowColumn in manifest.schema ? [this.windowColumn] : []),
-    ];
+    const flagged = [...numeric.map(([c]) => c), ...(window ? [window] : [])];
     const [counted] = await engine.rows(
       `SELECT ${['COUNT(*) AS "__rows"', ...flagged.map((c) => `SUM(CAST(${flag(c)} AS INTEGER)) AS ${quoteName(c)}`)].join(', ')} ` +
         `FROM ${typed}`,

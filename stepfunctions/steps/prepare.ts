@@ -49,8 +49,6 @@ import { StepError } from '../step-error';
 import type { RetrainingSettings } from '../retraining-settings';
 import type { StepDependencies, ValidatedExtract } from './validate-manifest';
 
-export { SPLIT_SALT, splitOf, splitSql } from '../curated/split';
-
 /** Input of the step: the validated extract and the execution's name (for the training job's name). */
 export interface PrepareInput {
   readonly validation: ValidatedExtract;
@@ -348,11 +346,15 @@ async function baseline(
   rows: number,
   categoryCounts: Readonly<Record<string, Record<string, number>>>,
 ) {
+  // Every feature's count of present values, in one scan.
+  const [present] = await engine.rows(
+    `SELECT ${spec.features.map((f) => `COUNT(${quoteName(f.name)}) AS ${quoteName(f.name)}`).join(', ')} ` +
+      `FROM training WHERE split = 'train'`,
+  );
   const features = [];
   for (const feature of spec.features) {
     const c = quoteName(feature.name);
-    const [{ present }] = await engine.rows(`SELECT COUNT(${c}) AS present FROM training WHERE split = 'train'`);
-    const n = Number(present);
+    const n = Number(present[feature.name]);
     const missing = rows - n;
     if (feature.type !== 'numeric') {
       const counts = Object.fromEntries(

@@ -23,7 +23,8 @@ import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { CuratedTables } from '../../stepfunctions/curated/curated-table';
 import { quoteText, withEngine } from '../../stepfunctions/curated/duckdb-engine';
 import { snapshotSql } from '../../stepfunctions/curated/training-set-sql';
-import { prepareStep, splitOf, splitSql, type PreparedData } from '../../stepfunctions/steps/prepare';
+import { splitOf, splitSql } from '../../stepfunctions/curated/split';
+import { prepareStep, type PreparedData } from '../../stepfunctions/steps/prepare';
 import { validateManifestStep } from '../../stepfunctions/steps/validate-manifest';
 
 const ROOT = resolve(__dirname, '..', '..');
