@@ -27,7 +27,11 @@ const LOANS_MODEL: Omit<EnvironmentInput['retraining'], 'promotion' | 'requireAp
     'missed_payments_6m',
   ],
   categoricalFeatures: ['region', 'employment_status', 'purpose'],
-  trainingSet: { window: { column: 'originated_on', months: 36 }, maturity: { minAgeMonths: 12 } },
+  trainingSet: {
+    window: { column: 'originated_on', months: 36 },
+    maturity: { minAgeMonths: 12 },
+    engine: 'duckdb',
+  },
   hyperparameters: {
     objective: 'binary:logistic',
     eval_metric: 'auc',

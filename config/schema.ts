@@ -55,6 +55,12 @@ const retraining = z
          * the as-of date (so outcomes that become known early, defaults mostly, do not bias the set).
          */
         maturity: z.object({ minAgeMonths: z.number().int().min(0).max(600) }).strict(),
+        /**
+         * What selects the training set from the curated table: `duckdb` inside the Prepare function (up to what
+         * its memory and 10 GB of scratch hold), or `athena` over the curated Parquet through the Glue catalog,
+         * for datasets that outgrow one function. Both run the same SQL and give the same dataset version.
+         */
+        engine: z.enum(['duckdb', 'athena']),
       })
       .strict(),
     /** Promotion policy applied by the Gate state. */

@@ -5,6 +5,7 @@
  * on-prem credential helper, the CLI reads stack outputs), because a policy in another stack must reference them
  * without a cycle, or because an IAM grant scopes a name pattern (model package groups, training jobs).
  */
+import { createHash } from 'node:crypto';
 
 /** Name of the IAM role the on-prem agent assumes through IAM Roles Anywhere. */
 export function agentRoleName(envName: string): string {
@@ -49,6 +50,26 @@ export function trainingJobPrefix(envName: string, dataset: string): string {
 /** A training job's name: the prefix and a suffix, within SageMaker's 63 characters. */
 export function trainingJobName(envName: string, dataset: string, suffix: string): string {
   return `${trainingJobPrefix(envName, dataset)}${suffix}`.slice(0, 63);
+}
+
+/** Name of the Glue database of an environment's curated tables (Glue names: lowercase, digits, `_`). */
+export function glueDatabaseName(envName: string): string {
+  return `mlp_${envName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+}
+
+/**
+ * Name of the Glue table over the curated table of a dataset's key id: readable, and unique per key id (two key
+ * ids that spell alike once lowercased and stripped differ by the hash).
+ */
+export function curatedGlueTableName(dataset: string, kid: string): string {
+  const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const hash = createHash('sha256').update(kid).digest('hex').slice(0, 8);
+  return `${slug(dataset)}_${slug(kid)}`.slice(0, 200) + `_${hash}`;
+}
+
+/** Name of the Athena workgroup that selects an environment's training sets. */
+export function athenaWorkGroupName(envName: string): string {
+  return `mlp-${envName}-training-sets`;
 }
 
 /** Prefix of the alarm names whose ALARM state triggers a retraining (the drift monitors). */

@@ -7,6 +7,9 @@
 /** Names of the state machine's states. */
 export const STATE = {
   validate: 'ValidateManifest',
+  /** Engine `athena` only: the merge and the plan, then Athena's selection of the training set. */
+  mergeExtract: 'MergeExtract',
+  queryTrainingSet: 'QueryTrainingSet',
   prepare: 'Prepare',
   train: 'Train',
   evaluate: 'Evaluate',
@@ -31,6 +34,8 @@ export const STATE = {
  */
 export const RESULT = {
   validation: 'validation',
+  merged: 'merged',
+  trainingSetQuery: 'trainingSetQuery',
   prepared: 'prepared',
   training: 'training',
   evaluation: 'evaluation',

@@ -8,7 +8,9 @@
  * curated  <dataset>/table/current.json (which table is current), <dataset>/table/<kid>/_log.json (the merged
  *          manifests, in order: the commit log), <dataset>/table/<kid>/<seq>-<run>.parquet (the row versions each
  *          manifest added); <dataset>/<dataset version>/train/train.csv, validation/validation.csv,
- *          test/records.jsonl, feature-spec.json, baseline.json, training-set.json (its lineage)
+ *          test/records.jsonl, feature-spec.json, baseline.json, training-set.json (its lineage);
+ *          _athena/results/ (the Athena workgroup's query results), _athena/unload/<dataset>/<version>/<execution>/
+ *          (a training set Athena selected, as Parquet): scratch, expired after a week
  * models   <dataset>/training/<job>/output/model.tar.gz (SageMaker's output), <dataset>/evaluations/<job>.json,
  *          champion/<dataset>/champion.json (the pointer), champion/<dataset>/<version>/model.tar.gz and
  *          feature-spec.json (what the scorer serves: the only prefix it may read)
@@ -72,6 +74,15 @@ export const curated = {
     `${dataset}/table/${kid}/${String(seq).padStart(6, '0')}-${runId}.parquet`,
   /** Prefix of a dataset's prepared versions (Prepare's grant). */
   datasetPrefix: (dataset: string) => `${dataset}/`,
+  /** Prefix of Athena's scratch: query results and unloaded training sets (no dataset name starts with `_`). */
+  athenaPrefix: '_athena/',
+  /** Where the Athena workgroup writes query results. */
+  athenaResultsPrefix: '_athena/results/',
+  /** Prefix of a dataset's unloaded training sets. */
+  athenaUnloadDatasetPrefix: (dataset: string) => `_athena/unload/${dataset}/`,
+  /** Where Athena unloads the training set of a dataset version for one execution (UNLOAD needs an empty prefix). */
+  athenaUnloadPrefix: (dataset: string, datasetVersion: string, execution: string) =>
+    `_athena/unload/${dataset}/${datasetVersion}/${execution}/`,
 } as const;
 
 /** The models bucket: training output, evaluations, and what the scorer serves. */

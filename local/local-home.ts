@@ -45,6 +45,8 @@ export function localLayout(home: string, envName: string) {
     registry: join(home, 'registry', `${envName}.json`),
     serving: join(home, 'serving', envName),
     logs: join(home, 'logs', envName),
+    /** The Glue catalog's stand-in (databases are named by environment). */
+    catalog: join(home, 'catalog'),
   };
 }
 

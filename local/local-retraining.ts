@@ -3,7 +3,8 @@
  * The definition is taken from the synthesized template of the environment's Retraining stack, its
  * CloudFormation intrinsics resolved to local placeholders, and each Task state is overridden by name: the
  * Lambda states call the same step handlers in-process, Train runs XGBoost 1.7.4 under the built-in
- * container's contract, Register writes the local registry, NotifyFailure appends to a local log. Waits and
+ * container's contract, Register writes the local registry, NotifyFailure appends to a local log, and (engine
+ * `athena`) QueryTrainingSet runs its UNLOAD on the local Athena over the local Glue catalog. Waits and
  * retry intervals are shortened to zero; everything else (paths, choices, retries, catches) is the real thing.
  *
  * All state lives under one directory, `$MLP_HOME` (default `.mlp/`), each environment in its own twin there
@@ -17,6 +18,8 @@ import { type CfnValue, synthesizedRetrainingDefinition } from '../lib/retrainin
 import { stateMachineName } from '../contracts/resource-names';
 import { APPROVAL_REJECTED, STATE } from '../contracts/retraining-states';
 import { LocalArtifactStore } from './local-artifact-store';
+import { LocalAthena, type StartQueryExecutionRequest } from './local-athena';
+import { LocalTableCatalog } from './local-table-catalog';
 import type { CreateModelPackageRequest } from '../stepfunctions/model-registry';
 import { LocalModelRegistry } from './local-model-registry';
 import { retrainingSteps, type DeployerEvent } from '../stepfunctions/retraining-steps';
@@ -138,13 +141,17 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
   const settings = localSettings(config);
   const registry = new LocalModelRegistry(layout.registry, now);
   const scorer = new LocalScorerDeployment(layout.serving, (uri) => store.pathOf(uri), now);
-  const steps = retrainingSteps({ store, settings, registry, scorer, now });
+  const catalog = new LocalTableCatalog(layout.catalog);
+  const athena = new LocalAthena(store, catalog);
+  const steps = retrainingSteps({ store, settings, registry, scorer, catalog, now });
   const definition = synthesizedDefinition(config);
 
   const executionName = `local-${now().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
   const notifications = join(layout.logs, 'notifications.log');
   const overrides = {
     [STATE.validate]: steps.ValidateManifest,
+    [STATE.mergeExtract]: steps.MergeExtract,
+    [STATE.queryTrainingSet]: (input: unknown) => athena.startQueryExecutionSync(input as StartQueryExecutionRequest),
     [STATE.prepare]: steps.Prepare,
     [STATE.evaluate]: steps.Evaluate,
     [STATE.gate]: steps.Gate,

@@ -9,6 +9,7 @@ import type * as SnsSdk from '@aws-sdk/client-sns';
 import { S3ArtifactStore } from './artifact-store';
 import type { Evaluation } from './steps/evaluate';
 import { SageMakerModelRegistry } from './sagemaker-registry';
+import { GlueTableCatalog } from './curated/glue-table-catalog';
 import { retrainingSteps, type DeployerEvent } from './retraining-steps';
 import { settingsFromEnvironment } from './retraining-settings';
 import { deploymentOptionsFromEnvironment, LambdaAliasDeployment, type ScorerDeployment } from './scorer-deployment';
@@ -31,6 +32,7 @@ function current() {
     store: new S3ArtifactStore(),
     settings: settingsFromEnvironment(),
     registry: new SageMakerModelRegistry(),
+    catalog: new GlueTableCatalog(),
     // Only the deployer is told which scorer it shifts; the other steps never touch it.
     scorer: process.env.SCORER_FUNCTION_NAME
       ? new LambdaAliasDeployment(deploymentOptionsFromEnvironment())
@@ -55,7 +57,11 @@ type Input<K extends keyof ReturnType<typeof retrainingSteps>> = Parameters<Retu
 
 export const validateManifest = (event: Input<'ValidateManifest'>) =>
   run('ValidateManifest', () => current().ValidateManifest(event));
-export const prepare = (event: Input<'Prepare'>) => run('Prepare', () => current().Prepare(event));
+/** Prepare's function runs Prepare, and MergeExtract where the training set is Athena's (`stage: "merge"`). */
+export const prepare = (event: Input<'Prepare'> & { readonly stage?: 'merge' }) =>
+  event.stage === 'merge'
+    ? run('MergeExtract', () => current().MergeExtract(event))
+    : run('Prepare', () => current().Prepare(event));
 export const evaluate = (event: Input<'Evaluate'>) => run('Evaluate', () => current().Evaluate(event));
 export const gate = (event: Input<'Gate'>) => run('Gate', () => current().Gate(event));
 export const deployer = (event: DeployerEvent) => run(event.step, () => current().deployer(event));

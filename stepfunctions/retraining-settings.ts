@@ -4,7 +4,7 @@
  * the local runner builds it from the same environment configuration.
  */
 import type { EnvironmentConfig } from '../config';
-import { modelPackageGroupName } from '../contracts/resource-names';
+import { glueDatabaseName, modelPackageGroupName } from '../contracts/resource-names';
 import { models, s3Uri } from '../contracts/s3-layout';
 
 /** Settings shared by every retraining step. */
@@ -19,7 +19,10 @@ export interface RetrainingSettings {
   readonly trainingSet: {
     readonly window: { readonly column: string; readonly months: number };
     readonly maturity: { readonly minAgeMonths: number };
+    readonly engine: 'duckdb' | 'athena';
   };
+  /** The Glue database the curated tables are registered in, for Athena (engine `athena`). */
+  readonly glueDatabase: string;
   readonly promotion: {
     readonly minAuc: number;
     readonly maxAucDrop: number;
@@ -44,6 +47,7 @@ export function retrainingSettings(
     numericFeatures: r.numericFeatures,
     categoricalFeatures: r.categoricalFeatures,
     trainingSet: r.trainingSet,
+    glueDatabase: glueDatabaseName(config.name),
     promotion: r.promotion,
     buckets,
     modelPackageGroup: modelPackageGroupName(config.name, r.dataset),

@@ -12,7 +12,8 @@ import {
 } from './steps/deploy';
 import { evaluateStep } from './steps/evaluate';
 import { gateStep } from './steps/gate';
-import { prepareStep } from './steps/prepare';
+import { mergeExtractStep, prepareStep } from './steps/prepare';
+import type { TableCatalog } from './curated/table-catalog';
 import { validateManifestStep } from './steps/validate-manifest';
 import type { ModelRegistry } from './model-registry';
 import type { RetrainingSettings } from './retraining-settings';
@@ -24,6 +25,8 @@ export interface RetrainingDependencies {
   readonly settings: RetrainingSettings;
   readonly registry: ModelRegistry;
   readonly scorer: ScorerDeployment;
+  /** Where MergeExtract registers the curated table for Athena (engine `athena`). */
+  readonly catalog?: TableCatalog;
   readonly now?: () => Date;
 }
 
@@ -48,6 +51,7 @@ export function retrainingSteps(deps: RetrainingDependencies) {
   };
   return {
     ValidateManifest: validateManifestStep(deps),
+    MergeExtract: mergeExtractStep(deps),
     Prepare: prepareStep(deps),
     Evaluate: evaluateStep(deps),
     Gate: gateStep(deps),

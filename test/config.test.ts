@@ -102,6 +102,14 @@ describe('environment configuration', () => {
       (e: Record<string, unknown>) => ((e.onPrem as Record<string, unknown>).datasets = ['../etc']),
       'onPrem.datasets.0',
     ],
+    [
+      'an unknown training-set engine',
+      (e: Record<string, unknown>) => {
+        const retraining = e.retraining as { trainingSet: Record<string, unknown> };
+        retraining.trainingSet = { ...retraining.trainingSet, engine: 'spark' };
+      },
+      'retraining.trainingSet.engine',
+    ],
   ])('%s fails naming the environment and the field', (_label, mutate, expected) => {
     const message = problemOf(() => loadMutated(mutate));
     expect(message).toContain('environment "dev" is misconfigured');

@@ -37,10 +37,15 @@ export interface RetrainingFlowProps {
   readonly canaryMinutes: number;
   /** The code version tagged onto training jobs and registered models. */
   readonly codeVersion: string;
+  /**
+   * Where Athena selects the training set (engine `athena`): MergeExtract → QueryTrainingSet → Prepare replaces
+   * Prepare alone.
+   */
+  readonly athena?: { readonly workGroup: string; readonly database: string };
 }
 
 /**
- * ValidateManifest → Prepare → Train (SageMaker XGBoost, RUN_JOB) → Evaluate → Register → Gate → Promote? →
+ * ValidateManifest → Prepare (with Athena: MergeExtract → QueryTrainingSet → Prepare) → Train (SageMaker XGBoost, RUN_JOB) → Evaluate → Register → Gate → Promote? →
  * [Approve] → Deploy → CanaryWindow → FinishDeploy → Promoted; a candidate the gate or a human declines goes
  * RecordRejection → NotPromoted; a Deploy or FinishDeploy failure (the canary judged, or a write refused) goes
  * RollBackDeploy → NotifyFailure → RetrainingFailed.
@@ -122,15 +127,30 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
 
     // The execution's input ({manifestKey?, trigger}) as it started: an S3 event's manifest, or the latest.
     const validate = invoke(STATE.validate, steps.validate, undefined, resultPath('validation'));
+    const prepareInput = {
+      validation: sfn.JsonPath.objectAt(resultPath('validation')),
+      executionName: sfn.JsonPath.executionName,
+    };
     const prepare = invoke(
       STATE.prepare,
       steps.prepare,
-      sfn.TaskInput.fromObject({
-        validation: sfn.JsonPath.objectAt(resultPath('validation')),
-        executionName: sfn.JsonPath.executionName,
-      }),
+      sfn.TaskInput.fromObject(
+        props.athena ? { ...prepareInput, merged: sfn.JsonPath.objectAt(resultPath('merged')) } : prepareInput,
+      ),
       resultPath('prepared'),
     );
+    // With Athena, Prepare's function first merges and plans (MergeExtract), Athena selects the rows.
+    const selection = props.athena
+      ? [
+          invoke(
+            STATE.mergeExtract,
+            steps.prepare,
+            sfn.TaskInput.fromObject({ ...prepareInput, stage: 'merge' }),
+            resultPath('merged'),
+          ),
+          this.queryTrainingSetState(props.athena),
+        ]
+      : [];
     const train = this.trainState(props);
     const evaluate = invoke(
       STATE.evaluate,
@@ -181,7 +201,7 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
     finishDeploy.addCatch(rollBackDeploy, catchAll);
     rollBackDeploy.next(notifyFailure);
 
-    const all = [validate, prepare, train, evaluate, register, gate, recordRejection, rollBackDeploy];
+    const all = [validate, ...selection, prepare, train, evaluate, register, gate, recordRejection, rollBackDeploy];
     for (const task of all) (task as sfn.TaskStateBase | sfn.CustomState).addCatch(notifyFailure, catchAll);
     let approvalChain: sfn.IChainable = deploy;
     if (steps.approval) {
@@ -204,7 +224,9 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       approve.next(deploy);
       approvalChain = approve;
     }
-    validate
+    let selected: sfn.INextable = validate;
+    for (const state of selection) selected = selected.next(state);
+    selected
       .next(prepare)
       .next(train)
       .next(evaluate)
@@ -293,6 +315,41 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       jitterStrategy: sfn.JitterType.FULL,
     });
     return train;
+  }
+
+  /**
+   * QueryTrainingSet: Athena's startQueryExecution.sync runs MergeExtract's UNLOAD in the workgroup, which holds
+   * the result location and its encryption (enforced). Only a refused start is retried: a query that ran may
+   * have written to its prefix, which UNLOAD needs empty.
+   */
+  private queryTrainingSetState(athena: NonNullable<RetrainingFlowProps['athena']>): sfn.CustomState {
+    const query = new sfn.CustomState(this, STATE.queryTrainingSet, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Stack.of(this).partition}:states:::athena:startQueryExecution.sync`,
+        TimeoutSeconds: 2 * 3600,
+        Parameters: {
+          'QueryString.$': resultPath('merged', 'queryString'),
+          WorkGroup: athena.workGroup,
+          QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: athena.database },
+        },
+        ResultSelector: {
+          'queryExecutionId.$': '$.QueryExecution.QueryExecutionId',
+          'state.$': '$.QueryExecution.Status.State',
+          'dataScannedInBytes.$': '$.QueryExecution.Statistics.DataScannedInBytes',
+        },
+        ResultPath: resultPath('trainingSetQuery'),
+      },
+    });
+    query.addRetry({
+      errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
+      interval: Duration.seconds(10),
+      maxAttempts: 3,
+      backoffRate: 2,
+      maxDelay: Duration.minutes(2),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return query;
   }
 
   /** Register: a new version in the dataset's model package group, pending approval, with its lineage. */

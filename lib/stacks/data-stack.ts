@@ -3,7 +3,7 @@
  * capture) and the access-log destination. The landing bucket only admits the agent through the S3
  * interface endpoint and only objects encrypted with the landing key.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,6 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { SecureBucket } from '../constructs/secure-bucket';
 import { agentRoleName, bucketArnExportName, STACK_OUTPUTS } from '../../contracts/resource-names';
+import { curated } from '../../contracts/s3-layout';
 
 /** Properties of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
@@ -69,6 +70,13 @@ export class DataStack extends Stack {
       accessLogs: logged('curated'),
       retain,
     }).bucket;
+    // Athena's scratch (query results, unloaded training sets) is read once, by the execution that wrote it.
+    this.curatedBucket.addLifecycleRule({
+      id: 'expire-athena-scratch',
+      prefix: curated.athenaPrefix,
+      expiration: Duration.days(7),
+      noncurrentVersionExpiration: Duration.days(1),
+    });
     this.modelsBucket = new SecureBucket(this, 'Models', {
       encryptionKey: keys.models,
       accessLogs: logged('models'),

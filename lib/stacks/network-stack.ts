@@ -17,6 +17,9 @@ export const INTERFACE_ENDPOINTS: Readonly<Record<string, ec2.InterfaceVpcEndpoi
   RolesAnywhere: ec2.InterfaceVpcEndpointAwsService.IAM_ROLES_ANYWHERE,
   SageMakerApi: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
   StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+  // Prepare registers curated tables in Glue; Athena is reachable from the VPC for whoever inspects them.
+  Glue: ec2.InterfaceVpcEndpointAwsService.GLUE,
+  Athena: ec2.InterfaceVpcEndpointAwsService.ATHENA,
   Lambda: ec2.InterfaceVpcEndpointAwsService.LAMBDA,
   ExecuteApi: ec2.InterfaceVpcEndpointAwsService.APIGATEWAY,
   Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,

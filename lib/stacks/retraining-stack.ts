@@ -17,6 +17,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config';
 import {
+  athenaWorkGroupName,
+  glueDatabaseName,
   modelPackageGroupName,
   STACK_OUTPUTS,
   stateMachineName,
@@ -30,6 +32,7 @@ import { RetrainingFlow } from '../retraining/retraining-flow';
 import { createRetrainingSteps, type RetrainingSteps, type ScorerTarget } from '../retraining/retraining-steps';
 import { addRetrainingTriggers } from '../retraining/retraining-triggers';
 import { createTrainingAccess } from '../retraining/training-access';
+import { createTrainingSetQuery } from '../retraining/training-set-query';
 
 /** Properties of {@link RetrainingStack}. */
 export interface RetrainingStackProps extends StackProps {
@@ -97,6 +100,9 @@ export class RetrainingStack extends Stack {
     this.trainingRole = training.role;
 
     const flow = new RetrainingFlow(this, 'Flow', {
+      ...(r.trainingSet.engine === 'athena'
+        ? { athena: { workGroup: athenaWorkGroupName(envName), database: glueDatabaseName(envName) } }
+        : {}),
       envName,
       dataset: r.dataset,
       steps: this.steps,
@@ -127,6 +133,18 @@ export class RetrainingStack extends Stack {
     });
     new CfnOutput(this, STACK_OUTPUTS.stateMachineArn.output, { value: this.stateMachine.stateMachineArn });
     this.grantStateMachine(props, group, modelPackageVersions);
+    if (r.trainingSet.engine === 'athena') {
+      createTrainingSetQuery(this, {
+        envName,
+        dataset: r.dataset,
+        curatedBucketName: buckets.curated.bucketName,
+        curatedBucketArnExport: props.bucketArnExports.curated,
+        curatedKey: keys.landing,
+        objects,
+        caller: this.stateMachine,
+        prepare: this.steps.prepare.function,
+      });
+    }
 
     new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
       modelPackageGroupName: group,

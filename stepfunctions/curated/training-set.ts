@@ -8,6 +8,7 @@ import { FEATURE_SPEC_FORMAT } from '../../lambdas/features/feature-spec';
 import type { RetrainingSettings } from '../retraining-settings';
 import { TABLE_FORMAT, type TableEntry, type TableLog } from './curated-table';
 import { quoteName, quoteText } from './duckdb-engine';
+import { type CatalogTable, catalogSource } from './table-catalog';
 import { type Split, SPLIT_SALT } from './split';
 import { type TrainingSetRules, trainingSetSql, windowBounds } from './training-set-sql';
 
@@ -108,4 +109,17 @@ export function queryOverFiles(plan: TrainingSetPlan, files: readonly string[]):
 /** DuckDB's source over Parquet files. */
 export function parquetSource(files: readonly string[]): string {
   return `read_parquet([${files.map(quoteText).join(', ')}])`;
+}
+
+/** The query of a plan over the Glue table of its curated table (Athena). */
+export function queryOverCatalog(plan: TrainingSetPlan, table: Pick<CatalogTable, 'database' | 'name'>): string {
+  return trainingSetSql(catalogSource(table), plan.columns, plan.rules, plan.seq, plan.asOf);
+}
+
+/**
+ * The Athena statement that writes a training set's rows to `uri` (an empty prefix) as Parquet: the query
+ * unchanged inside UNLOAD, whose output keeps the query's column names and types.
+ */
+export function unloadStatement(query: string, uri: string): string {
+  return `UNLOAD (${query}) TO ${quoteText(uri)} WITH (format = 'PARQUET', compression = 'SNAPPY')`;
 }

@@ -16,9 +16,14 @@
  *
  * Size: DuckDB does the work under its memory limit, spilling to the function's ephemeral storage; rows are
  * streamed through the vectorizer chunk by chunk, and files go to and from S3 as streams.
+ *
+ * Engine `athena` (config `retraining.trainingSet.engine`): MergeExtract merges and plans, and registers the
+ * table in the Glue catalog; QueryTrainingSet (the state machine's Athena `.sync` integration) runs the same
+ * query over the Glue table inside UNLOAD; Prepare then reads the unloaded rows instead of selecting them. The
+ * plan, the query and so the dataset version and the channels are the same as with DuckDB.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBValue } from '@duckdb/node-api';
 import {
@@ -28,20 +33,23 @@ import {
   MAX_CATEGORY_LENGTH,
 } from '../../lambdas/features/feature-spec';
 import { Vectorizer } from '../../lambdas/features/vectorizer';
-import { parseS3Uri } from '../artifact-store';
+import { type ArtifactStore, parseS3Uri } from '../artifact-store';
 import { CuratedTables } from '../curated/curated-table';
 import { type Engine, quoteName, withEngine } from '../curated/duckdb-engine';
 import { type Split, SPLITS, splitSql } from '../curated/split';
 import {
   parquetSource,
   planTrainingSet,
+  queryOverCatalog,
   queryOverFiles,
   TRAINING_SET_FORMAT,
   type TrainingSetLineage,
   type TrainingSetPlan,
+  unloadStatement,
 } from '../curated/training-set';
+import { catalogTableOf, type TableCatalog } from '../curated/table-catalog';
 import { SEQ_COLUMN } from '../curated/training-set-sql';
-import { loadManifest } from '../extract-manifest';
+import { type LoadedManifest, loadManifest } from '../extract-manifest';
 import { trainingJobName } from '../../contracts/resource-names';
 import { curated, models, s3Uri } from '../../contracts/s3-layout';
 import { encodeTestRecords } from '../../contracts/test-records';
@@ -53,6 +61,24 @@ import type { StepDependencies, ValidatedExtract } from './validate-manifest';
 export interface PrepareInput {
   readonly validation: ValidatedExtract;
   readonly executionName: string;
+  /**
+   * With the Athena engine: what MergeExtract merged and planned, once QueryTrainingSet has unloaded the
+   * training set. Without it Prepare merges and selects the training set itself, with DuckDB.
+   */
+  readonly merged?: MergedExtract;
+}
+
+/** What MergeExtract did (engine `athena`): the merged table, the plan, and the statement Athena runs. */
+export interface MergedExtract {
+  readonly kid: string;
+  /** The training set is as of the `seq`th manifest of the table. */
+  readonly seq: number;
+  readonly datasetVersion: string;
+  /** Keys in the snapshot (counted at the merge, which holds the table's files). */
+  readonly snapshotRows: number;
+  /** The UNLOAD statement QueryTrainingSet runs in the workgroup, and the empty prefix it writes to. */
+  readonly queryString: string;
+  readonly unloadUri: string;
 }
 
 /** Where Prepare put everything, and the training job's name. */
@@ -79,84 +105,182 @@ export interface PreparedData {
 /** A typed record: numbers for numeric features, strings for categories, null when missing. */
 type FeatureRecord = Record<string, number | string | null>;
 
-/** Builds the step's handler. */
-export function prepareStep({ store, settings }: StepDependencies) {
-  return async ({ validation, executionName }: PrepareInput): Promise<PreparedData> => {
-    const loaded = await loadManifest(store, validation.manifestUri);
-    if (loaded.datasetVersion !== validation.manifestSha256) {
-      throw new StepError('ManifestInvalid', 'the manifest changed after validation');
-    }
-    const manifestKey = parseS3Uri(validation.manifestUri).key;
-    return withEngine(async (engine) => {
-      const tables = new CuratedTables(store, settings);
-      for (const earlier of await tables.missingBefore(loaded, manifestKey)) {
-        await tables.merge(engine, earlier, parseS3Uri(earlier.uri).key);
-      }
-      const { log, entry, files } = await tables.merge(engine, loaded, manifestKey);
-      const plan = planTrainingSet(settings, log, entry.seq);
-      const { asOf, datasetVersion } = plan;
-      const { rows, positives } = await buildTrainingTable(engine, settings, plan, files);
-      const categoryCounts: Record<string, Record<string, number>> = {};
-      for (const name of settings.categoricalFeatures) categoryCounts[name] = await fitCategories(engine, name);
-      const spec: FeatureSpec = {
-        format: FEATURE_SPEC_FORMAT,
-        label: settings.label,
-        features: [
-          ...settings.numericFeatures.map((name) => ({ name, type: 'numeric' as const })),
-          ...settings.categoricalFeatures.map((name) => ({
-            name,
-            type: 'categorical' as const,
-            encoding: 'one-hot' as const,
-            categories: Object.keys(categoryCounts[name]).sort(),
-          })),
-        ],
-      };
-      const keys = curated.keys(settings.dataset, datasetVersion);
-      const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);
-      const encoded = await encodeSplits(engine, settings, new Vectorizer(spec));
-      await store.upload(uriOf(keys.train), encoded.train);
-      await store.upload(uriOf(keys.validation), encoded.validation);
-      await store.upload(uriOf(keys.testRecords), encoded.test);
-      await store.put(uriOf(keys.featureSpec), `${JSON.stringify(spec, null, 2)}\n`);
-      const drift = await baseline(engine, spec, rows.train, categoryCounts);
-      await store.put(uriOf(keys.baseline), `${JSON.stringify(drift, null, 2)}\n`);
-      // Keys in the snapshot: one per key among the row versions it spans (no need to rank them to count).
-      const [{ keys: snapshotRows }] = await engine.rows(
-        `SELECT COUNT(DISTINCT ${quoteName(settings.keyColumn)}) AS keys FROM ${parquetSource(files)} ` +
-          `WHERE ${quoteName(SEQ_COLUMN)} <= ${plan.seq}`,
-      );
-      const lineage = lineageOf(settings, log.kid, plan, Number(snapshotRows), rows, positives);
-      await store.put(uriOf(keys.trainingSet), `${JSON.stringify(lineage, null, 2)}\n`);
+/** Dependencies of Prepare and MergeExtract: MergeExtract registers the table in the catalog. */
+export interface PrepareDependencies extends StepDependencies {
+  readonly catalog?: TableCatalog;
+}
 
-      const suffix = createHash('sha256').update(executionName).digest('hex').slice(0, 10);
+/** A short, stable suffix of an execution's name, for the names it gives things. */
+const executionSuffix = (executionName: string, length: number) =>
+  createHash('sha256').update(executionName).digest('hex').slice(0, length);
+
+/** The validated manifest, refused if it changed since validation. */
+async function validatedManifest(store: ArtifactStore, validation: ValidatedExtract): Promise<LoadedManifest> {
+  const loaded = await loadManifest(store, validation.manifestUri);
+  if (loaded.datasetVersion !== validation.manifestSha256) {
+    throw new StepError('ManifestInvalid', 'the manifest changed after validation');
+  }
+  return loaded;
+}
+
+/**
+ * Merges the validated extract (and whatever must come before it) into the curated table and plans the training
+ * set as of it; returns the log, the plan and the table's files in the engine's scratch directory.
+ */
+async function mergeAndPlan(engine: Engine, { store, settings }: StepDependencies, validation: ValidatedExtract) {
+  const loaded = await validatedManifest(store, validation);
+  const manifestKey = parseS3Uri(validation.manifestUri).key;
+  const tables = new CuratedTables(store, settings);
+  for (const earlier of await tables.missingBefore(loaded, manifestKey)) {
+    await tables.merge(engine, earlier, parseS3Uri(earlier.uri).key);
+  }
+  const { log, entry, files } = await tables.merge(engine, loaded, manifestKey);
+  return { log, plan: planTrainingSet(settings, log, entry.seq), files };
+}
+
+/** Keys in the snapshot: one per key among the row versions it spans (no need to rank them to count). */
+async function snapshotKeys(engine: Engine, keyColumn: string, plan: TrainingSetPlan, files: readonly string[]) {
+  const [{ keys }] = await engine.rows(
+    `SELECT COUNT(DISTINCT ${quoteName(keyColumn)}) AS keys FROM ${parquetSource(files)} ` +
+      `WHERE ${quoteName(SEQ_COLUMN)} <= ${plan.seq}`,
+  );
+  return Number(keys);
+}
+
+/**
+ * MergeExtract (engine `athena`): merges the extract as Prepare does, registers the curated table in the Glue
+ * catalog, and plans the training set for Athena: the same query over the Glue table, inside UNLOAD.
+ */
+export function mergeExtractStep(deps: PrepareDependencies) {
+  const { settings, catalog } = deps;
+  return async ({ validation, executionName }: PrepareInput): Promise<MergedExtract> => {
+    if (!catalog) throw new Error('MergeExtract needs the table catalog (the Athena engine)');
+    return withEngine(async (engine) => {
+      const { log, plan, files } = await mergeAndPlan(engine, deps, validation);
+      const table = catalogTableOf(settings, log);
+      await catalog.register(table);
+      const prefix = curated.athenaUnloadPrefix(
+        settings.dataset,
+        plan.datasetVersion,
+        executionSuffix(executionName, 16),
+      );
+      const unloadUri = s3Uri(settings.buckets.curated, prefix);
       return {
-        datasetVersion,
-        asOf,
-        manifests: plan.entries.length,
-        trainingSetUri: uriOf(keys.trainingSet),
-        trainingJobName: trainingJobName(settings.envName, settings.dataset, suffix),
-        trainUri: uriOf(keys.trainPrefix),
-        validationUri: uriOf(keys.validationPrefix),
-        testRecordsUri: uriOf(keys.testRecords),
-        featureSpecUri: uriOf(keys.featureSpec),
-        baselineUri: uriOf(keys.baseline),
-        outputPath: s3Uri(settings.buckets.models, models.trainingPrefix(settings.dataset)),
-        rows,
-        positives,
+        kid: log.kid,
+        seq: plan.seq,
+        datasetVersion: plan.datasetVersion,
+        snapshotRows: await snapshotKeys(engine, settings.keyColumn, plan, files),
+        queryString: unloadStatement(queryOverCatalog(plan, table), unloadUri),
+        unloadUri,
       };
     });
   };
 }
 
+/** Builds the step's handler. */
+export function prepareStep(deps: PrepareDependencies) {
+  const { store, settings } = deps;
+  return async ({ validation, executionName, merged }: PrepareInput): Promise<PreparedData> =>
+    withEngine(async (engine) => {
+      if (!merged) {
+        const { log, plan, files } = await mergeAndPlan(engine, deps, validation);
+        const snapshotRows = await snapshotKeys(engine, settings.keyColumn, plan, files);
+        return channels(engine, deps, { kid: log.kid, plan, snapshotRows, executionName }, queryOverFiles(plan, files));
+      }
+      // Athena selected the training set: the plan again from the table's log, which must not have moved.
+      await validatedManifest(store, validation);
+      const log = await new CuratedTables(store, settings).log(merged.kid);
+      const plan = log && log.entries.length >= merged.seq ? planTrainingSet(settings, log, merged.seq) : undefined;
+      if (plan?.datasetVersion !== merged.datasetVersion) {
+        throw new StepError('ManifestInvalid', 'the curated table changed between MergeExtract and Prepare');
+      }
+      const files = await downloadUnloaded(engine, store, merged.unloadUri);
+      if (files.length === 0) {
+        throw new StepError('EmptySplit', `the training set as of ${plan.asOf} (${plan.seq} manifest(s)) has no rows`);
+      }
+      const context = { kid: merged.kid, plan, snapshotRows: merged.snapshotRows, executionName };
+      return channels(engine, deps, context, `SELECT * FROM ${parquetSource(files)}`);
+    });
+}
+
+/** Downloads what Athena unloaded under `uri` into the engine's scratch directory; returns the files' paths. */
+async function downloadUnloaded(engine: Engine, store: ArtifactStore, uri: string): Promise<string[]> {
+  const dir = join(engine.scratch, 'unloaded');
+  mkdirSync(dir, { recursive: true });
+  const paths: string[] = [];
+  for (const [i, object] of (await store.list(uri)).sort().entries()) {
+    const path = join(dir, `${String(i).padStart(5, '0')}.parquet`);
+    await store.download(object, path);
+    paths.push(path);
+  }
+  return paths;
+}
+
 /**
- * The training set in the engine's `training` table (key, label, features as DOUBLE or VARCHAR, split), checked:
+ * From the training set's rows (`rowsSql`: key, label and features) to everything Prepare writes: the split,
+ * the feature spec, the channels, the baseline and the lineage.
+ */
+async function channels(
+  engine: Engine,
+  { store, settings }: StepDependencies,
+  context: { kid: string; plan: TrainingSetPlan; snapshotRows: number; executionName: string },
+  rowsSql: string,
+): Promise<PreparedData> {
+  const { plan } = context;
+  const { asOf, datasetVersion } = plan;
+  const { rows, positives } = await buildTrainingTable(engine, settings, plan, rowsSql);
+  const categoryCounts: Record<string, Record<string, number>> = {};
+  for (const name of settings.categoricalFeatures) categoryCounts[name] = await fitCategories(engine, name);
+  const spec: FeatureSpec = {
+    format: FEATURE_SPEC_FORMAT,
+    label: settings.label,
+    features: [
+      ...settings.numericFeatures.map((name) => ({ name, type: 'numeric' as const })),
+      ...settings.categoricalFeatures.map((name) => ({
+        name,
+        type: 'categorical' as const,
+        encoding: 'one-hot' as const,
+        categories: Object.keys(categoryCounts[name]).sort(),
+      })),
+    ],
+  };
+  const keys = curated.keys(settings.dataset, datasetVersion);
+  const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);
+  const encoded = await encodeSplits(engine, settings, new Vectorizer(spec));
+  await store.upload(uriOf(keys.train), encoded.train);
+  await store.upload(uriOf(keys.validation), encoded.validation);
+  await store.upload(uriOf(keys.testRecords), encoded.test);
+  await store.put(uriOf(keys.featureSpec), `${JSON.stringify(spec, null, 2)}\n`);
+  const drift = await baseline(engine, spec, rows.train, categoryCounts);
+  await store.put(uriOf(keys.baseline), `${JSON.stringify(drift, null, 2)}\n`);
+  const lineage = lineageOf(settings, context.kid, plan, context.snapshotRows, rows, positives);
+  await store.put(uriOf(keys.trainingSet), `${JSON.stringify(lineage, null, 2)}\n`);
+  return {
+    datasetVersion,
+    asOf,
+    manifests: plan.entries.length,
+    trainingSetUri: uriOf(keys.trainingSet),
+    trainingJobName: trainingJobName(settings.envName, settings.dataset, executionSuffix(context.executionName, 10)),
+    trainUri: uriOf(keys.trainPrefix),
+    validationUri: uriOf(keys.validationPrefix),
+    testRecordsUri: uriOf(keys.testRecords),
+    featureSpecUri: uriOf(keys.featureSpec),
+    baselineUri: uriOf(keys.baseline),
+    outputPath: s3Uri(settings.buckets.models, models.trainingPrefix(settings.dataset)),
+    rows,
+    positives,
+  };
+}
+
+/**
+ * The training set (`rowsSql`) in the engine's `training` table (key, label, features as DOUBLE or VARCHAR, split), checked:
  * labels 0 or 1, every split non-empty and holding both classes. Returns rows and positives per split.
  */
 async function buildTrainingTable(
   engine: Engine,
   settings: RetrainingSettings,
   plan: TrainingSetPlan,
-  files: readonly string[],
+  rowsSql: string,
 ): Promise<{ rows: Record<Split, number>; positives: Record<Split, number> }> {
   const label = quoteName(settings.label);
   const columns = [
@@ -167,7 +291,7 @@ async function buildTrainingTable(
   ];
   await engine.run(
     `CREATE TABLE training AS SELECT ${columns.join(', ')}, ${splitSql(settings.keyColumn)} AS split ` +
-      `FROM (${queryOverFiles(plan, files)}) AS t`,
+      `FROM (${rowsSql}) AS t`,
   );
   const [{ invalid }] = await engine.rows(`SELECT COUNT(*) AS invalid FROM training WHERE ${label} NOT IN (0, 1)`);
   if (Number(invalid) > 0) {

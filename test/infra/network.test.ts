@@ -64,6 +64,9 @@ describe.each(['dev', 'staging', 'prod'])('%s network', (envName) => {
         'ecr.api',
         'ecr.dkr',
         'ssm',
+        // The curated tables' catalog, and Athena over them (engine athena).
+        'glue',
+        'athena',
       ].sort(),
     );
     network.hasResourceProperties('AWS::EC2::VPCEndpoint', {

@@ -4,12 +4,13 @@
  * down. References render readably: `landing-bucket/…` (an imported bucket ARN), `key:models`, `scorer`, and so on.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { synthesizePlatform } from '../support/platform';
+import { athenaEnvironments, synthesizePlatform } from '../support/platform';
 
 jest.setTimeout(120_000);
 
 const { stages } = synthesizePlatform(['dev']);
 const template = Template.fromStack(stages.dev.retraining);
+const athena = Template.fromStack(synthesizePlatform(['dev'], athenaEnvironments()).stages.dev.retraining);
 const ACCOUNT = stages.dev.retraining.account;
 
 /** A CloudFormation reference or value as a short readable string. */
@@ -54,9 +55,9 @@ function sortedByRole(byRole: Record<string, Grant[]>): Record<string, Grant[]> 
 }
 
 /** The statements of each role's policy in the stack, by role. */
-function grantsByRole(): Record<string, Grant[]> {
+function grantsByRole(stack = template): Record<string, Grant[]> {
   const byRole: Record<string, Grant[]> = {};
-  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+  for (const policy of Object.values(stack.findResources('AWS::IAM::Policy'))) {
     const properties = policy.Properties as {
       Roles: { Ref: string }[];
       PolicyDocument: { Statement: Record<string, unknown>[] };
@@ -277,6 +278,82 @@ test('each role of the Retraining stack has exactly the grants written here', ()
       ],
       StateMachineEventsRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
       ScheduleRole: [{ sid: '-', actions: 'states:StartExecution', resources: 'StateMachine' }],
+    }),
+  );
+});
+
+test('the Athena engine adds exactly these grants: the workgroup and catalog to the state machine, the tables to Prepare', () => {
+  const before = grantsByRole();
+  const key = (g: Grant) => JSON.stringify(g);
+  const added = Object.fromEntries(
+    Object.entries(grantsByRole(athena))
+      .map(([role, grants]) => {
+        const had = new Set((before[role] ?? []).map(key));
+        return [role, grants.filter((g) => !had.has(key(g)))];
+      })
+      .filter(([, grants]) => grants.length > 0),
+  );
+  // Nothing is taken away either.
+  for (const [role, grants] of Object.entries(before)) {
+    const now = new Set(grantsByRole(athena)[role].map(key));
+    expect({ role, dropped: grants.filter((g) => !now.has(key(g))) }).toEqual({ role, dropped: [] });
+  }
+  const glue = (resource: string) => `arn:aws:glue:eu-west-2:ACCOUNT:${resource}`;
+  const catalog = [glue('catalog'), glue('database/mlp_dev'), glue('table/mlp_dev/*')].sort().join(' | ');
+  expect(sortedByRole(added)).toEqual(
+    sortedByRole({
+      PrepareStepFunctionServiceRole: [
+        {
+          sid: 'RegisterCuratedTables',
+          actions: 'glue:CreateTable glue:GetTable glue:UpdateTable',
+          resources: catalog,
+        },
+        {
+          sid: 'ReadUnloadedTrainingSets',
+          actions: 's3:GetObject',
+          resources: 'curated-bucket/_athena/unload/loans/*',
+        },
+        {
+          sid: 'ListUnloadedTrainingSets',
+          actions: 's3:ListBucket',
+          resources: 'curated-bucket',
+          condition: { StringLike: { 's3:prefix': ['_athena/unload/loans/*'] } },
+        },
+      ],
+      StateMachineRole: [
+        {
+          sid: 'RunTrainingSetQueries',
+          actions: 'athena:GetQueryExecution athena:StartQueryExecution athena:StopQueryExecution',
+          resources: 'arn:aws:athena:eu-west-2:ACCOUNT:workgroup/mlp-dev-training-sets',
+        },
+        { sid: 'ReadCuratedCatalog', actions: 'glue:GetDatabase glue:GetPartitions glue:GetTable', resources: catalog },
+        { sid: 'QueryCuratedTable', actions: 's3:GetObject', resources: 'curated-bucket/loans/table/*' },
+        {
+          sid: 'ListCuratedTable',
+          actions: 's3:ListBucket',
+          resources: 'curated-bucket',
+          condition: { StringLike: { 's3:prefix': ['loans/table/*'] } },
+        },
+        {
+          sid: 'WriteAthenaScratch',
+          actions: 's3:PutObject',
+          resources: 'curated-bucket/_athena/results/* | curated-bucket/_athena/unload/loans/*',
+        },
+        {
+          sid: 'ListAthenaScratch',
+          actions: 's3:ListBucket',
+          resources: 'curated-bucket',
+          condition: { StringLike: { 's3:prefix': ['_athena/*'] } },
+        },
+        { sid: 'LocateCuratedBucket', actions: 's3:GetBucketLocation', resources: 'curated-bucket' },
+        {
+          sid: 'CompleteAthenaWrites',
+          actions: 's3:AbortMultipartUpload s3:ListMultipartUploadParts',
+          resources: 'curated-bucket/_athena/*',
+        },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:landing' },
+      ],
     }),
   );
 });

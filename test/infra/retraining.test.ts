@@ -1,16 +1,23 @@
 /** The synthesized retraining state machine: locked-down training, Retry/Catch everywhere, approval in prod only. */
-import { Template } from 'aws-cdk-lib/assertions';
-import { synthesizePlatform } from '../support/platform';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { athenaWorkGroupName, glueDatabaseName } from '../../contracts/resource-names';
+import { glueTableInput, catalogTableOf } from '../../stepfunctions/curated/table-catalog';
+import { unloadStatement } from '../../stepfunctions/curated/training-set';
+import { localSettings } from '../../local/local-home';
+import { loadEnvironment } from '../../config';
+import { validateRequests } from '../support/aws/api-models';
+import { athenaEnvironments, synthesizePlatform } from '../support/platform';
 
 jest.setTimeout(120_000);
 
 const { stages } = synthesizePlatform(['dev', 'prod']);
+const athena = synthesizePlatform(['dev'], athenaEnvironments()).stages.dev;
 
 /** A reference inside the definition, as it renders there: its CloudFormation JSON between markers. */
 const reference = (value: unknown) => `REF(${Buffer.from(JSON.stringify(value)).toString('base64')})`;
 
-function definitionOf(env: string) {
-  const template = Template.fromStack(stages[env].retraining);
+function definitionOf(env: string, stage = stages[env]) {
+  const template = Template.fromStack(stage.retraining);
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
   const [machine] = Object.values(machines) as { Properties: { DefinitionString: unknown } }[];
   // Render Fn::Join, each reference as a marker that says which reference it is.
@@ -116,5 +123,95 @@ test('manifests, the schedule and drift alarms start executions', () => {
   template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 3 ? * MON *)' });
   Template.fromStack(stages.dev.data).hasResourceProperties('AWS::S3::Bucket', {
     NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+  });
+});
+
+describe('engine athena', () => {
+  const { States } = definitionOf('dev', athena);
+  const template = Template.fromStack(athena.retraining);
+
+  test('MergeExtract → QueryTrainingSet (Athena .sync in the workgroup) → Prepare replaces Prepare alone', () => {
+    expect(States.ValidateManifest.Next).toBe('MergeExtract');
+    expect(States.MergeExtract.Next).toBe('QueryTrainingSet');
+    expect(States.QueryTrainingSet.Next).toBe('Prepare');
+    // Both run in Prepare's function: MergeExtract asks for the merge stage, Prepare gets what it merged.
+    expect(States.MergeExtract.Resource).toBe(States.Prepare.Resource);
+    expect(States.MergeExtract.Parameters).toMatchObject({ stage: 'merge' });
+    expect(States.Prepare.Parameters).toMatchObject({ 'merged.$': '$.merged' });
+    const query = States.QueryTrainingSet;
+    expect(query.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+    expect(query.Parameters).toEqual({
+      'QueryString.$': '$.merged.queryString',
+      WorkGroup: athenaWorkGroupName('dev'),
+      QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: glueDatabaseName('dev') },
+    });
+    expect((query.Catch as { Next: string }[])[0].Next).toBe('NotifyFailure');
+    // A query that ran may have written to its prefix: only refused starts are retried.
+    expect((query.Retry as { ErrorEquals: string[] }[])[0].ErrorEquals).toEqual([
+      'Athena.TooManyRequestsException',
+      'Athena.InternalServerException',
+    ]);
+    // The duckdb environments keep Prepare alone.
+    expect(definitionOf('dev').States.MergeExtract).toBeUndefined();
+  });
+
+  test('the workgroup enforces engine 3, results encrypted with the landing key under the curated bucket, a scan cap', () => {
+    const landingKey = athena.retraining.resolve(athena.keys.landingKey.keyArn);
+    const curatedBucket = athena.retraining.resolve(athena.data.curatedBucket.bucketName);
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: athenaWorkGroupName('dev'),
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        BytesScannedCutoffPerQuery: 1024 ** 4,
+        ResultConfiguration: {
+          EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: landingKey },
+          OutputLocation: { 'Fn::Join': ['', ['s3://', curatedBucket, '/_athena/results/']] },
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: glueDatabaseName('dev') } });
+    Template.fromStack(stages.dev.retraining).resourceCountIs('AWS::Athena::WorkGroup', 0);
+    // Athena's scratch expires; Glue and Athena are reachable inside the VPC.
+    Template.fromStack(athena.data).hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: '_athena/', ExpirationInDays: 7, Status: 'Enabled' })]),
+      },
+    });
+    const endpoints = Template.fromStack(athena.network).findResources('AWS::EC2::VPCEndpoint');
+    const services = Object.values(endpoints).map((e) => JSON.stringify(e.Properties.ServiceName));
+    expect(services.some((s) => s.includes('.glue'))).toBe(true);
+    expect(services.some((s) => s.includes('.athena'))).toBe(true);
+  });
+
+  test("the query Athena is sent and the table Prepare registers are requests of AWS's own API models", () => {
+    const settings = localSettings(loadEnvironment('dev', athenaEnvironments()));
+    const table = catalogTableOf(settings, {
+      kid: 'k-2026.1',
+      schema: { loan_id: 'string', originated_on: 'string', loan_amount: 'number', n_accounts: 'integer' },
+    });
+    expect(table.columns.map((c) => `${c.name}:${c.type}`)).toEqual([
+      'loan_id:string',
+      'originated_on:string',
+      'loan_amount:double',
+      'n_accounts:bigint',
+      '_manifest_seq:int',
+      '_manifest:string',
+    ]);
+    // The state's parameters with its path resolved as MergeExtract's result would resolve it.
+    const { 'QueryString.$': path, ...fixed } = States.QueryTrainingSet.Parameters as Record<string, unknown>;
+    expect(path).toBe('$.merged.queryString');
+    const parameters = { ...fixed, QueryString: unloadStatement('SELECT 1', 's3://bucket/_athena/unload/loans/v/e/') };
+    expect(
+      validateRequests([
+        { caller: 'QueryTrainingSet', service: 'athena', operation: 'StartQueryExecution', params: parameters },
+        {
+          caller: 'MergeExtract',
+          service: 'glue',
+          operation: 'CreateTable',
+          params: { DatabaseName: table.database, TableInput: glueTableInput(table) },
+        },
+      ]),
+    ).toEqual([]);
   });
 });

@@ -24,7 +24,13 @@ import { CuratedTables } from '../../stepfunctions/curated/curated-table';
 import { quoteText, withEngine } from '../../stepfunctions/curated/duckdb-engine';
 import { snapshotSql } from '../../stepfunctions/curated/training-set-sql';
 import { splitOf, splitSql } from '../../stepfunctions/curated/split';
-import { prepareStep, type PreparedData } from '../../stepfunctions/steps/prepare';
+import { mergeExtractStep, prepareStep, type PreparedData } from '../../stepfunctions/steps/prepare';
+import { unloadStatement } from '../../stepfunctions/curated/training-set';
+import { athenaWorkGroupName, curatedGlueTableName } from '../../contracts/resource-names';
+import { LocalAthena } from '../../local/local-athena';
+import { LocalTableCatalog } from '../../local/local-table-catalog';
+import { runLocalRetraining } from '../../local/local-retraining';
+import { athenaEnvironments } from '../support/platform';
 import { validateManifestStep } from '../../stepfunctions/steps/validate-manifest';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -296,6 +302,76 @@ describe('three increments and an advance of the bank', () => {
     expect(first.manifests).toBe(3);
     expect(first.datasetVersion).toBe(prepared[2].datasetVersion);
     expect(first.rows).toEqual(prepared[2].rows);
+  });
+
+  test('Athena selects the same training set: MergeExtract, the UNLOAD on the local Athena, Prepare give the same version and bytes', async () => {
+    // A new environment whose training sets Athena selects: it catches up from the landed extracts.
+    const staging = localSettings(loadEnvironment('staging', athenaEnvironments('staging')));
+    const catalog = new LocalTableCatalog(join(w.home, 'catalog'));
+    const deps = { store: w.store, settings: staging, catalog };
+    const athena = new LocalAthena(w.store, catalog);
+    const input = { validation: runs[2].validation, executionName: 'athena-1' };
+    const merged = await mergeExtractStep(deps)(input);
+    expect(merged).toMatchObject({ seq: 3, datasetVersion: prepared[2].datasetVersion });
+    const table = (await catalog.get(staging.glueDatabase, curatedGlueTableName(staging.dataset, merged.kid)))!;
+    expect(table.location).toBe(s3Uri(staging.buckets.curated, curated.tablePrefix(staging.dataset, merged.kid)));
+    // The statement is the training set's own query over the Glue table in place of "curated", inside UNLOAD.
+    const lineage = JSON.parse(readFileSync(w.store.pathOf(prepared[2].trainingSetUri), 'utf8'));
+    const source = `"${table.database}"."${table.name}"`;
+    expect(merged.queryString).toBe(unloadStatement(lineage.query.replace('"curated"', source), merged.unloadUri));
+    const request = {
+      QueryString: merged.queryString,
+      WorkGroup: athenaWorkGroupName('staging'),
+      QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: staging.glueDatabase },
+    };
+    const query = await athena.startQueryExecutionSync(request);
+    expect(query.QueryExecution.Status.State).toBe('SUCCEEDED');
+    expect(query.QueryExecution.Statistics.DataScannedInBytes).toBeGreaterThan(0);
+    const viaAthena = await prepareStep(deps)({ ...input, merged });
+    expect(viaAthena).toMatchObject({ datasetVersion: prepared[2].datasetVersion, rows: prepared[2].rows });
+    const keys = curated.keys(settings.dataset, viaAthena.datasetVersion);
+    const files = [keys.train, keys.validation, keys.testRecords, keys.featureSpec, keys.baseline, keys.trainingSet];
+    const bytes = (bucket: string) => files.map((k) => sha(readFileSync(w.store.pathOf(s3Uri(bucket, k)))));
+    expect(bytes(staging.buckets.curated)).toEqual(bytes(settings.buckets.curated));
+
+    // As Athena: UNLOAD wants an empty prefix, a table must be in the catalog, and its types must be the files'.
+    await expect(athena.startQueryExecutionSync(request)).rejects.toMatchObject({
+      name: 'States.TaskFailed',
+      message: expect.stringMatching(/HIVE_PATH_ALREADY_EXISTS/),
+    });
+    const elsewhere = (name: string) =>
+      unloadStatement(`SELECT * FROM "${table.database}"."${name}"`, `${merged.unloadUri}${name}/`);
+    await expect(athena.startQueryExecutionSync({ QueryString: elsewhere('absent') })).rejects.toThrow(
+      /TABLE_NOT_FOUND/,
+    );
+    const mistyped = table.columns.map((c) => (c.type === 'double' ? { ...c, type: 'bigint' as const } : c));
+    await catalog.register({ ...table, name: 'mistyped', columns: mistyped });
+    await expect(athena.startQueryExecutionSync({ QueryString: elsewhere('mistyped') })).rejects.toThrow(
+      /HIVE_BAD_DATA/,
+    );
+    // Prepare refuses a plan the table no longer gives.
+    await expect(
+      prepareStep(deps)({ ...input, merged: { ...merged, datasetVersion: '0'.repeat(64) } }),
+    ).rejects.toThrow(/changed between MergeExtract and Prepare/);
+  });
+
+  test('the synthesized state machine of an Athena environment runs MergeExtract, QueryTrainingSet and Prepare', async () => {
+    const result = await runLocalRetraining({
+      config: loadEnvironment('dev', athenaEnvironments('dev')),
+      home: w.home,
+      input: { manifestKey: runs[2].result.manifestKey, trigger: 'manifest' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.path.slice(0, 5)).toEqual([
+      'ValidateManifest',
+      'MergeExtract',
+      'QueryTrainingSet',
+      'Prepare',
+      'Train',
+    ]);
+    const output = result.output as { prepared: PreparedData; trainingSetQuery: { state: string } };
+    expect(output.trainingSetQuery.state).toBe('SUCCEEDED');
+    expect(output.prepared.datasetVersion).toBe(prepared[2].datasetVersion);
   });
 
   test('a schedule-triggered run (no manifest named) builds as of the latest merged manifest', async () => {

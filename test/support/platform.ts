@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import cdkJson from '../../cdk.json';
-import type { LoadOptions } from '../../config';
+import { ENVIRONMENTS, type LoadOptions } from '../../config';
 import { type BuildPlatformOptions, buildPlatform } from '../../lib/platform-app';
 import type { PlatformStage } from '../../lib/platform-stage';
 
@@ -39,4 +39,11 @@ export function templateOf(
   stack: 'keys' | 'network' | 'data' | 'audit' | 'onPremAccess' | 'alerts' | 'serving',
 ): Template {
   return Template.fromStack(stage[stack]);
+}
+
+/** The environment table with one environment's training sets selected by Athena (`retraining.trainingSet.engine`). */
+export function athenaEnvironments(envName = 'dev'): LoadOptions {
+  const env = ENVIRONMENTS[envName];
+  const trainingSet = { ...env.retraining.trainingSet, engine: 'athena' as const };
+  return { environments: { ...ENVIRONMENTS, [envName]: { ...env, retraining: { ...env.retraining, trainingSet } } } };
 }
