@@ -240,7 +240,7 @@ export class CuratedTables {
         ? `SELECT * FROM ${increment} AS i`
         : `SELECT * FROM ${increment} AS i WHERE NOT EXISTS (SELECT 1 FROM read_parquet([${files.map(quoteText).join(', ')}]) AS e ` +
           `WHERE e.${key} = i.${key} AND e.${wm} = i.${wm})`;
-    await engine.run(`COPY (${fresh} ORDER BY ${key}, ${wm}) TO ${quoteText(file)} (FORMAT PARQUET)`);
+    await engine.run(`COPY (${fresh}) TO ${quoteText(file)} (FORMAT PARQUET)`);
     const [{ added }] = await engine.rows(`SELECT COUNT(*) AS added FROM read_parquet(${quoteText(file)})`);
     const fileKey = curated.tableFileKey(dataset, manifest.kid, seq, manifest.runId);
     await this.store.upload(this.uri(fileKey), file);

@@ -91,14 +91,21 @@ export class Engine {
     });
   }
 
-  /** Calls `each` with every row of a query, chunk by chunk (memory holds one chunk). */
-  async forEachRow(sql: string, each: (row: readonly DuckDBValue[]) => void): Promise<number> {
+  /**
+   * Calls `each` with every chunk of a query's result (up to 2,048 rows), column by column: `columns[c][r]` is
+   * row `r`'s value of column `c` (numbers for DOUBLE, strings for VARCHAR, null). Memory holds one chunk; reading
+   * by column spares an array per row.
+   */
+  async forEachChunk(
+    sql: string,
+    each: (columns: readonly DuckDBValue[][], rowCount: number) => void,
+  ): Promise<number> {
     const result = await sanitised(this.connection.stream(sql));
     let count = 0;
     for (;;) {
       const chunk = await sanitised(result.fetchChunk());
       if (!chunk || chunk.rowCount === 0) break;
-      for (const row of chunk.getRows()) each(row);
+      each(chunk.getColumns(), chunk.rowCount);
       count += chunk.rowCount;
     }
     return count;

@@ -23,7 +23,7 @@
  * plan, the query and so the dataset version and the channels are the same as with DuckDB.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBValue } from '@duckdb/node-api';
 import {
@@ -49,6 +49,7 @@ import {
 } from '../curated/training-set';
 import { catalogTableOf, type TableCatalog } from '../curated/table-catalog';
 import { SEQ_COLUMN } from '../curated/training-set-sql';
+import { writeLines } from '../curated/line-writer';
 import { type LoadedManifest, loadManifest } from '../extract-manifest';
 import { trainingJobName } from '../../contracts/resource-names';
 import { curated, models, s3Uri } from '../../contracts/s3-layout';
@@ -339,9 +340,10 @@ async function encodeSplits(
   const ordered = (split: Split) =>
     `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training ` +
     `WHERE split = '${split}' ORDER BY ${quoteName(settings.keyColumn)}`;
-  const recordOf = (row: readonly DuckDBValue[]): FeatureRecord => {
-    const record: FeatureRecord = {};
-    features.forEach((name, i) => (record[name] = row[i + 1] as number | string | null));
+  // One record reused for every row: the vectorizer reads it and keeps nothing.
+  const record: FeatureRecord = {};
+  const fillRecord = (columns: readonly DuckDBValue[][], r: number) => {
+    for (let i = 0; i < features.length; i++) record[features[i]] = columns[i + 1][r] as number | string | null;
     return record;
   };
   const paths = {
@@ -352,18 +354,27 @@ async function encodeSplits(
   for (const split of ['train', 'validation'] as const) {
     const row = new Float32Array(vectorizer.width);
     await writeLines(paths[split], (emit) =>
-      engine.forEachRow(ordered(split), (values) => {
-        vectorizer.fill(recordOf(values), 0, row, 0);
-        let line = String(Number(values[0]));
-        for (let j = 0; j < row.length; j++) line += Number.isNaN(row[j]) ? ',' : `,${row[j]}`;
-        emit(line);
+      engine.forEachChunk(ordered(split), (columns, rowCount) => {
+        for (let r = 0; r < rowCount; r++) {
+          vectorizer.fill(fillRecord(columns, r), 0, row, 0);
+          let line = String(Number(columns[0][r]));
+          for (let j = 0; j < row.length; j++) {
+            // A missing value is an empty field; 0 and 1 (every one-hot column) spelt without a conversion.
+            const v = row[j];
+            line += v !== v ? ',' : v === 0 ? ',0' : v === 1 ? ',1' : `,${v}`;
+          }
+          emit(line);
+        }
       }),
     );
   }
   await writeLines(paths.test, (emit) =>
-    engine.forEachRow(ordered('test'), (values) =>
-      emit(encodeTestRecords([{ label: Number(values[0]), record: recordOf(values) }]).slice(0, -1)),
-    ),
+    engine.forEachChunk(ordered('test'), (columns, rowCount) => {
+      for (let r = 0; r < rowCount; r++) {
+        const line = encodeTestRecords([{ label: Number(columns[0][r]), record: fillRecord(columns, r) }]);
+        emit(line.slice(0, -1));
+      }
+    }),
   );
   return paths;
 }
@@ -399,24 +410,6 @@ function lineageOf(
     rows,
     positives,
   };
-}
-
-/** Writes the lines `produce` emits to a file, buffered, each ending in a newline. */
-async function writeLines(path: string, produce: (emit: (line: string) => void) => Promise<unknown>): Promise<void> {
-  const fd = openSync(path, 'w');
-  try {
-    let buffer = '';
-    await produce((line) => {
-      buffer += `${line}\n`;
-      if (buffer.length >= 1 << 20) {
-        writeSync(fd, buffer);
-        buffer = '';
-      }
-    });
-    if (buffer.length > 0) writeSync(fd, buffer);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
