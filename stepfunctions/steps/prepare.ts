@@ -148,6 +148,13 @@ async function snapshotKeys(engine: Engine, keyColumn: string, plan: TrainingSet
   return Number(keys);
 }
 
+/** Where Athena unloads the training set of `datasetVersion` for an execution (an empty prefix of its own). */
+const unloadUriOf = (settings: RetrainingSettings, datasetVersion: string, executionName: string) =>
+  s3Uri(
+    settings.buckets.curated,
+    curated.athenaUnloadPrefix(settings.dataset, datasetVersion, executionSuffix(executionName, 16)),
+  );
+
 /**
  * MergeExtract (engine `athena`): merges the extract as Prepare does, registers the curated table in the Glue
  * catalog, and plans the training set for Athena: the same query over the Glue table, inside UNLOAD.
@@ -160,12 +167,7 @@ export function mergeExtractStep(deps: PrepareDependencies) {
       const { log, plan, files } = await mergeAndPlan(engine, deps, validation);
       const table = catalogTableOf(settings, log);
       await catalog.register(table);
-      const prefix = curated.athenaUnloadPrefix(
-        settings.dataset,
-        plan.datasetVersion,
-        executionSuffix(executionName, 16),
-      );
-      const unloadUri = s3Uri(settings.buckets.curated, prefix);
+      const unloadUri = unloadUriOf(settings, plan.datasetVersion, executionName);
       return {
         kid: log.kid,
         seq: plan.seq,
@@ -194,6 +196,10 @@ export function prepareStep(deps: PrepareDependencies) {
       const plan = log && log.entries.length >= merged.seq ? planTrainingSet(settings, log, merged.seq) : undefined;
       if (plan?.datasetVersion !== merged.datasetVersion) {
         throw new StepError('ManifestInvalid', 'the curated table changed between MergeExtract and Prepare');
+      }
+      // Only the prefix MergeExtract named for this version and execution is read.
+      if (merged.unloadUri !== unloadUriOf(settings, plan.datasetVersion, executionName)) {
+        throw new StepError('ManifestInvalid', "the unloaded training set is not under this execution's prefix");
       }
       const files = await downloadUnloaded(engine, store, merged.unloadUri);
       if (files.length === 0) {

@@ -353,6 +353,12 @@ describe('three increments and an advance of the bank', () => {
     await expect(
       prepareStep(deps)({ ...input, merged: { ...merged, datasetVersion: '0'.repeat(64) } }),
     ).rejects.toThrow(/changed between MergeExtract and Prepare/);
+    // …and reads nothing but the prefix MergeExtract named for the execution.
+    const away = {
+      ...merged,
+      unloadUri: s3Uri(staging.buckets.curated, curated.tablePrefix(staging.dataset, merged.kid)),
+    };
+    await expect(prepareStep(deps)({ ...input, merged: away })).rejects.toThrow(/not under this execution's prefix/);
   });
 
   test('the synthesized state machine of an Athena environment runs MergeExtract, QueryTrainingSet and Prepare', async () => {
