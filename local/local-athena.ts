@@ -7,7 +7,7 @@
  * shape. A failed query fails the state with `States.TaskFailed`, as the integration does.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseS3Uri } from '../stepfunctions/artifact-store';
 import { type Engine, quoteName, quoteText, withEngine } from '../stepfunctions/curated/duckdb-engine';
@@ -63,7 +63,7 @@ export class LocalAthena {
       const table = await this.catalog.get(database, name);
       if (!table) throw failed(`TABLE_NOT_FOUND: Table '${database}.${name}' does not exist`);
       const files = (await this.store.list(table.location)).filter((uri) => !/\/[_.][^/]*$/.test(uri));
-      for (const uri of files) scanned += (await this.store.get(uri)).byteLength;
+      for (const uri of files) scanned += statSync(this.store.pathOf(uri)).size;
       tables.push({ reference, table, files });
     }
     const output = this.store.pathOf(`s3://${prefix.bucket}/${prefix.key}${id}_00000.parquet`);

@@ -88,6 +88,14 @@ const LIST_CHAMPION_POINTER = {
   condition: { StringLike: { 's3:prefix': ['champion/loans/champion.json'] } },
 };
 
+/** Validate, Prepare and (with Athena) the state machine list the curated table's files. */
+const LIST_CURATED_TABLE = {
+  sid: 'ListCuratedTable',
+  actions: 's3:ListBucket',
+  resources: 'curated-bucket',
+  condition: { StringLike: { 's3:prefix': ['loans/table/*'] } },
+};
+
 test('each role of the Retraining stack has exactly the grants written here', () => {
   const scorerAndAlias = 'scorer | scorer:live';
   expect(sortedByRole(grantsByRole())).toEqual(
@@ -102,12 +110,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
           resources: 'landing-bucket',
           condition: { StringLike: { 's3:prefix': ['landing/loans/*'] } },
         },
-        {
-          sid: 'ListCuratedTable',
-          actions: 's3:ListBucket',
-          resources: 'curated-bucket',
-          condition: { StringLike: { 's3:prefix': ['loans/table/*'] } },
-        },
+        LIST_CURATED_TABLE,
         { sid: 'ReadCuratedTable', actions: 's3:GetObject', resources: 'curated-bucket/loans/table/*' },
       ],
       PrepareStepFunctionServiceRole: [
@@ -120,12 +123,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
           condition: { StringLike: { 's3:prefix': ['landing/loans/*'] } },
         },
         { sid: 'WriteChannels', actions: 's3:PutObject', resources: 'curated-bucket/loans/*' },
-        {
-          sid: 'ListCuratedTable',
-          actions: 's3:ListBucket',
-          resources: 'curated-bucket',
-          condition: { StringLike: { 's3:prefix': ['loans/table/*'] } },
-        },
+        LIST_CURATED_TABLE,
         { sid: 'ReadCuratedTable', actions: 's3:GetObject', resources: 'curated-bucket/loans/table/*' },
         { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing' },
         { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:landing' },
@@ -328,12 +326,7 @@ test('the Athena engine adds exactly these grants: the workgroup and catalog to 
         },
         { sid: 'ReadCuratedCatalog', actions: 'glue:GetDatabase glue:GetPartitions glue:GetTable', resources: catalog },
         { sid: 'QueryCuratedTable', actions: 's3:GetObject', resources: 'curated-bucket/loans/table/*' },
-        {
-          sid: 'ListCuratedTable',
-          actions: 's3:ListBucket',
-          resources: 'curated-bucket',
-          condition: { StringLike: { 's3:prefix': ['loans/table/*'] } },
-        },
+        LIST_CURATED_TABLE,
         {
           sid: 'WriteAthenaScratch',
           actions: 's3:PutObject',
