@@ -10,6 +10,8 @@ export const STATE = {
   /** Engine `athena` only: the merge and the plan, then Athena's selection of the training set. */
   mergeExtract: 'MergeExtract',
   queryTrainingSet: 'QueryTrainingSet',
+  /** Replaces a failed query's reason (Athena's, which may quote row values) before NotifyFailure. */
+  queryFailed: 'TrainingSetQueryFailed',
   prepare: 'Prepare',
   train: 'Train',
   evaluate: 'Evaluate',

@@ -2,7 +2,8 @@
  * Athena's local stand-in, for QueryTrainingSet's `athena:startQueryExecution.sync`: the statement MergeExtract
  * wrote runs on DuckDB over the files of the tables the local catalog names, as Athena would run it over the
  * Glue tables. It runs what the platform sends Athena, UNLOAD to Parquet, and refuses the rest by name. As
- * Athena does, it reads every object of a table's location whose name starts with neither `_` nor `.`,
+ * Athena does, it reads every object of a table's location whose name starts with neither `_` nor `.` (each
+ * row with its file's URI as the hidden `"$path"` column),
  * refuses a table the catalog lacks and an UNLOAD prefix that is not empty, and answers with GetQueryExecution's
  * shape. A failed query fails the state with `States.TaskFailed`, as the integration does.
  */
@@ -18,6 +19,7 @@ import type { LocalTableCatalog } from './local-table-catalog';
 /** What QueryTrainingSet sends (StartQueryExecution's parameters). */
 export interface StartQueryExecutionRequest {
   readonly QueryString: string;
+  readonly ClientRequestToken?: string;
   readonly WorkGroup?: string;
   readonly QueryExecutionContext?: { readonly Catalog?: string; readonly Database?: string };
 }
@@ -41,8 +43,33 @@ export class LocalAthena {
     private readonly catalog: LocalTableCatalog,
   ) {}
 
-  /** Runs a query to its end; resolves with GetQueryExecution's response, or fails as the `.sync` state does. */
-  async startQueryExecutionSync(request: StartQueryExecutionRequest) {
+  /** Queries started, by idempotency token. */
+  private readonly started = new Map<string, { query: string; run: ReturnType<LocalAthena['run']> }>();
+
+  /**
+   * Runs a query to its end; resolves with GetQueryExecution's response, or fails as the `.sync` state does. As
+   * Athena does, a start repeated with the same `ClientRequestToken` names the query already started (its
+   * outcome, not a second run), and the same token with another statement is refused.
+   */
+  startQueryExecutionSync(request: StartQueryExecutionRequest) {
+    const token = request.ClientRequestToken;
+    if (token === undefined) return this.run(request);
+    const earlier = this.started.get(token);
+    if (earlier && earlier.query !== request.QueryString) {
+      return Promise.reject(
+        Object.assign(
+          new Error('Athena.InvalidRequestException: the idempotency token was used with another statement'),
+          { name: 'Athena.InvalidRequestException' },
+        ),
+      );
+    }
+    if (earlier) return earlier.run;
+    const run = this.run(request);
+    this.started.set(token, { query: request.QueryString, run });
+    return run;
+  }
+
+  private async run(request: StartQueryExecutionRequest) {
     const id = randomUUID();
     const submitted = new Date().toISOString();
     const failed = (reason: string) =>
@@ -98,10 +125,11 @@ export class LocalAthena {
     const typed = (c: CatalogTable['columns'][number], value: string) =>
       `CAST(${value} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteName(c.name)}`;
     if (files.length === 0) {
-      return `(SELECT ${table.columns.map((c) => typed(c, 'NULL')).join(', ')} WHERE 1 = 0)`;
+      return `(SELECT ${table.columns.map((c) => typed(c, 'NULL')).join(', ')}, '' AS "$path" WHERE 1 = 0)`;
     }
-    const parquet = `read_parquet([${files.map((uri) => quoteText(this.store.pathOf(uri))).join(', ')}])`;
-    const described = await engine.rows(`DESCRIBE SELECT * FROM ${parquet}`);
+    const described = await engine.rows(
+      `DESCRIBE SELECT * FROM read_parquet([${files.map((uri) => quoteText(this.store.pathOf(uri))).join(', ')}])`,
+    );
     const types = new Map(described.map((d) => [String(d.column_name).toLowerCase(), String(d.column_type)]));
     const columns = table.columns.map((c) => {
       const type = types.get(c.name);
@@ -116,6 +144,11 @@ export class LocalAthena {
       }
       return quoteName(c.name);
     });
-    return `(SELECT ${columns.join(', ')} FROM ${parquet})`;
+    // Each file with Athena's hidden "$path" column: its s3:// URI.
+    const perFile = files.map(
+      (uri) =>
+        `SELECT ${columns.join(', ')}, ${quoteText(uri)} AS "$path" FROM read_parquet(${quoteText(this.store.pathOf(uri))})`,
+    );
+    return `(${perFile.join(' UNION ALL ')})`;
   }
 }

@@ -111,6 +111,8 @@ export interface LocalRetrainingOptions {
   /** Execution input (`manifestKey`, `trigger`); default: the dataset's latest manifest. */
   readonly input?: Record<string, unknown>;
   readonly now?: () => Date;
+  /** The execution's name; default: `local-<time>-<pid>`. */
+  readonly executionName?: string;
   /** Hears states entered and left and each training round. */
   readonly onEvent?: (event: RetrainingEvent) => void;
   readonly approval?: LocalApproval;
@@ -146,7 +148,7 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
   const steps = retrainingSteps({ store, settings, registry, scorer, catalog, now });
   const definition = synthesizedDefinition(config);
 
-  const executionName = `local-${now().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
+  const executionName = options.executionName ?? `local-${now().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
   const notifications = join(layout.logs, 'notifications.log');
   const overrides = {
     [STATE.validate]: steps.ValidateManifest,

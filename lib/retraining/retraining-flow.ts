@@ -148,7 +148,7 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
             sfn.TaskInput.fromObject({ ...prepareInput, stage: 'merge' }),
             resultPath('merged'),
           ),
-          this.queryTrainingSetState(props.athena),
+          this.queryTrainingSetState(props.athena, notifyFailure),
         ]
       : [];
     const train = this.trainState(props);
@@ -201,7 +201,17 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
     finishDeploy.addCatch(rollBackDeploy, catchAll);
     rollBackDeploy.next(notifyFailure);
 
-    const all = [validate, ...selection, prepare, train, evaluate, register, gate, recordRejection, rollBackDeploy];
+    const all = [
+      validate,
+      ...selection.slice(0, 1),
+      prepare,
+      train,
+      evaluate,
+      register,
+      gate,
+      recordRejection,
+      rollBackDeploy,
+    ];
     for (const task of all) (task as sfn.TaskStateBase | sfn.CustomState).addCatch(notifyFailure, catchAll);
     let approvalChain: sfn.IChainable = deploy;
     if (steps.approval) {
@@ -319,10 +329,15 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
 
   /**
    * QueryTrainingSet: Athena's startQueryExecution.sync runs MergeExtract's UNLOAD in the workgroup, which holds
-   * the result location and its encryption (enforced). Only a refused start is retried: a query that ran may
-   * have written to its prefix, which UNLOAD needs empty.
+   * the result location and its encryption (enforced). Only a refused start is retried, under MergeExtract's
+   * idempotency token, so a retried start that Athena had in fact accepted names the same query instead of a
+   * second one into the prefix UNLOAD needs empty. A failure goes to NotifyFailure with its error name and a
+   * fixed cause: Athena's reason can quote the values of rows it could not read.
    */
-  private queryTrainingSetState(athena: NonNullable<RetrainingFlowProps['athena']>): sfn.CustomState {
+  private queryTrainingSetState(
+    athena: NonNullable<RetrainingFlowProps['athena']>,
+    notifyFailure: sfn.IChainable,
+  ): sfn.CustomState {
     const query = new sfn.CustomState(this, STATE.queryTrainingSet, {
       stateJson: {
         Type: 'Task',
@@ -330,6 +345,7 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
         TimeoutSeconds: 2 * 3600,
         Parameters: {
           'QueryString.$': resultPath('merged', 'queryString'),
+          'ClientRequestToken.$': resultPath('merged', 'clientRequestToken'),
           WorkGroup: athena.workGroup,
           QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: athena.database },
         },
@@ -349,6 +365,19 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       maxDelay: Duration.minutes(2),
       jitterStrategy: sfn.JitterType.FULL,
     });
+    const redact = new sfn.Pass(this, STATE.queryFailed, {
+      stateName: STATE.queryFailed,
+      parameters: {
+        Error: sfn.JsonPath.stringAt(resultPath('error', 'Error')),
+        Cause: sfn.JsonPath.format(
+          `Athena did not select the training set into {}: its reason is in the query history of workgroup ` +
+            `${athena.workGroup}, not here, as it may quote row values`,
+          sfn.JsonPath.stringAt(resultPath('merged', 'unloadUri')),
+        ),
+      },
+      resultPath: resultPath('error'),
+    });
+    query.addCatch(redact.next(notifyFailure), { errors: ['States.ALL'], resultPath: resultPath('error') });
     return query;
   }
 

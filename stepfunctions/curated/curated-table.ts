@@ -20,6 +20,9 @@ import { StepError } from '../step-error';
 import { type Engine, quoteName, quoteText } from './duckdb-engine';
 import { MANIFEST_COLUMN, SEQ_COLUMN, windowDateText } from './training-set-sql';
 
+/** What a window value must look like: a month, a date, or a date and time (`T` or a space between). */
+const WINDOW_DATE_FORM = String.raw`\d{4}-\d{2}(-\d{2}([T ].*)?)?`;
+
 /** Identifier of the log format. */
 export const TABLE_FORMAT = 'mlp.curated-table/1';
 
@@ -378,7 +381,9 @@ export class CuratedTables {
       }),
       ...(window
         ? [
-            `(${quoteName(window)} IS NOT NULL AND TRY_CAST(${windowDateText(window)} AS DATE) IS NULL) AS ${flag(window)}`,
+            // The date DuckDB's lenient cast accepts must also be the ISO form Athena's cast accepts.
+            `(${quoteName(window)} IS NOT NULL AND (TRY_CAST(${windowDateText(window)} AS DATE) IS NULL OR ` +
+              `NOT regexp_full_match(${quoteName(window)}, ${quoteText(WINDOW_DATE_FORM)}))) AS ${flag(window)}`,
           ]
         : []),
     ];

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { FEATURE_SPEC_FORMAT } from '../../lambdas/features/feature-spec';
+import { parseS3Uri } from '../artifact-store';
 import type { RetrainingSettings } from '../retraining-settings';
 import { TABLE_FORMAT, type TableEntry, type TableLog } from './curated-table';
 import { quoteName, quoteText } from './duckdb-engine';
@@ -111,9 +112,28 @@ export function parquetSource(files: readonly string[]): string {
   return `read_parquet([${files.map(quoteText).join(', ')}])`;
 }
 
-/** The query of a plan over the Glue table of its curated table (Athena). */
-export function queryOverCatalog(plan: TrainingSetPlan, table: Pick<CatalogTable, 'database' | 'name'>): string {
-  return trainingSetSql(catalogSource(table), plan.columns, plan.rules, plan.seq, plan.asOf);
+/** The longest statement Athena's StartQueryExecution accepts (`QueryString`, bytes). */
+export const ATHENA_MAX_QUERY_BYTES = 262_144;
+
+/**
+ * The query of a plan over the Glue table of its curated table (Athena). Athena reads every object under the
+ * table's location, DuckDB only the files the log lists: so that both read the same row versions, the table is
+ * read only from the plan's files, by the name Athena's `"$path"` column gives each (a file an interrupted merge
+ * left behind is never read). The file names are relative to the location to keep the statement short.
+ */
+export function queryOverCatalog(
+  plan: TrainingSetPlan,
+  table: Pick<CatalogTable, 'database' | 'name' | 'location'>,
+): string {
+  const names = plan.entries.map((e) => {
+    const { key } = parseS3Uri(table.location);
+    if (!e.file.startsWith(key)) throw new Error(`manifest ${e.seq}'s table file is not under ${table.location}`);
+    return quoteText(e.file.slice(key.length));
+  });
+  const logged =
+    `(SELECT * FROM ${catalogSource(table)} WHERE SUBSTR("$path", ${table.location.length + 1}) ` +
+    `IN (${names.join(', ')})) AS "logged"`;
+  return trainingSetSql(logged, plan.columns, plan.rules, plan.seq, plan.asOf);
 }
 
 /**

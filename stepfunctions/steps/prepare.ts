@@ -38,6 +38,7 @@ import { CuratedTables } from '../curated/curated-table';
 import { type Engine, quoteName, withEngine } from '../curated/duckdb-engine';
 import { type Split, SPLITS, splitSql } from '../curated/split';
 import {
+  ATHENA_MAX_QUERY_BYTES,
   parquetSource,
   planTrainingSet,
   queryOverCatalog,
@@ -80,6 +81,11 @@ export interface MergedExtract {
   /** The UNLOAD statement QueryTrainingSet runs in the workgroup, and the empty prefix it writes to. */
   readonly queryString: string;
   readonly unloadUri: string;
+  /**
+   * StartQueryExecution's idempotency token (SHA-256 hex of the execution and the statement): a retried start
+   * Athena had accepted names the same query.
+   */
+  readonly clientRequestToken: string;
 }
 
 /** Where Prepare put everything, and the training job's name. */
@@ -149,7 +155,7 @@ async function snapshotKeys(engine: Engine, keyColumn: string, plan: TrainingSet
 }
 
 /** Where Athena unloads the training set of `datasetVersion` for an execution (an empty prefix of its own). */
-const unloadUriOf = (settings: RetrainingSettings, datasetVersion: string, executionName: string) =>
+export const unloadUriOf = (settings: RetrainingSettings, datasetVersion: string, executionName: string) =>
   s3Uri(
     settings.buckets.curated,
     curated.athenaUnloadPrefix(settings.dataset, datasetVersion, executionSuffix(executionName, 16)),
@@ -168,13 +174,24 @@ export function mergeExtractStep(deps: PrepareDependencies) {
       const table = catalogTableOf(settings, log);
       await catalog.register(table);
       const unloadUri = unloadUriOf(settings, plan.datasetVersion, executionName);
+      const queryString = unloadStatement(queryOverCatalog(plan, table), unloadUri);
+      const bytes = Buffer.byteLength(queryString);
+      if (bytes > ATHENA_MAX_QUERY_BYTES) {
+        throw new Error(
+          `the Athena statement of the training set as of manifest ${plan.seq} is ${bytes} bytes, over ` +
+            `Athena's ${ATHENA_MAX_QUERY_BYTES}: the table's files are listed in it, too many to list`,
+        );
+      }
       return {
         kid: log.kid,
         seq: plan.seq,
         datasetVersion: plan.datasetVersion,
         snapshotRows: await snapshotKeys(engine, settings.keyColumn, plan, files),
-        queryString: unloadStatement(queryOverCatalog(plan, table), unloadUri),
+        queryString,
         unloadUri,
+        clientRequestToken: createHash('sha256')
+          .update(JSON.stringify([executionName, queryString]))
+          .digest('hex'),
       };
     });
   };
@@ -204,6 +221,16 @@ export function prepareStep(deps: PrepareDependencies) {
       const files = await downloadUnloaded(engine, store, merged.unloadUri);
       if (files.length === 0) {
         throw new StepError('EmptySplit', `the training set as of ${plan.asOf} (${plan.seq} manifest(s)) has no rows`);
+      }
+      const key = quoteName(settings.keyColumn);
+      const [{ rows, keys }] = await engine.rows(
+        `SELECT COUNT(*) AS rows, COUNT(DISTINCT ${key}) AS keys FROM ${parquetSource(files)}`,
+      );
+      if (Number(rows) !== Number(keys)) {
+        throw new StepError(
+          'ManifestInvalid',
+          `the unloaded training set holds ${Number(rows) - Number(keys)} row(s) more than keys: a snapshot has one row per key`,
+        );
       }
       const context = { kid: merged.kid, plan, snapshotRows: merged.snapshotRows, executionName };
       return channels(engine, deps, context, `SELECT * FROM ${parquetSource(files)}`);

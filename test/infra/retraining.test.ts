@@ -142,10 +142,20 @@ describe('engine athena', () => {
     expect(query.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
     expect(query.Parameters).toEqual({
       'QueryString.$': '$.merged.queryString',
+      'ClientRequestToken.$': '$.merged.clientRequestToken',
       WorkGroup: athenaWorkGroupName('dev'),
       QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: glueDatabaseName('dev') },
     });
-    expect((query.Catch as { Next: string }[])[0].Next).toBe('NotifyFailure');
+    // A failure reaches NotifyFailure with its error name, and a fixed cause in place of Athena's reason.
+    expect(query.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'TrainingSetQueryFailed' },
+    ]);
+    expect(States.TrainingSetQueryFailed).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.error',
+      Next: 'NotifyFailure',
+      Parameters: { 'Error.$': '$.error.Error', 'Cause.$': expect.stringMatching(/^States\.Format\('Athena did not/) },
+    });
     // A query that ran may have written to its prefix: only refused starts are retried.
     expect((query.Retry as { ErrorEquals: string[] }[])[0].ErrorEquals).toEqual([
       'Athena.TooManyRequestsException',
@@ -199,9 +209,17 @@ describe('engine athena', () => {
       '_manifest:string',
     ]);
     // The state's parameters with its path resolved as MergeExtract's result would resolve it.
-    const { 'QueryString.$': path, ...fixed } = States.QueryTrainingSet.Parameters as Record<string, unknown>;
-    expect(path).toBe('$.merged.queryString');
-    const parameters = { ...fixed, QueryString: unloadStatement('SELECT 1', 's3://bucket/_athena/unload/loans/v/e/') };
+    const {
+      'QueryString.$': path,
+      'ClientRequestToken.$': tokenPath,
+      ...fixed
+    } = States.QueryTrainingSet.Parameters as Record<string, unknown>;
+    expect([path, tokenPath]).toEqual(['$.merged.queryString', '$.merged.clientRequestToken']);
+    const parameters = {
+      ...fixed,
+      QueryString: unloadStatement('SELECT 1', 's3://bucket/_athena/unload/loans/v/e/'),
+      ClientRequestToken: 'f'.repeat(64),
+    };
     expect(
       validateRequests([
         { caller: 'QueryTrainingSet', service: 'athena', operation: 'StartQueryExecution', params: parameters },

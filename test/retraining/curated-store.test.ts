@@ -5,7 +5,7 @@
  * the training set with a count made directly in SQLite.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,7 +24,7 @@ import { CuratedTables } from '../../stepfunctions/curated/curated-table';
 import { quoteText, withEngine } from '../../stepfunctions/curated/duckdb-engine';
 import { snapshotSql } from '../../stepfunctions/curated/training-set-sql';
 import { splitOf, splitSql } from '../../stepfunctions/curated/split';
-import { mergeExtractStep, prepareStep, type PreparedData } from '../../stepfunctions/steps/prepare';
+import { mergeExtractStep, prepareStep, type PreparedData, unloadUriOf } from '../../stepfunctions/steps/prepare';
 import { unloadStatement } from '../../stepfunctions/curated/training-set';
 import { athenaWorkGroupName, curatedGlueTableName } from '../../contracts/resource-names';
 import { LocalAthena } from '../../local/local-athena';
@@ -315,17 +315,48 @@ describe('three increments and an advance of the bank', () => {
     expect(merged).toMatchObject({ seq: 3, datasetVersion: prepared[2].datasetVersion });
     const table = (await catalog.get(staging.glueDatabase, curatedGlueTableName(staging.dataset, merged.kid)))!;
     expect(table.location).toBe(s3Uri(staging.buckets.curated, curated.tablePrefix(staging.dataset, merged.kid)));
-    // The statement is the training set's own query over the Glue table in place of "curated", inside UNLOAD.
+    // The statement is the training set's own query over the Glue table in place of "curated", read only from
+    // the files the table's log lists (by the name of each under the location), inside UNLOAD.
     const lineage = JSON.parse(readFileSync(w.store.pathOf(prepared[2].trainingSetUri), 'utf8'));
-    const source = `"${table.database}"."${table.name}"`;
+    const log = (await new CuratedTables(w.store, staging).log(merged.kid))!;
+    const names = log.entries.map((e) =>
+      quoteText(e.file.slice(curated.tablePrefix(staging.dataset, merged.kid).length)),
+    );
+    const source =
+      `(SELECT * FROM "${table.database}"."${table.name}" WHERE SUBSTR("$path", ${table.location.length + 1}) ` +
+      `IN (${names.join(', ')})) AS "logged"`;
     expect(merged.queryString).toBe(unloadStatement(lineage.query.replace('"curated"', source), merged.unloadUri));
+    expect(merged.clientRequestToken).toMatch(/^[0-9a-f]{64}$/);
+    // Athena reads every object under the location: a file an interrupted merge left there (here: every row
+    // version of the table again, each newer than any and relabelled) must change nothing.
+    const orphan = w.store.pathOf(`${table.location}000003-interrupted.parquet`);
+    const logged = log.entries.map((e) => quoteText(w.store.pathOf(s3Uri(staging.buckets.curated, e.file))));
+    await withEngine((engine) =>
+      engine.run(
+        `COPY (SELECT * REPLACE ('9999-12-31T00:00:00Z' AS updated_at, 1 - ${settings.label} AS ${settings.label}) ` +
+          `FROM read_parquet([${logged.join(', ')}])) TO ${quoteText(orphan)} (FORMAT PARQUET)`,
+      ),
+    );
     const request = {
       QueryString: merged.queryString,
       WorkGroup: athenaWorkGroupName('staging'),
       QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: staging.glueDatabase },
     };
-    const query = await athena.startQueryExecutionSync(request);
+    const query = await athena.startQueryExecutionSync({ ...request, ClientRequestToken: merged.clientRequestToken });
     expect(query.QueryExecution.Status.State).toBe('SUCCEEDED');
+    // A start repeated under its token names the same query; the token with another statement is refused.
+    const repeated = await athena.startQueryExecutionSync({
+      ...request,
+      ClientRequestToken: merged.clientRequestToken,
+    });
+    expect(repeated.QueryExecution.QueryExecutionId).toBe(query.QueryExecution.QueryExecutionId);
+    await expect(
+      athena.startQueryExecutionSync({
+        ...request,
+        QueryString: `${request.QueryString} `,
+        ClientRequestToken: merged.clientRequestToken,
+      }),
+    ).rejects.toMatchObject({ name: 'Athena.InvalidRequestException' });
     expect(query.QueryExecution.Statistics.DataScannedInBytes).toBeGreaterThan(0);
     const viaAthena = await prepareStep(deps)({ ...input, merged });
     expect(viaAthena).toMatchObject({ datasetVersion: prepared[2].datasetVersion, rows: prepared[2].rows });
@@ -359,6 +390,13 @@ describe('three increments and an advance of the bank', () => {
       unloadUri: s3Uri(staging.buckets.curated, curated.tablePrefix(staging.dataset, merged.kid)),
     };
     await expect(prepareStep(deps)({ ...input, merged: away })).rejects.toThrow(/not under this execution's prefix/);
+    // …and refuses unloaded rows that are not one per key (a snapshot's).
+    const [unloaded] = await w.store.list(merged.unloadUri);
+    copyFileSync(w.store.pathOf(unloaded), w.store.pathOf(`${merged.unloadUri}again.parquet`));
+    await expect(prepareStep(deps)({ ...input, merged })).rejects.toMatchObject({
+      name: 'ManifestInvalid',
+      message: expect.stringMatching(/holds \d+ row\(s\) more than keys/),
+    });
   });
 
   test('the synthesized state machine of an Athena environment runs MergeExtract, QueryTrainingSet and Prepare', async () => {
@@ -378,6 +416,36 @@ describe('three increments and an advance of the bank', () => {
     const output = result.output as { prepared: PreparedData; trainingSetQuery: { state: string } };
     expect(output.trainingSetQuery.state).toBe('SUCCEEDED');
     expect(output.prepared.datasetVersion).toBe(prepared[2].datasetVersion);
+  });
+
+  test("a failed query reaches NotifyFailure with its error and a fixed cause, never Athena's reason", async () => {
+    const config = loadEnvironment('dev', athenaEnvironments('dev'));
+    const executionName = 'athena-refused';
+    // Something is already under the execution's UNLOAD prefix: Athena refuses to write there.
+    const target = unloadUriOf(localSettings(config), prepared[2].datasetVersion, executionName);
+    await w.store.put(`${target}earlier.parquet`, 'x');
+    const result = await runLocalRetraining({
+      config,
+      home: w.home,
+      executionName,
+      input: { manifestKey: runs[2].result.manifestKey, trigger: 'manifest' },
+    });
+    expect(result.path.slice(1)).toEqual([
+      'MergeExtract',
+      'QueryTrainingSet',
+      'TrainingSetQueryFailed',
+      'NotifyFailure',
+      'RetrainingFailed',
+    ]);
+    const notified = readFileSync(join(w.home, 'logs', 'dev', 'notifications.log'), 'utf8')
+      .trim()
+      .split('\n');
+    const message = JSON.parse(notified.at(-1)!.slice(notified.at(-1)!.indexOf(' ') + 1));
+    expect(message.error).toBe('States.TaskFailed');
+    expect(message.cause).toBe(
+      `Athena did not select the training set into ${target}: its reason is in the query history of workgroup ` +
+        `${athenaWorkGroupName('dev')}, not here, as it may quote row values`,
+    );
   });
 
   test('a schedule-triggered run (no manifest named) builds as of the latest merged manifest', async () => {
