@@ -238,10 +238,20 @@ export class CuratedTables {
     const file = join(dir, `${String(seq).padStart(6, '0')}.parquet`);
     const key = quoteName(keyColumn);
     const wm = quoteName(watermarkColumn);
+    // A row version the table holds already has the increment's (key, watermark), so its watermark is at least
+    // the increment's lowest: only those are looked up (Parquet statistics skip the rest of the table).
+    const [{ lowest }] = await engine.rows(`SELECT MIN(${wm}) AS lowest FROM ${increment} AS i`);
+    const atLeast =
+      typeof lowest === 'string'
+        ? quoteText(lowest)
+        : typeof lowest === 'number' || typeof lowest === 'bigint'
+          ? String(lowest)
+          : `(SELECT MIN(${wm}) FROM ${increment} AS l)`;
     const fresh =
       files.length === 0
         ? `SELECT * FROM ${increment} AS i`
-        : `SELECT * FROM ${increment} AS i WHERE NOT EXISTS (SELECT 1 FROM read_parquet([${files.map(quoteText).join(', ')}]) AS e ` +
+        : `SELECT * FROM ${increment} AS i WHERE NOT EXISTS (SELECT 1 FROM (SELECT ${key}, ${wm} FROM ` +
+          `read_parquet([${files.map(quoteText).join(', ')}]) WHERE ${wm} >= ${atLeast}) AS e ` +
           `WHERE e.${key} = i.${key} AND e.${wm} = i.${wm})`;
     await engine.run(`COPY (${fresh}) TO ${quoteText(file)} (FORMAT PARQUET)`);
     const [{ added }] = await engine.rows(`SELECT COUNT(*) AS added FROM read_parquet(${quoteText(file)})`);

@@ -32,7 +32,7 @@ import {
   MAX_CATEGORIES,
   MAX_CATEGORY_LENGTH,
 } from '../../lambdas/features/feature-spec';
-import { Vectorizer } from '../../lambdas/features/vectorizer';
+import { FLOAT32_MAX } from '../../lambdas/features/vectorizer';
 import { type ArtifactStore, parseS3Uri } from '../artifact-store';
 import { CuratedTables } from '../curated/curated-table';
 import { type Engine, quoteName, withEngine } from '../curated/duckdb-engine';
@@ -50,6 +50,7 @@ import {
 } from '../curated/training-set';
 import { catalogTableOf, type TableCatalog } from '../curated/table-catalog';
 import { SEQ_COLUMN } from '../curated/training-set-sql';
+import { channelCopySql } from '../curated/channel-sql';
 import { writeLines } from '../curated/line-writer';
 import { type LoadedManifest, loadManifest } from '../extract-manifest';
 import { trainingJobName } from '../../contracts/resource-names';
@@ -280,7 +281,7 @@ async function channels(
   };
   const keys = curated.keys(settings.dataset, datasetVersion);
   const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);
-  const encoded = await encodeSplits(engine, settings, new Vectorizer(spec));
+  const encoded = await encodeSplits(engine, settings, spec);
   await store.upload(uriOf(keys.train), encoded.train);
   await store.upload(uriOf(keys.validation), encoded.validation);
   await store.upload(uriOf(keys.testRecords), encoded.test);
@@ -307,7 +308,8 @@ async function channels(
 }
 
 /**
- * The training set (`rowsSql`) in the engine's `training` table (key, label, features as DOUBLE or VARCHAR, split), checked:
+ * The training set (`rowsSql`) in the engine's `training` table (key, label, features as DOUBLE or VARCHAR, split),
+ * stored in key order (the order its channels and records are written in), checked:
  * labels 0 or 1, every split non-empty and holding both classes. Returns rows and positives per split.
  */
 async function buildTrainingTable(
@@ -325,11 +327,26 @@ async function buildTrainingTable(
   ];
   await engine.run(
     `CREATE TABLE training AS SELECT ${columns.join(', ')}, ${splitSql(settings.keyColumn)} AS split ` +
-      `FROM (${rowsSql}) AS t`,
+      `FROM (${rowsSql}) AS t ORDER BY ${quoteName(settings.keyColumn)}`,
   );
   const [{ invalid }] = await engine.rows(`SELECT COUNT(*) AS invalid FROM training WHERE ${label} NOT IN (0, 1)`);
   if (Number(invalid) > 0) {
     throw new StepError('LabelInvalid', `${settings.label} is not 0 or 1 in ${invalid} row(s) of the training set`);
+  }
+  // The model compares in float32: a value beyond its range has no float32 to be (the scorer refuses it too).
+  if (settings.numericFeatures.length > 0) {
+    const [beyond] = await engine.rows(
+      `SELECT ${settings.numericFeatures
+        .map((c) => `COUNT(*) FILTER (WHERE abs(${quoteName(c)}) > ${FLOAT32_MAX}) AS ${quoteName(c)}`)
+        .join(', ')} FROM training`,
+    );
+    const wide = settings.numericFeatures.filter((c) => Number(beyond[c]) > 0);
+    if (wide.length > 0) {
+      throw new StepError(
+        'SchemaMismatch',
+        wide.map((c) => `${c}: ${beyond[c]} value(s) beyond the float32 range the model compares in`).join('; '),
+      );
+    }
   }
   const counts = await engine.rows(
     `SELECT split, COUNT(*) AS n, SUM(CAST(${label} AS BIGINT)) AS p FROM training GROUP BY split`,
@@ -361,18 +378,17 @@ async function buildTrainingTable(
 }
 
 /**
- * Encodes the splits into files of the engine's scratch directory, rows ordered by key, streamed chunk by chunk
- * through the scorer's vectorizer: train and validation as label-first CSV, test as typed JSON records.
+ * Encodes the splits into files of the engine's scratch directory, rows ordered by key: train and validation as
+ * label-first CSV of the scorer's vectorizer's rows under `spec`, test as typed JSON records.
  */
 async function encodeSplits(
   engine: Engine,
   settings: RetrainingSettings,
-  vectorizer: Vectorizer,
+  spec: FeatureSpec,
 ): Promise<Record<Split, string>> {
   const features = [...settings.numericFeatures, ...settings.categoricalFeatures];
   const ordered = (split: Split) =>
-    `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training ` +
-    `WHERE split = '${split}' ORDER BY ${quoteName(settings.keyColumn)}`;
+    `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training ` + `WHERE split = '${split}'`;
   // One record reused for every row: the vectorizer reads it and keeps nothing.
   const record: FeatureRecord = {};
   const fillRecord = (columns: readonly DuckDBValue[][], r: number) => {
@@ -384,22 +400,10 @@ async function encodeSplits(
     validation: join(engine.scratch, 'validation.csv'),
     test: join(engine.scratch, 'records.jsonl'),
   };
+  // The channels DuckDB writes itself, each line the Vectorizer's row of the record (channel-sql.ts).
   for (const split of ['train', 'validation'] as const) {
-    const row = new Float32Array(vectorizer.width);
-    await writeLines(paths[split], (emit) =>
-      engine.forEachChunk(ordered(split), (columns, rowCount) => {
-        for (let r = 0; r < rowCount; r++) {
-          vectorizer.fill(fillRecord(columns, r), 0, row, 0);
-          let line = String(Number(columns[0][r]));
-          for (let j = 0; j < row.length; j++) {
-            // A missing value is an empty field; 0 and 1 (every one-hot column) spelt without a conversion.
-            const v = row[j];
-            line += v !== v ? ',' : v === 0 ? ',0' : v === 1 ? ',1' : `,${v}`;
-          }
-          emit(line);
-        }
-      }),
-    );
+    const rows = `(SELECT * FROM training WHERE split = '${split}')`;
+    await engine.run(channelCopySql(spec, settings.label, rows, paths[split]));
   }
   await writeLines(paths.test, (emit) =>
     engine.forEachChunk(ordered('test'), (columns, rowCount) => {
