@@ -182,6 +182,15 @@ test('a window date or a number the table cannot hold is SchemaMismatch by count
   const notFinite = await failure((await prepared(infinite)).run);
   expect(notFinite.name).toBe('SchemaMismatch');
   expect(notFinite.message).toContain(`${numeric[0]} holds 1 value(s) that are not finite numbers`);
+  // Finite, but beyond float32, which the model compares in: refused at Prepare by column and count.
+  const wide = rows(200, (i) => i % 2);
+  wide[6][numeric[1]] = '1e39';
+  wide[8][numeric[1]] = '-4e38';
+  const beyond = await failure((await prepared(wide)).run);
+  expect({ name: beyond.name, message: beyond.message }).toEqual({
+    name: 'SchemaMismatch',
+    message: `${numeric[1]}: 2 value(s) beyond the float32 range the model compares in`,
+  });
 });
 
 test('a label other than 0/1 is LabelInvalid, and the message never repeats the value', async () => {
