@@ -140,17 +140,17 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       resultPath('prepared'),
     );
     // With Athena, Prepare's function first merges and plans (MergeExtract), Athena selects the rows.
-    const selection = props.athena
-      ? [
-          invoke(
-            STATE.mergeExtract,
-            steps.prepare,
-            sfn.TaskInput.fromObject({ ...prepareInput, stage: 'merge' }),
-            resultPath('merged'),
-          ),
-          this.queryTrainingSetState(props.athena, notifyFailure),
-        ]
-      : [];
+    const mergeExtract = props.athena
+      ? invoke(
+          STATE.mergeExtract,
+          steps.prepare,
+          sfn.TaskInput.fromObject({ ...prepareInput, stage: 'merge' }),
+          resultPath('merged'),
+        )
+      : undefined;
+    // QueryTrainingSet catches into its own redaction before NotifyFailure.
+    const queryTrainingSet = props.athena ? this.queryTrainingSetState(props.athena, notifyFailure) : undefined;
+    const selection = mergeExtract && queryTrainingSet ? [mergeExtract, queryTrainingSet] : [];
     const train = this.trainState(props);
     const evaluate = invoke(
       STATE.evaluate,
@@ -203,7 +203,7 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
 
     const all = [
       validate,
-      ...selection.slice(0, 1),
+      ...(mergeExtract ? [mergeExtract] : []),
       prepare,
       train,
       evaluate,

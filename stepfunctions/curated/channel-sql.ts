@@ -32,8 +32,8 @@ function positional(text: string): string {
  * The statement that writes the channel lines of `source`'s rows (a table or a parenthesised query holding
  * `label` (0 or 1) and every feature of `spec`: numeric columns as DOUBLE within the float32 range, categorical
  * ones as VARCHAR, NULL when missing) in its order to `path`, one line per row (DuckDB keeps a table's insertion
- * order through a scan, a filter and this projection). A line holds no quote,
- * tab or line break, so it is written unquoted as a single-column tab-delimited CSV.
+ * order through a scan, a filter and this projection). A line holds no quote, tab or line break, so it is
+ * written unquoted as a single-column tab-delimited CSV.
  */
 export function channelCopySql(spec: FeatureSpec, label: string, source: string, path: string) {
   // Computed once per row: each numeric value's text, and each categorical feature's 1-based position in the

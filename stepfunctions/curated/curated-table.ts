@@ -240,13 +240,11 @@ export class CuratedTables {
     const wm = quoteName(watermarkColumn);
     // A row version the table holds already has the increment's (key, watermark), so its watermark is at least
     // the increment's lowest: only those are looked up (Parquet statistics skip the rest of the table).
-    const [{ lowest }] = await engine.rows(`SELECT MIN(${wm}) AS lowest FROM ${increment} AS i`);
-    const atLeast =
-      typeof lowest === 'string'
-        ? quoteText(lowest)
-        : typeof lowest === 'number' || typeof lowest === 'bigint'
-          ? String(lowest)
-          : `(SELECT MIN(${wm}) FROM ${increment} AS l)`;
+    // The lowest as its own type's literal, from its text (a BIGINT through a JS number could round).
+    const [{ lowest, type }] = await engine.rows(
+      `SELECT CAST(MIN(${wm}) AS VARCHAR) AS lowest, typeof(MIN(${wm})) AS type FROM ${increment} AS i`,
+    );
+    const atLeast = lowest === null ? 'NULL' : `CAST(${quoteText(String(lowest))} AS ${String(type)})`;
     const fresh =
       files.length === 0
         ? `SELECT * FROM ${increment} AS i`

@@ -125,8 +125,8 @@ export function queryOverCatalog(
   plan: TrainingSetPlan,
   table: Pick<CatalogTable, 'database' | 'name' | 'location'>,
 ): string {
+  const { key } = parseS3Uri(table.location);
   const names = plan.entries.map((e) => {
-    const { key } = parseS3Uri(table.location);
     if (!e.file.startsWith(key)) throw new Error(`manifest ${e.seq}'s table file is not under ${table.location}`);
     return quoteText(e.file.slice(key.length));
   });

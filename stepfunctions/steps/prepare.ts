@@ -388,7 +388,7 @@ async function encodeSplits(
 ): Promise<Record<Split, string>> {
   const features = [...settings.numericFeatures, ...settings.categoricalFeatures];
   const ordered = (split: Split) =>
-    `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training ` + `WHERE split = '${split}'`;
+    `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training WHERE split = '${split}'`;
   // One record reused for every row: the vectorizer reads it and keeps nothing.
   const record: FeatureRecord = {};
   const fillRecord = (columns: readonly DuckDBValue[][], r: number) => {
