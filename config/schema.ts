@@ -120,6 +120,14 @@ export const environmentInputSchema = z
         scorerLatencyP99Ms: z.number().int().positive(),
         /** Population stability index above which a feature or the score is drifting. */
         driftPsi: z.number().gt(0).max(10),
+        /** Hours of captured traffic the drift job judges on each run (it runs hourly). */
+        driftWindowHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 31),
+        /** Fewest scored records a window needs before drift is judged: smaller windows raise no alarm. */
+        driftMinRecords: z.number().int().min(1),
       })
       .strict(),
     /** Address subscribed to the platform's alarm and pipeline notifications. */

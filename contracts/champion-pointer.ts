@@ -12,6 +12,8 @@ export interface ChampionPointer {
   /** The model and feature spec the scorer loads (copies under `champion/`). */
   readonly modelDataUrl: string;
   readonly featureSpecUri: string;
+  /** The version's drift baseline (absent on pointers written before baselines travelled with the model). */
+  readonly baselineUri?: string;
   /** SHA-256 of the model file: the scorer refuses other bytes. */
   readonly modelSha256: string;
   readonly datasetVersion: string;

@@ -28,7 +28,7 @@ export function keyAlias(envName: string, dataClass: string): string {
 }
 
 /** Export name of a bucket's ARN (IAM statements in other stacks import it by name). */
-export function bucketArnExportName(envName: string, bucket: 'landing' | 'curated' | 'models'): string {
+export function bucketArnExportName(envName: string, bucket: 'landing' | 'curated' | 'models' | 'capture'): string {
   return `mlp-${envName}-${bucket}-bucket-arn`;
 }
 
@@ -85,4 +85,5 @@ export const STACK_OUTPUTS = {
   scoringUrl: { stack: 'Serving', output: 'ScoringUrl' },
   stateMachineArn: { stack: 'Retraining', output: 'StateMachineArn' },
   curatedBucket: { stack: 'Data', output: 'CuratedBucketName' },
+  captureBucket: { stack: 'Data', output: 'CaptureBucketName' },
 } as const;

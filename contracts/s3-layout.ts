@@ -12,8 +12,12 @@
  *          _athena/results/ (the Athena workgroup's query results), _athena/unload/<dataset>/<version>/<execution>/
  *          (a training set Athena selected, as Parquet): scratch, expired after a week
  * models   <dataset>/training/<job>/output/model.tar.gz (SageMaker's output), <dataset>/evaluations/<job>.json,
- *          champion/<dataset>/champion.json (the pointer), champion/<dataset>/<version>/model.tar.gz and
- *          feature-spec.json (what the scorer serves: the only prefix it may read)
+ *          <dataset>/evaluations/<job>.baseline.json, champion/<dataset>/champion.json (the pointer),
+ *          champion/<dataset>/<version>/model.tar.gz, feature-spec.json and baseline.json (what the scorer
+ *          serves: the only prefix it may read)
+ * capture  <dataset>/<version>/<yyyy-mm-dd>/<hh>/<time>-<request>.json (one per scoring request: the drift
+ *          counts of its records, its predictions with their pseudonymous keys; never a feature value),
+ *          _monitoring/<dataset>/drift/<version>/<window end>.json (the drift job's reports)
  * ```
  */
 
@@ -93,6 +97,8 @@ export const models = {
   trainingPrefix: (dataset: string) => `${dataset}/training/`,
   /** Key of a candidate's evaluation. */
   evaluationKey: (dataset: string, trainingJobName: string) => `${dataset}/evaluations/${trainingJobName}.json`,
+  /** Key of a candidate's drift baseline: the training split's bins and the candidate's score histogram. */
+  baselineKey: (dataset: string, trainingJobName: string) => `${dataset}/evaluations/${trainingJobName}.baseline.json`,
   /** Prefix of a dataset's evaluations. */
   evaluationsPrefix: (dataset: string) => `${dataset}/evaluations/`,
   /** Prefix of everything the scorer serves: the only prefix it may read. */
@@ -101,9 +107,39 @@ export const models = {
   championPrefix: (dataset: string) => `champion/${dataset}/`,
   /** Key of the champion pointer: which registered version the scorer serves. */
   championPointerKey: (dataset: string) => `champion/${dataset}/champion.json`,
-  /** Keys of the copies a version is served from (`mlp-dev-loans/3` → `champion/loans/mlp-dev-loans-3/…`). */
+  /**
+   * Keys of the copies a version is served from (`mlp-dev-loans/3` → `champion/loans/mlp-dev-loans-3/…`): the
+   * model, its feature spec and its drift baseline (stamped with the version).
+   */
   servingKeys: (dataset: string, modelVersion: string) => {
     const base = `champion/${dataset}/${modelVersion.replace(/\//g, '-')}`;
-    return { model: `${base}/model.tar.gz`, featureSpec: `${base}/feature-spec.json` };
+    return {
+      model: `${base}/model.tar.gz`,
+      featureSpec: `${base}/feature-spec.json`,
+      baseline: `${base}/baseline.json`,
+    };
   },
+} as const;
+
+/** The capture bucket: what the scorer saw, aggregated (drift counts) and its predictions. */
+export const capture = {
+  /** Prefix of a dataset's captures (the scorer's CAPTURE_URI points here). */
+  datasetPrefix: (dataset: string) => `${dataset}/`,
+  /** Prefix of a model version's captures, below the dataset's. */
+  versionPrefix: (modelVersion: string) => `${modelVersion.replace(/\//g, '-')}/`,
+  /** Key of one request's capture below the dataset's prefix: by version, day and hour of `at`. */
+  documentKey: (modelVersion: string, at: Date, requestId: string) => {
+    const iso = at.toISOString();
+    const stamp = iso.replace(/[-:.]/g, '');
+    const id = requestId.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64);
+    return `${modelVersion.replace(/\//g, '-')}/${iso.slice(0, 10)}/${iso.slice(11, 13)}/${stamp}-${id}.json`;
+  },
+  /** Prefix of one hour's captures of a version below the dataset's prefix (`hour` on the hour, UTC). */
+  hourPrefix: (modelVersion: string, hour: Date) => {
+    const iso = hour.toISOString();
+    return `${modelVersion.replace(/\//g, '-')}/${iso.slice(0, 10)}/${iso.slice(11, 13)}/`;
+  },
+  /** Key of a drift report: outside every dataset's prefix, which the scorer may write to. */
+  driftReportKey: (dataset: string, modelVersion: string, windowEnd: Date) =>
+    `_monitoring/${dataset}/drift/${modelVersion.replace(/\//g, '-')}/${windowEnd.toISOString().replace(/[-:.]/g, '')}.json`,
 } as const;

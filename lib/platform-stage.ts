@@ -14,6 +14,7 @@ import { KeysStack } from './stacks/keys-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { OnPremAccessStack } from './stacks/onprem-access-stack';
 import { RetrainingStack } from './stacks/retraining-stack';
+import { MonitoringStack } from './stacks/monitoring-stack';
 import { ServingStack } from './stacks/serving-stack';
 import { xgboostImageUri } from './xgboost-image';
 import { scorerMetricsNamespace } from '../contracts/scorer-metrics';
@@ -39,6 +40,7 @@ export class PlatformStage extends Stage {
   public readonly alerts: AlertsStack;
   public readonly serving: ServingStack;
   public readonly retraining: RetrainingStack;
+  public readonly monitoring: MonitoringStack;
 
   constructor(scope: Construct, props: PlatformStageProps) {
     const { config } = props;
@@ -103,6 +105,9 @@ export class PlatformStage extends Stage {
       ],
       alertTopic: this.alerts.topic,
       modelsBucketArnExport: this.data.modelsBucketArnExport,
+      captureBucket: this.data.captureBucket,
+      captureBucketArnExport: this.data.captureBucketArnExport,
+      captureKey: this.keys.captureKey,
       vpc: this.network.vpc,
       executeApiEndpoint: this.network.interfaceEndpoints.ExecuteApi,
       modelsBucket: this.data.modelsBucket,
@@ -141,5 +146,28 @@ export class PlatformStage extends Stage {
       tags,
     });
     this.retraining.addStackDependency(this.data, 'imports the bucket ARNs by export name');
+    this.monitoring = new MonitoringStack(this, 'Monitoring', {
+      config,
+      retainLogs: retain,
+      vpc: this.network.vpc,
+      buckets: {
+        capture: {
+          name: this.data.captureBucket.bucketName,
+          arnExport: this.data.captureBucketArnExport,
+          key: this.keys.captureKey,
+        },
+        models: {
+          name: this.data.modelsBucket.bucketName,
+          arnExport: this.data.modelsBucketArnExport,
+          key: this.keys.modelsKey,
+        },
+      },
+      logsKey: this.keys.auditKey,
+      alertTopic: this.alerts.topic,
+      scorer: this.serving.scorer.function,
+      stateMachine: this.retraining.stateMachine,
+      tags,
+    });
+    this.monitoring.addStackDependency(this.data, 'imports the bucket ARNs by export name');
   }
 }

@@ -28,6 +28,7 @@ export function followLocalAlias(servingDir: string): () => Promise<ScoringModel
         featureSpecUri: alias.featureSpecPath,
         modelVersion: alias.modelVersion,
         modelSha256: alias.modelSha256,
+        baselineUri: alias.baselinePath,
       });
     }
     return current;

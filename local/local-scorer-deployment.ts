@@ -12,6 +12,7 @@ import type { CanaryHandle, DeployTarget, ScorerDeployment } from '../stepfuncti
 export interface LocalAlias extends DeployTarget {
   readonly modelPath: string;
   readonly featureSpecPath: string;
+  readonly baselinePath?: string;
   readonly deployedAt: string;
 }
 
@@ -47,6 +48,7 @@ export class LocalScorerDeployment implements ScorerDeployment {
       ...target,
       modelPath: this.localPath(target.modelDataUrl),
       featureSpecPath: this.localPath(target.featureSpecUri),
+      ...(target.baselineUri ? { baselinePath: this.localPath(target.baselineUri) } : {}),
       deployedAt: this.now().toISOString(),
     };
     this.write('canary.json', alias);

@@ -14,6 +14,8 @@ export interface DeployTarget {
   readonly modelDataUrl: string;
   readonly featureSpecUri: string;
   readonly modelSha256: string;
+  /** The version's drift baseline, loaded with the model (absent: the scorer counts no drift). */
+  readonly baselineUri?: string;
 }
 
 /** What a started canary needs to be judged, completed or rolled back. */
@@ -127,6 +129,8 @@ export class LambdaAliasDeployment implements ScorerDeployment {
             FEATURE_SPEC_URI: target.featureSpecUri,
             MODEL_VERSION: target.modelVersion,
             MODEL_SHA256: target.modelSha256,
+            // Empty clears the previous version's: a version without a baseline counts no drift.
+            BASELINE_URI: target.baselineUri ?? '',
           },
         },
       }),

@@ -4,9 +4,12 @@
  * metrics: Requests and ServerErrors for every invocation, Latency, Records, BadRequests, Errors and the score
  * distribution), each published twice: for the whole function and for the version that answered
  * (`FunctionVersion` dimension), which is what a canary is judged on. Records' values are never logged or echoed.
+ * With a capture sink, every answered request leaves one capture document (monitoring/capture.ts): the drift
+ * counts of its records against the model's baseline and its predictions with their pseudonymous keys. A
+ * capture that fails is counted (CaptureErrors) and logged; the request is answered all the same.
  *
- * Environment: MODEL_URI (with FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256) or CHAMPION_POINTER_URI, and
- * POWERTOOLS_* settings.
+ * Environment: MODEL_URI (with FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256, BASELINE_URI) or
+ * CHAMPION_POINTER_URI, CAPTURE_URI (where captures go), and POWERTOOLS_* settings.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -18,6 +21,7 @@ import { SCORER_METRIC, SCORER_SERVICE, VERSION_DIMENSION } from '../../contract
 import { RecordError } from '../features/vectorizer';
 import { HttpError, isApiGatewayEvent, parseScoringEvent } from './request';
 import { loadChampionModel, loadScoringModel, type ScoringModel } from './scoring-model';
+import { CAPTURE_FORMAT, type CaptureSink, captureSinkFromEnvironment } from '../monitoring/capture';
 
 const logger = new Logger({ serviceName: SCORER_SERVICE });
 const metrics = new Metrics({
@@ -45,6 +49,7 @@ export function currentModel(): Promise<ScoringModel> {
           featureSpecUri: process.env.FEATURE_SPEC_URI || undefined,
           modelVersion: process.env.MODEL_VERSION || undefined,
           modelSha256: process.env.MODEL_SHA256 || undefined,
+          baselineUri: process.env.BASELINE_URI || undefined,
         })
       : loadChampionModel(pointerUri!);
     environmentModel.catch(() => undefined); // surfaced by the first request, not as an unhandled rejection
@@ -69,10 +74,12 @@ interface ProxyResponse {
   body: string;
 }
 
-/** Where a handler's structured logs and EMF metrics go. */
+/** Where a handler's structured logs, EMF metrics and captures go. */
 export interface ScorerObservability {
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Where each answered request's capture is written (none: nothing is captured). */
+  readonly capture?: CaptureSink;
 }
 
 /**
@@ -81,7 +88,7 @@ export interface ScorerObservability {
  */
 export function createScoringHandler(
   model: () => Promise<ScoringModel>,
-  observability: ScorerObservability = { logger, metrics },
+  observability: ScorerObservability = { logger, metrics, capture: captureSinkFromEnvironment() },
 ) {
   const score = (event: unknown, context: Context) => scoreEvent(model, event, context, observability);
   return middy(score)
@@ -112,15 +119,20 @@ async function answer(
   model: () => Promise<ScoringModel>,
   event: unknown,
   context: Context,
-  { logger, metrics }: ScorerObservability,
+  { logger, metrics, capture }: ScorerObservability,
 ): Promise<ScoringResponse | ProxyResponse> {
   const started = performance.now();
   const requestId = context.awsRequestId;
   const viaApiGateway = isApiGatewayEvent(event);
   try {
-    const records = parseScoringEvent(event);
+    const { records, keys } = parseScoringEvent(event);
     const loaded = await loadedModel(model);
+    if (loaded.baselineProblem && !warnedBaselines.has(loaded)) {
+      warnedBaselines.add(loaded);
+      logger.warn('serving without drift counts', { modelVersion: loaded.version, reason: loaded.baselineProblem });
+    }
     const predictions = loaded.score(records);
+    if (capture) await captured(capture, loaded, requestId, predictions, keys, { logger, metrics });
     metrics.addMetric('Records', MetricUnit.Count, records.length);
     for (let i = 0; i < Math.min(SCORE_SAMPLES, predictions.length); i++) {
       const p = predictions[i];
@@ -146,6 +158,34 @@ async function answer(
 }
 
 class ModelUnavailable extends Error {}
+
+/** Models whose unusable baseline was already logged (once per loaded model, not per request). */
+const warnedBaselines = new WeakSet<ScoringModel>();
+
+/** Writes the request's capture; a failure is counted and logged, never answered to the caller. */
+async function captured(
+  sink: CaptureSink,
+  model: ScoringModel,
+  requestId: string,
+  predictions: number[] | number[][],
+  keys: readonly string[] | undefined,
+  { logger, metrics }: Pick<ScorerObservability, 'logger' | 'metrics'>,
+): Promise<void> {
+  const counts = model.drift?.take();
+  try {
+    await sink.write({
+      format: CAPTURE_FORMAT,
+      modelVersion: model.version,
+      requestId,
+      capturedAt: new Date().toISOString(),
+      ...(counts ? { counts } : {}),
+      predictions: predictions.map((score, i) => (keys ? { key: keys[i], score } : { score })),
+    });
+  } catch (error) {
+    metrics.addMetric('CaptureErrors', MetricUnit.Count, 1);
+    logger.warn('capture failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
+  }
+}
 
 async function loadedModel(model: () => Promise<ScoringModel>): Promise<ScoringModel> {
   try {

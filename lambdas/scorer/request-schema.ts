@@ -7,7 +7,7 @@
  * missing. Written in the subset JSON Schema draft 4 (API Gateway) and 2020-12 (OpenAPI 3.1) share.
  */
 import { FLOAT32_MAX } from '../features/vectorizer';
-import { MAX_RECORDS } from './request';
+import { MAX_RECORDS, PSEUDONYM_PATTERN } from './request';
 
 /** A feature as the request schema needs it. */
 export interface RequestFeature {
@@ -26,6 +26,7 @@ export interface JsonSchema {
   readonly additionalProperties?: boolean;
   readonly items?: JsonSchema;
   readonly minItems?: number;
+  readonly pattern?: string;
   readonly minimum?: number;
   readonly maximum?: number;
   readonly enum?: readonly (string | null)[];
@@ -60,15 +61,27 @@ export function recordSchema(features: readonly RequestFeature[]): JsonSchema {
 }
 
 /**
- * Schema of a request body: `{"records": [record, …]}` or `{"record": record}`. The cap of records per request is
- * stated, not enforced here: the handler answers 413 beyond it, which a schema failure (400) would contradict.
+ * Schema of a request body: `{"records": [record, …], "keys"?: [key, …]}` or `{"record": record, "key"?: key}`,
+ * a key being the record's pseudonymous key, captured with its prediction for the join with outcomes. The cap of
+ * records per request is stated, not enforced here: the handler answers 413 beyond it, which a schema failure
+ * (400) would contradict.
  */
 export function scoringRequestSchema(features: readonly RequestFeature[]): JsonSchema {
   const record = recordSchema(features);
+  const key: JsonSchema = {
+    type: 'string',
+    pattern: PSEUDONYM_PATTERN.source,
+    description: "the record's pseudonymous key, as the agent writes it; captured with the prediction",
+  };
   return {
     type: 'object',
-    description: `1 to ${MAX_RECORDS} records per request (more: 413)`,
-    properties: { records: { type: 'array', minItems: 1, items: record }, record },
+    description: `1 to ${MAX_RECORDS} records per request (more: 413); keys, when given, one per record`,
+    properties: {
+      records: { type: 'array', minItems: 1, items: record },
+      keys: { type: 'array', minItems: 1, items: key },
+      record,
+      key,
+    },
     additionalProperties: false,
     oneOf: [{ required: ['records'] }, { required: ['record'] }],
   };

@@ -21,10 +21,22 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * A pseudonymous key as the agent writes it (HMAC-SHA256, 64 lowercase hex characters). Only such keys are
+ * captured with a prediction, for the join with outcomes: a raw customer identifier cannot pass.
+ */
+export const PSEUDONYM_PATTERN = /^[0-9a-f]{64}$/;
+
 const bodySchema = z.union([
-  z.strictObject({ records: z.array(z.unknown()) }),
-  z.strictObject({ record: z.unknown() }),
+  z.strictObject({ records: z.array(z.unknown()), keys: z.optional(z.array(z.unknown())) }),
+  z.strictObject({ record: z.unknown(), key: z.optional(z.unknown()) }),
 ]);
+
+/** What a request asks to score: its records and, when given, each record's pseudonymous key. */
+export interface ScoringRequest {
+  readonly records: readonly unknown[];
+  readonly keys?: readonly string[];
+}
 
 /** True for an API Gateway proxy event (REST v1 or HTTP v2). */
 export function isApiGatewayEvent(event: unknown): event is Record<string, unknown> {
@@ -33,8 +45,8 @@ export function isApiGatewayEvent(event: unknown): event is Record<string, unkno
   return typeof e.requestContext === 'object' && e.requestContext !== null && ('httpMethod' in e || 'rawPath' in e);
 }
 
-/** Extracts and validates the records of an event. */
-export function parseScoringEvent(event: unknown): readonly unknown[] {
+/** Extracts and validates the records (and keys) of an event. */
+export function parseScoringEvent(event: unknown): ScoringRequest {
   if (!isApiGatewayEvent(event)) return recordsOf(event);
   const method = (event.httpMethod ?? (event.requestContext as { http?: { method?: string } }).http?.method) as string;
   if (method !== 'POST') throw new HttpError(405, 'use POST with a JSON body');
@@ -53,14 +65,35 @@ export function parseScoringEvent(event: unknown): readonly unknown[] {
   return recordsOf(parsed);
 }
 
-function recordsOf(body: unknown): readonly unknown[] {
+function recordsOf(body: unknown): ScoringRequest {
   const result = bodySchema.safeParse(body);
   if (!result.success) {
-    throw new HttpError(400, 'the body must be {"records": [ {...}, ... ]} or {"record": {...}}');
+    throw new HttpError(
+      400,
+      'the body must be {"records": [ {...}, ... ], "keys"?: [ ... ]} or {"record": {...}, "key"?: "..."}',
+    );
   }
-  if (!('records' in result.data)) return [result.data.record];
-  const { records } = result.data;
+  if (!('records' in result.data)) {
+    const { record, key } = result.data;
+    return key === undefined ? { records: [record] } : { records: [record], keys: checkKeys([key], 'key') };
+  }
+  const { records, keys } = result.data;
   if (records.length === 0) throw new HttpError(400, 'records must hold at least one record');
   if (records.length > MAX_RECORDS) throw new HttpError(413, `records holds more than ${MAX_RECORDS} records`);
-  return records;
+  if (keys === undefined) return { records };
+  if (keys.length !== records.length) {
+    throw new HttpError(400, `keys holds ${keys.length} keys for ${records.length} records: give one per record`);
+  }
+  return { records, keys: checkKeys(keys, 'keys') };
+}
+
+/** Keys that are pseudonyms, or a 400 naming the first that is not (by position, never its text). */
+function checkKeys(keys: readonly unknown[], field: string): string[] {
+  keys.forEach((key, i) => {
+    if (typeof key !== 'string' || !PSEUDONYM_PATTERN.test(key)) {
+      const at = field === 'key' ? 'key' : `keys[${i}]`;
+      throw new HttpError(400, `${at} is not a pseudonymous key (64 lowercase hex characters, as the agent writes)`);
+    }
+  });
+  return keys as string[];
 }

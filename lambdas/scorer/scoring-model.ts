@@ -1,6 +1,8 @@
 /**
- * A model ready to serve: the predictor, the feature spec that builds its input rows, and the version every
- * prediction carries. Loaded once per container (or process) from URIs.
+ * A model ready to serve: the predictor, the feature spec that builds its input rows, the version every
+ * prediction carries, and its drift baseline, against which every scored record is counted. Loaded once per
+ * container (or process) from URIs. A baseline that cannot be used (unreadable, malformed, of another model
+ * version) does not stop scoring: the model serves without drift counts and says why ({@link baselineProblem}).
  */
 import { createHash } from 'node:crypto';
 import { parseChampionPointer } from '../../contracts/champion-pointer';
@@ -9,6 +11,8 @@ import { Vectorizer } from '../features/vectorizer';
 import { readObject } from '../commons/read-object';
 import { Predictor } from '../xgboost/predictor';
 import { readModel } from '../xgboost/read-model';
+import { type DriftBaseline, readDriftBaseline } from '../monitoring/drift-baseline';
+import { DriftCounter } from '../monitoring/drift-counts';
 
 /** Where a scoring model comes from. */
 export interface ScoringModelSource {
@@ -20,6 +24,8 @@ export interface ScoringModelSource {
   readonly modelVersion?: string;
   /** Expected SHA-256 of the model file. */
   readonly modelSha256?: string;
+  /** The model's drift baseline (baseline.json); without it no drift is counted. */
+  readonly baselineUri?: string;
 }
 
 /** Predictions of one request: one value per record, or one array per record for multi-class. */
@@ -28,7 +34,12 @@ export type Predictions = number[] | number[][];
 /** A loaded model with its spec. */
 export class ScoringModel {
   readonly vectorizer: Vectorizer;
+  /** Counts scored records into the baseline's bins; undefined without a usable baseline. */
+  readonly drift?: DriftCounter;
+  /** Why a baseline was given but is not used (null when it is used or none was given). */
+  readonly baselineProblem: string | null;
   private rows: Float32Array;
+  private raw: Float64Array;
   private outputs: Float64Array;
 
   constructor(
@@ -41,8 +52,19 @@ export class ScoringModel {
       featureSpecSha256: null,
       modelSha256: null,
     },
+    baseline?: DriftBaseline | Error,
   ) {
     this.vectorizer = new Vectorizer(spec);
+    let problem: string | null = baseline instanceof Error ? baseline.message : null;
+    if (baseline && !(baseline instanceof Error)) {
+      if (baseline.modelVersion !== undefined && baseline.modelVersion !== version) {
+        problem = `the baseline is of ${baseline.modelVersion}, not of ${version}`;
+      } else {
+        this.drift = new DriftCounter(spec, baseline, version);
+      }
+    }
+    this.baselineProblem = problem;
+    this.raw = new Float64Array(this.drift ? spec.features.length : 0);
     if (this.vectorizer.width !== predictor.numFeature) {
       throw new FeatureSpecError(
         `the feature spec yields ${this.vectorizer.width} columns but the model expects ${predictor.numFeature}`,
@@ -52,16 +74,29 @@ export class ScoringModel {
     this.outputs = new Float64Array(predictor.outputWidth);
   }
 
-  /** Scores records (throws RecordError naming the first bad record and field). */
+  /**
+   * Scores records (throws RecordError naming the first bad record and field, and counts nothing then). With a
+   * baseline, the records and their scores are counted into its bins (taken with `drift.take()`).
+   */
   score(records: readonly unknown[]): Predictions {
-    const { predictor, vectorizer } = this;
+    const { predictor, vectorizer, drift } = this;
     const width = predictor.numFeature;
     const n = records.length;
     if (this.rows.length < n * width) this.rows = new Float32Array(n * width);
-    for (let i = 0; i < n; i++) vectorizer.fill(records[i], i, this.rows, i * width);
+    const stride = this.spec.features.length;
+    if (drift) {
+      if (this.raw.length < n * stride) this.raw = new Float64Array(n * stride);
+      for (let i = 0; i < n; i++) vectorizer.fill(records[i], i, this.rows, i * width, this.raw, i * stride);
+    } else {
+      for (let i = 0; i < n; i++) vectorizer.fill(records[i], i, this.rows, i * width);
+    }
     const outWidth = predictor.outputWidth;
     if (this.outputs.length < n * outWidth) this.outputs = new Float64Array(n * outWidth);
     predictor.predict(this.rows.subarray(0, n * width), n, this.outputs);
+    if (drift) {
+      drift.addRows(this.raw, n);
+      drift.addScores(this.outputs, n, outWidth);
+    }
     if (outWidth === 1) return Array.from(this.outputs.subarray(0, n));
     return Array.from({ length: n }, (_, i) => Array.from(this.outputs.subarray(i * outWidth, (i + 1) * outWidth)));
   }
@@ -69,9 +104,10 @@ export class ScoringModel {
 
 /** Loads model and spec. */
 export async function loadScoringModel(source: ScoringModelSource): Promise<ScoringModel> {
-  const [modelBytes, specBytes] = await Promise.all([
+  const [modelBytes, specBytes, baseline] = await Promise.all([
     readObject(source.modelUri),
     source.featureSpecUri ? readObject(source.featureSpecUri) : Promise.resolve(undefined),
+    source.baselineUri ? loadBaseline(source.baselineUri) : Promise.resolve(undefined),
   ]);
   const predictor = new Predictor(readModel(modelBytes, { sha256: source.modelSha256 }));
   let spec: FeatureSpec;
@@ -86,10 +122,25 @@ export async function loadScoringModel(source: ScoringModelSource): Promise<Scor
   } else {
     spec = numericSpec(predictor.numFeature, predictor.model.featureNames);
   }
-  return new ScoringModel(predictor, spec, source.modelVersion ?? 'unversioned', {
-    featureSpecSha256: specBytes ? createHash('sha256').update(specBytes).digest('hex') : null,
-    modelSha256: source.modelSha256 ?? null,
-  });
+  return new ScoringModel(
+    predictor,
+    spec,
+    source.modelVersion ?? 'unversioned',
+    {
+      featureSpecSha256: specBytes ? createHash('sha256').update(specBytes).digest('hex') : null,
+      modelSha256: source.modelSha256 ?? null,
+    },
+    baseline,
+  );
+}
+
+/** A baseline, or the error that makes it unusable (the model serves without it). */
+async function loadBaseline(uri: string): Promise<DriftBaseline | Error> {
+  try {
+    return readDriftBaseline(await readObject(uri), `baseline ${uri}`);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /**
@@ -109,5 +160,6 @@ export async function loadChampionModel(pointerUri: string): Promise<ScoringMode
     featureSpecUri: pointer.featureSpecUri,
     modelVersion: pointer.modelVersion,
     modelSha256: pointer.modelSha256,
+    baselineUri: pointer.baselineUri,
   });
 }

@@ -8,8 +8,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
 
-/** The platform buckets the pipeline reads and writes. */
-export type PipelineBucket = 'landing' | 'curated' | 'models';
+/** The platform buckets the pipeline (and the monitoring jobs) read and write. */
+export type PipelineBucket = 'landing' | 'curated' | 'models' | 'capture';
 
 /** How the pipeline reaches a bucket: its ARN's export name and the key of its objects. */
 export interface BucketAccess {
@@ -46,7 +46,14 @@ export class ObjectAccess {
     Partial<Record<'read' | 'write', { statement: iam.PolicyStatement; keys: Set<kms.IKey> }>>
   >();
 
-  constructor(private readonly buckets: Readonly<Record<PipelineBucket, BucketAccess>>) {}
+  constructor(private readonly access: Readonly<Partial<Record<PipelineBucket, BucketAccess>>>) {}
+
+  /** How a bucket is reached; a bucket the principal's stack was not given is a wiring error, named. */
+  private bucket(name: PipelineBucket): BucketAccess {
+    const access = this.access[name];
+    if (!access) throw new Error(`ObjectAccess was not given the ${name} bucket`);
+    return access;
+  }
 
   /** Lets `principal` read the objects under `grant.prefixes` (s3:GetObject, kms:Decrypt of the bucket's key). */
   read(principal: iam.IGrantable, grant: ObjectGrant): void {
@@ -67,7 +74,7 @@ export class ObjectAccess {
       new iam.PolicyStatement({
         sid,
         actions: ['s3:ListBucket'],
-        resources: [Fn.importValue(this.buckets[bucket].arnExport)],
+        resources: [Fn.importValue(this.bucket(bucket).arnExport)],
         conditions: { StringLike: { 's3:prefix': [prefix] } },
       }),
     );
@@ -79,15 +86,15 @@ export class ObjectAccess {
       new iam.PolicyStatement({
         sid: grant.sid,
         actions: ['s3:DeleteObject'],
-        resources: [`${Fn.importValue(this.buckets[grant.bucket].arnExport)}/${grant.key}`],
+        resources: [`${Fn.importValue(this.bucket(grant.bucket).arnExport)}/${grant.key}`],
       }),
     );
   }
 
   private grant(principal: iam.IGrantable, grant: ObjectGrant, direction: 'read' | 'write'): void {
     const wildcards = grant.objects.map(({ bucket, prefix }) => ({
-      resource: `${Fn.importValue(this.buckets[bucket].arnExport)}/${prefix}*`,
-      finding: wildcardFinding(`${this.buckets[bucket].arnExport}/${prefix}*`),
+      resource: `${Fn.importValue(this.bucket(bucket).arnExport)}/${prefix}*`,
+      finding: wildcardFinding(`${this.bucket(bucket).arnExport}/${prefix}*`),
       scope: `${prefix} of the ${bucket} bucket`,
     }));
     principal.grantPrincipal.addToPrincipalPolicy(
@@ -97,7 +104,7 @@ export class ObjectAccess {
         resources: wildcards.map((w) => w.resource),
       }),
     );
-    for (const { bucket } of grant.objects) this.grantKey(principal, this.buckets[bucket].key, direction);
+    for (const { bucket } of grant.objects) this.grantKey(principal, this.bucket(bucket).key, direction);
     acknowledgeGrants(
       principal,
       wildcards.map((w) => w.finding),

@@ -63,7 +63,8 @@ const WHY = {
   tables: "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.",
   models: 'artifacts and evaluations are keyed by the training job, the champion files by the model version.',
   evaluations: 'evaluations are keyed by the training job.',
-  candidates: "the candidate's artifact is keyed by its training job, its feature spec by the dataset version.",
+  candidates:
+    "the candidate's artifact and drift baseline are keyed by its training job, its feature spec by the dataset version.",
   champion: 'the champion files are keyed by the model version being published.',
 } as const;
 
@@ -143,7 +144,11 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
   });
   objects.read(deployer.function, {
     sid: 'ReadCandidates',
-    objects: [{ bucket: 'models', prefix: models.trainingPrefix(dataset) }, channels],
+    objects: [
+      { bucket: 'models', prefix: models.trainingPrefix(dataset) },
+      { bucket: 'models', prefix: models.evaluationsPrefix(dataset) },
+      channels,
+    ],
     why: WHY.candidates,
   });
   objects.write(deployer.function, { sid: 'PublishChampion', objects: [champion], why: WHY.champion });

@@ -45,6 +45,8 @@ export class DataStack extends Stack {
   public readonly modelsBucketArnExport: string;
   /** Export name of the curated bucket's ARN (retraining IAM statements import it by name). */
   public readonly curatedBucketArnExport: string;
+  /** Export name of the capture bucket's ARN (the scorer's and the monitoring job's statements import it). */
+  public readonly captureBucketArnExport: string;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -107,6 +109,12 @@ export class DataStack extends Stack {
       value: this.modelsBucket.bucketArn,
       exportName: this.modelsBucketArnExport,
     });
+    this.captureBucketArnExport = bucketArnExportName(props.envName, 'capture');
+    new CfnOutput(this, 'CaptureBucketArn', {
+      value: this.captureBucket.bucketArn,
+      exportName: this.captureBucketArnExport,
+    });
+    new CfnOutput(this, STACK_OUTPUTS.captureBucket.output, { value: this.captureBucket.bucketName });
   }
 
   private restrictLanding(landingKey: kms.IKey, endpoint: ec2.IInterfaceVpcEndpoint): void {

@@ -46,9 +46,9 @@ export interface RetrainingStackProps extends StackProps {
   };
   readonly logs: { readonly retentionDays: number; readonly retain: boolean };
   readonly vpc: ec2.IVpc;
-  readonly buckets: Readonly<Record<PipelineBucket, s3.IBucket>>;
+  readonly buckets: Readonly<Record<Exclude<PipelineBucket, 'capture'>, s3.IBucket>>;
   /** Export names of the buckets' ARNs: IAM statements import them by name (readable in reviews). */
-  readonly bucketArnExports: Readonly<Record<PipelineBucket, string>>;
+  readonly bucketArnExports: Readonly<Record<Exclude<PipelineBucket, 'capture'>, string>>;
   readonly keys: { readonly landing: kms.IKey; readonly models: kms.IKey; readonly logs: kms.IKey };
   readonly alertTopic: sns.ITopic;
   readonly scorer: ScorerTarget;

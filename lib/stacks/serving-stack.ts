@@ -19,7 +19,7 @@ import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from '../../contracts/resource-names';
 import { SCORER_METRIC, SCORER_SERVICE, scorerMetricsNamespace } from '../../contracts/scorer-metrics';
 import { type RequestFeature, scoringRequestSchema } from '../../lambdas/scorer/request-schema';
-import { models } from '../../contracts/s3-layout';
+import { capture, models } from '../../contracts/s3-layout';
 import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
 import { PlatformFunction } from '../constructs/platform-function';
 
@@ -36,6 +36,10 @@ export interface ServingStackProps extends StackProps {
   readonly modelsBucket: s3.IBucket;
   /** Export name of the models bucket ARN (IAM statements import it by name). */
   readonly modelsBucketArnExport: string;
+  /** Where the scorer writes each request's capture (drift counts, predictions), under the dataset's prefix. */
+  readonly captureBucket: s3.IBucket;
+  readonly captureBucketArnExport: string;
+  readonly captureKey: kms.IKey;
   /** Topic that receives the scorer alarms. */
   readonly alertTopic: sns.ITopic;
   readonly modelsKey: kms.IKey;
@@ -72,13 +76,15 @@ export class ServingStack extends Stack {
       environment: {
         // Versions published by a retraining Deploy carry MODEL_URI; this one follows the champion pointer.
         CHAMPION_POINTER_URI: `s3://${props.modelsBucket.bucketName}/${models.championPointerKey(props.dataset)}`,
+        CAPTURE_URI: `s3://${props.captureBucket.bucketName}/${capture.datasetPrefix(props.dataset)}`,
         POWERTOOLS_SERVICE_NAME: SCORER_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: scorerMetricsNamespace(props.envName),
       },
       compliance: {
         inlinePolicy:
           'CDK-generated policy of the scorer role: X-Ray writes, s3:GetObject on champion/ and kms:Decrypt via S3 ' +
-          'on the models key. Inline keeps it deleted with the role; no other principal uses it.',
+          "on the models key, s3:PutObject on the dataset's capture prefix and kms:GenerateDataKey via S3 on the " +
+          'capture key. Inline keeps it deleted with the role; no other principal uses it.',
         invocation:
           'The scorer is only invoked synchronously by API Gateway: failures return to the caller, nothing is ' +
           'queued asynchronously, so a dead-letter queue would never receive a message.',
@@ -105,6 +111,24 @@ export class ServingStack extends Stack {
         resources: [props.modelsKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
       }),
+    );
+    const capturePrefix = `${Fn.importValue(props.captureBucketArnExport)}/${capture.datasetPrefix(props.dataset)}*`;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'WriteCaptures', actions: ['s3:PutObject'], resources: [capturePrefix] }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptCapturesThroughS3',
+        actions: ['kms:GenerateDataKey'],
+        resources: [props.captureKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+      }),
+    );
+    acknowledge(
+      fn.role!.node.findChild('DefaultPolicy'),
+      [wildcardFinding(`${props.captureBucketArnExport}/${capture.datasetPrefix(props.dataset)}*`)],
+      `s3:PutObject only, under ${capture.datasetPrefix(props.dataset)} (the dataset's prefix) of the capture bucket: one object per request, named by ` +
+        'model version, hour and request id, which are not known at synth time.',
     );
     this.liveAlias = new lambda.Alias(this, 'Live', { aliasName: 'live', version: fn.currentVersion });
 

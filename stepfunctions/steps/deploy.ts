@@ -14,6 +14,7 @@ import { approverProblem } from '../../contracts/registry-fields';
 import { parseApprovalDecision } from '../retraining-outcome';
 import type { CanaryHandle, ScorerDeployment } from '../scorer-deployment';
 import { StepError } from '../step-error';
+import { readDriftBaseline } from '../../lambdas/monitoring/drift-baseline';
 import type { Evaluation, TrainingOutcome } from './evaluate';
 import type { GateDecision } from './gate';
 import type { PreparedData } from './prepare';
@@ -54,7 +55,14 @@ function servingUris(settings: RetrainingSettings, modelVersion: string) {
   return {
     modelDataUrl: s3Uri(settings.buckets.models, keys.model),
     featureSpecUri: s3Uri(settings.buckets.models, keys.featureSpec),
+    baselineUri: s3Uri(settings.buckets.models, keys.baseline),
   };
+}
+
+/** The candidate's baseline stamped with its version: the scorer counts drift only against its own model's. */
+async function servedBaseline(store: ArtifactStore, baselineUri: string, modelVersion: string): Promise<string> {
+  const baseline = readDriftBaseline(await store.get(baselineUri), baselineUri);
+  return `${JSON.stringify({ ...baseline, modelVersion }, null, 2)}\n`;
 }
 
 /**
@@ -66,7 +74,10 @@ function checkApprover(input: DeployInput, modelVersion: string): void {
   if (problem) throw new StepError('ApprovalInvalid', `${modelVersion}: ${problem}`);
 }
 
-/** Deploy: copies the artifact and its spec where the scorer reads, then the new version takes the canary share. */
+/**
+ * Deploy: copies the artifact, its spec and its drift baseline where the scorer reads, then the new version
+ * takes the canary share.
+ */
 export function deployStep({ store, settings, scorer }: DeployDependencies) {
   return async (input: DeployInput): Promise<DeploymentHandle> => {
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
@@ -75,6 +86,7 @@ export function deployStep({ store, settings, scorer }: DeployDependencies) {
     const serving = servingUris(settings, modelVersion);
     await store.put(serving.modelDataUrl, await store.get(input.training.modelDataUrl));
     await store.put(serving.featureSpecUri, await store.get(input.prepared.featureSpecUri));
+    await store.put(serving.baselineUri, await servedBaseline(store, input.evaluation.baselineUri, modelVersion));
     const canary = await scorer.startCanary({ modelVersion, ...serving, modelSha256: input.evaluation.modelSha256 });
     return { ...canary, previousChampion };
   };

@@ -1,13 +1,15 @@
 /**
  * Evaluate: loads the trained artifact with the scorer's own reader and scores the test split with it and
  * with the current champion (each under its own feature spec) on the very same rows. Writes the evaluation
- * next to the model and returns the metrics the Gate and the registry use.
+ * next to the model and returns the metrics the Gate and the registry use; writes the candidate's drift
+ * baseline beside it: Prepare's training bins plus the histogram of the candidate's scores on the test split.
  */
 import { createHash } from 'node:crypto';
 import { parseFeatureSpec } from '../../lambdas/features/feature-spec';
 import { ScoringModel } from '../../lambdas/scorer/scoring-model';
 import { Predictor } from '../../lambdas/xgboost/predictor';
 import { readModel } from '../../lambdas/xgboost/read-model';
+import { numericBins, readDriftBaseline } from '../../lambdas/monitoring/drift-baseline';
 import { models, s3Uri } from '../../contracts/s3-layout';
 import { parseTestRecords, type TestRecord } from '../../contracts/test-records';
 import type { ArtifactStore } from '../artifact-store';
@@ -34,6 +36,8 @@ export interface EvaluateInput {
 /** Metrics of the candidate and of the champion on the same rows. */
 export interface Evaluation {
   readonly evaluationUri: string;
+  /** The candidate's drift baseline (features and score), which Deploy ships beside the model. */
+  readonly baselineUri: string;
   readonly modelSha256: string;
   readonly candidate: ModelMetrics;
   readonly champion: {
@@ -60,10 +64,11 @@ function score(model: ScoringModel, rows: readonly TestRecord[]) {
   const names = model.vectorizer.spec.features.map((f) => f.name);
   const records = rows.map(({ record }) => Object.fromEntries(names.map((n) => [n, record[n] ?? null])));
   const predictions = model.score(records) as number[];
-  return binaryMetrics(
+  const metrics = binaryMetrics(
     rows.map((r) => r.label),
     predictions,
   );
+  return { metrics, predictions };
 }
 
 /** Builds the step's handler. */
@@ -71,7 +76,8 @@ export function evaluateStep({ store, settings }: StepDependencies) {
   return async ({ prepared, training }: EvaluateInput): Promise<Evaluation> => {
     const rows = parseTestRecords(Buffer.from(await store.get(prepared.testRecordsUri)).toString('utf8'));
     const candidate = await loadModel(store, training.modelDataUrl, prepared.featureSpecUri, training.trainingJobName);
-    const candidateMetrics = score(candidate.model, rows);
+    const scored = score(candidate.model, rows);
+    const candidateMetrics = scored.metrics;
 
     const pointer = await readChampion(store, settings);
     let champion: Evaluation['champion'] = null;
@@ -80,15 +86,20 @@ export function evaluateStep({ store, settings }: StepDependencies) {
       champion = {
         modelVersion: pointer.modelVersion,
         datasetVersion: pointer.datasetVersion,
-        metrics: score(loaded.model, rows),
+        metrics: score(loaded.model, rows).metrics,
       };
     }
     const evaluationUri = s3Uri(
       settings.buckets.models,
       models.evaluationKey(settings.dataset, training.trainingJobName),
     );
+    const baselineUri = s3Uri(settings.buckets.models, models.baselineKey(settings.dataset, training.trainingJobName));
+    const trainingBins = readDriftBaseline(await store.get(prepared.baselineUri), prepared.baselineUri);
+    const baseline = { ...trainingBins, score: numericBins(scored.predictions) };
+    await store.put(baselineUri, `${JSON.stringify(baseline, null, 2)}\n`);
     const evaluation: Evaluation = {
       evaluationUri,
+      baselineUri,
       modelSha256: candidate.sha256,
       candidate: candidateMetrics,
       champion,

@@ -51,6 +51,7 @@ import {
 import { catalogTableOf, type TableCatalog } from '../curated/table-catalog';
 import { SEQ_COLUMN } from '../curated/training-set-sql';
 import { channelCopySql } from '../curated/channel-sql';
+import { trainingBaseline } from '../curated/baseline-sql';
 import { writeLines } from '../curated/line-writer';
 import { type LoadedManifest, loadManifest } from '../extract-manifest';
 import { trainingJobName } from '../../contracts/resource-names';
@@ -286,7 +287,7 @@ async function channels(
   await store.upload(uriOf(keys.validation), encoded.validation);
   await store.upload(uriOf(keys.testRecords), encoded.test);
   await store.put(uriOf(keys.featureSpec), `${JSON.stringify(spec, null, 2)}\n`);
-  const drift = await baseline(engine, spec, rows.train, categoryCounts);
+  const drift = await trainingBaseline(engine, spec, rows.train, categoryCounts, datasetVersion);
   await store.put(uriOf(keys.baseline), `${JSON.stringify(drift, null, 2)}\n`);
   const lineage = lineageOf(settings, context.kid, plan, context.snapshotRows, rows, positives);
   await store.put(uriOf(keys.trainingSet), `${JSON.stringify(lineage, null, 2)}\n`);
@@ -487,56 +488,4 @@ async function fitCategories(engine: Engine, name: string): Promise<Record<strin
     );
   }
   return counts;
-}
-
-/**
- * Drift baseline of the training split: per numeric feature the decile edges (the values at positions
- * floor(d * n / 10) of the sorted non-missing values, repeats removed) and the count of values in each bin
- * (bin b holds values at or above edge b-1 and below edge b); category counts; missing counts.
- */
-async function baseline(
-  engine: Engine,
-  spec: FeatureSpec,
-  rows: number,
-  categoryCounts: Readonly<Record<string, Record<string, number>>>,
-) {
-  // Every feature's count of present values, in one scan.
-  const [present] = await engine.rows(
-    `SELECT ${spec.features.map((f) => `COUNT(${quoteName(f.name)}) AS ${quoteName(f.name)}`).join(', ')} ` +
-      `FROM training WHERE split = 'train'`,
-  );
-  const features = [];
-  for (const feature of spec.features) {
-    const c = quoteName(feature.name);
-    const n = Number(present[feature.name]);
-    const missing = rows - n;
-    if (feature.type !== 'numeric') {
-      const counts = Object.fromEntries(
-        Object.entries(categoryCounts[feature.name]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      );
-      features.push({ name: feature.name, type: feature.type, counts, missing });
-      continue;
-    }
-    const positions = n === 0 ? [] : [1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => Math.floor((d / 10) * n));
-    const at =
-      positions.length === 0
-        ? []
-        : await engine.rows(
-            `SELECT v FROM (SELECT ${c} AS v, ROW_NUMBER() OVER (ORDER BY ${c}) - 1 AS i FROM training ` +
-              `WHERE split = 'train' AND ${c} IS NOT NULL) AS s WHERE i IN (${[...new Set(positions)].join(', ')}) ORDER BY i`,
-          );
-    const edges = [...new Set(at.map((r) => Number(r.v)))];
-    const bin =
-      edges.length === 0
-        ? '0'
-        : edges.map((e) => `CASE WHEN ${c} >= CAST(${String(e)} AS DOUBLE) THEN 1 ELSE 0 END`).join(' + ');
-    const counts = new Array<number>(edges.length + 1).fill(0);
-    for (const r of await engine.rows(
-      `SELECT ${bin} AS b, COUNT(*) AS n FROM training WHERE split = 'train' AND ${c} IS NOT NULL GROUP BY 1`,
-    )) {
-      counts[Number(r.b)] = Number(r.n);
-    }
-    features.push({ name: feature.name, type: feature.type, edges, counts, missing });
-  }
-  return { format: 'mlp.drift-baseline/1', rows, features };
 }

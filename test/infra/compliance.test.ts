@@ -27,7 +27,7 @@ const REASON_SUBJECT: Record<string, RegExp> = {
   APIGWCacheEnabledAndEncrypted: /cach/i,
   APIGWSSLEnabled: /client certificates/i,
   IAMNoInlinePolicy: /\binline\b/i,
-  LambdaDLQ: /synchronously/i,
+  LambdaDLQ: /\b(a)?synchronously\b/i, // how the function is invoked, and so why no DLQ
   S3BucketReplicationEnabled: /replication/i,
 };
 

@@ -147,7 +147,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
         {
           sid: 'ReadCandidates',
           actions: 's3:GetObject',
-          resources: 'curated-bucket/loans/* | models-bucket/loans/training/*',
+          resources: 'curated-bucket/loans/* | models-bucket/loans/evaluations/* | models-bucket/loans/training/*',
         },
         { sid: 'PublishChampion', actions: 's3:PutObject', resources: 'models-bucket/champion/loans/*' },
         { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },

@@ -78,7 +78,7 @@ describe.each(['dev', 'staging', 'prod'])('%s serving', (envName) => {
     });
   });
 
-  test('the scorer reads only the champion artifacts', () => {
+  test('the scorer reads only the champion artifacts and writes only its dataset’s captures', () => {
     const statements = Object.values(serving.findResources('AWS::IAM::Policy')).flatMap(
       (p) => p.Properties.PolicyDocument.Statement,
     );
@@ -88,7 +88,18 @@ describe.each(['dev', 'staging', 'prod'])('%s serving', (envName) => {
         Action: 's3:GetObject',
         Resource: { 'Fn::Join': ['', [{ 'Fn::ImportValue': `mlp-${envName}-models-bucket-arn` }, '/champion/*']] },
       }),
+      expect.objectContaining({
+        Action: 's3:PutObject',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [{ 'Fn::ImportValue': `mlp-${envName}-capture-bucket-arn` }, `/${config.retraining.dataset}/*`],
+          ],
+        },
+      }),
     ]);
+    const fn = Object.values(serving.findResources('AWS::Lambda::Function'))[0];
+    expect(JSON.stringify(fn.Properties.Environment.Variables.CAPTURE_URI)).toContain(`/${config.retraining.dataset}/`);
   });
 
   test('error-rate and p99 alarms notify the encrypted alert topic', () => {

@@ -221,7 +221,7 @@ test('the gate applies each floor and bound on its own', () => {
   // A policy the toy metrics clear, so each test below trips exactly one rule.
   const policy = { ...settings.promotion, minAuc: 0.6, maxCalibrationError: 0.5 };
   const metrics = binaryMetrics([0, 1, 0, 1, 1, 0], [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]);
-  const evaluation = { evaluationUri: 'e', modelSha256: 's', candidate: metrics, champion: null };
+  const evaluation = { evaluationUri: 'e', baselineUri: 'b', modelSha256: 's', candidate: metrics, champion: null };
   const input = { prepared: { datasetVersion: 'v2' }, evaluation };
   expect(decidePromotion(policy, input)).toMatchObject({ promote: true, reasons: [] });
   expect(decidePromotion({ ...policy, minAuc: 1.01 }, input).reasons.join()).toContain('below the floor');

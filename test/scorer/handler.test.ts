@@ -81,7 +81,12 @@ describe('scoring handler', () => {
     ['a record that is not an object', '{"records":[{"f0":1},[1,2]]}', 400, 'records[1] is not an object'],
     ['invalid JSON', '{"records":[', 400, 'the body is not valid JSON'],
     ['an empty batch', '{"records":[]}', 400, 'records must hold at least one record'],
-    ['an unexpected envelope', '{"rows":[]}', 400, 'the body must be {"records": [ {...}, ... ]} or {"record": {...}}'],
+    [
+      'an unexpected envelope',
+      '{"rows":[]}',
+      400,
+      'the body must be {"records": [ {...}, ... ], "keys"?: [ ... ]} or {"record": {...}, "key"?: "..."}',
+    ],
     ['a value beyond float32', '{"record":{"f0":1e39}}', 400, 'records[0].f0 is outside the float32 range'],
   ])('rejects %s with a precise 400', async (_label, body, status, message) => {
     const { result } = await captureStdout(() => handler(restEvent(body), context));

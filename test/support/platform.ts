@@ -36,7 +36,7 @@ export function synthesizePlatform(
 /** Template of one stack of a stage. */
 export function templateOf(
   stage: PlatformStage,
-  stack: 'keys' | 'network' | 'data' | 'audit' | 'onPremAccess' | 'alerts' | 'serving',
+  stack: 'keys' | 'network' | 'data' | 'audit' | 'onPremAccess' | 'alerts' | 'serving' | 'monitoring',
 ): Template {
   return Template.fromStack(stage[stack]);
 }

@@ -1,0 +1,44 @@
+/**
+ * Lambda entry point of the drift job, run hourly by an EventBridge rule. Its metrics go out as EMF through
+ * Powertools: each with its own dimensions (Feature and ModelVersion, ModelVersion, or none for MaxPsi, which the
+ * drift alarm watches), all with the `service` dimension. Environment: MONITORING_SETTINGS (JSON: dataset,
+ * capture bucket, models bucket, thresholds, window), POWERTOOLS_*.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MONITORING_SERVICE } from '../../contracts/monitoring-metrics';
+import { S3ArtifactStore } from '../artifact-store';
+import { type DriftJobResult, type DriftMetric, runDriftJob } from './drift-job';
+import { readChampionAt } from '../champion';
+import { monitoredPointerUri, parseMonitoringSettings } from './monitoring-settings';
+
+const logger = new Logger({ serviceName: MONITORING_SERVICE });
+
+/** Publishes a job's metrics, one EMF document per dimension set. */
+export function publishDriftMetrics(metrics: Metrics, published: readonly DriftMetric[]): void {
+  for (const metric of published) {
+    const single = metrics.singleMetric();
+    if (Object.keys(metric.dimensions).length > 0) single.addDimensions({ ...metric.dimensions });
+    single.addMetric(metric.name, metric.name === 'WindowRecords' ? MetricUnit.Count : MetricUnit.NoUnit, metric.value);
+  }
+}
+
+/** The scheduled drift job. */
+export async function driftJob(): Promise<Omit<DriftJobResult, 'report'>> {
+  const settings = parseMonitoringSettings(process.env.MONITORING_SETTINGS);
+  const metrics = new Metrics({ namespace: settings.metricsNamespace, serviceName: MONITORING_SERVICE });
+  const store = new S3ArtifactStore();
+  const pointer = await readChampionAt(store, monitoredPointerUri(settings));
+  const result = await runDriftJob(store, settings, pointer, new Date());
+  publishDriftMetrics(metrics, result.metrics);
+  const { report, ...summary } = result;
+  logger.info('drift job done', {
+    modelVersion: summary.modelVersion,
+    captures: summary.captures,
+    unreadable: summary.unreadable,
+    skipped: summary.skipped,
+    records: report?.records ?? 0,
+    drifted: report?.drifted ?? [],
+  });
+  return summary;
+}

@@ -1,0 +1,108 @@
+/**
+ * The Monitoring stack as synthesized: the hourly drift job and what it may touch, the drift alarm the
+ * retraining trigger waits for (and no other alarm under its prefix), the failed-retraining alarm, all to the
+ * alerts topic, and the dashboard's widgets.
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { loadEnvironment } from '../../config';
+import { driftAlarmName } from '../../contracts/monitoring-metrics';
+import { driftAlarmPrefix } from '../../contracts/resource-names';
+import { parseMonitoringSettings } from '../../stepfunctions/monitoring/monitoring-settings';
+import { synthesizePlatform, templateOf } from '../support/platform';
+
+const platform = synthesizePlatform();
+
+describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
+  const config = loadEnvironment(envName);
+  let monitoring: Template;
+  beforeAll(() => {
+    monitoring = templateOf(platform.stages[envName], 'monitoring');
+  });
+  const alarms = () => Object.values(monitoring.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+
+  test('the drift alarm: MaxPsi at or above driftPsi in 2 of 3 hours, missing data never breaching, to SNS', () => {
+    const drift = alarms().find((a) => a.AlarmName === driftAlarmName(envName));
+    expect(drift).toMatchObject({
+      MetricName: 'MaxPsi',
+      Namespace: `mlp/${envName}`,
+      Dimensions: [{ Name: 'service', Value: 'mlp-monitoring' }],
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: config.alarms.driftPsi,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [expect.anything()],
+    });
+  });
+
+  test('only the drift alarm is under the prefix the retraining trigger matches', () => {
+    const rules = JSON.stringify(
+      Template.fromStack(platform.stages[envName].retraining).findResources('AWS::Events::Rule'),
+    );
+    expect(rules).toContain(driftAlarmPrefix(envName));
+    const names = alarms().map((a) => a.AlarmName as string);
+    expect(names.filter((n) => n.startsWith(driftAlarmPrefix(envName)))).toEqual([driftAlarmName(envName)]);
+    expect(names).toEqual(
+      expect.arrayContaining([`mlp-${envName}-retraining-failed`, `mlp-${envName}-monitoring-job-errors`]),
+    );
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toHaveLength(1);
+  });
+
+  test('the drift job runs hourly with its settings, reads captures and the champion, writes only reports', () => {
+    monitoring.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2 } })],
+    });
+    const [fn] = Object.values(monitoring.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Handler === 'index.driftJob',
+    );
+    const settings = fn.Properties.Environment.Variables.MONITORING_SETTINGS;
+    // The settings are JSON with the bucket names as references: joined with a placeholder for each.
+    const parts = (settings as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const parsed = parseMonitoringSettings(parts.map((p) => (typeof p === 'string' ? p : 'bucket')).join(''));
+    expect(parsed).toMatchObject({
+      dataset: config.retraining.dataset,
+      psiThreshold: config.alarms.driftPsi,
+      minRecords: config.alarms.driftMinRecords,
+      windowHours: config.alarms.driftWindowHours,
+    });
+    const statements = Object.values(monitoring.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Sid: string; Action: string; Resource: unknown }[],
+    );
+    const s3 = Object.fromEntries(
+      statements
+        .filter((s) => String(s.Action).startsWith('s3:'))
+        .map((s) => [s.Sid, [s.Action, JSON.stringify(s.Resource)]]),
+    );
+    const dataset = config.retraining.dataset;
+    expect(s3.ReadCaptures[0]).toBe('s3:GetObject');
+    expect(s3.ReadCaptures[1]).toContain(`/${dataset}/*`);
+    expect(s3.WriteDriftReports).toEqual(['s3:PutObject', expect.stringContaining(`/_monitoring/${dataset}/*`)]);
+    expect(s3.ReadChampion[1]).toContain(`/champion/${dataset}/*`);
+    const writes = statements.filter((s) => String(s.Action).includes('s3:PutObject'));
+    expect(writes).toHaveLength(1);
+  });
+
+  test('the dashboard shows traffic, latency, PSI per feature, drifted share, retraining and alarms', () => {
+    const [dashboard] = Object.values(monitoring.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard.Properties.DashboardName).toBe(`mlp-${envName}`);
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const expected of [
+      'Requests',
+      'ServerErrors',
+      'Throttles',
+      'p99',
+      'p50',
+      'MetricName=\\\\\\"FeaturePsi\\\\\\"',
+      'ScorePsi',
+      'DriftedShare',
+      'ExecutionsFailed',
+      'ExecutionsSucceeded',
+      'alarm',
+    ]) {
+      expect(body).toContain(expected);
+    }
+  });
+});
