@@ -19,12 +19,15 @@ export interface FileObservability {
 }
 
 /** A Powertools logger and metrics for `serviceName` that append their lines to `path`. */
-export function powertoolsToFile(path: string, serviceName: string): FileObservability {
+export function powertoolsToFile(path: string, serviceName: string, namespace?: string): FileObservability {
   mkdirSync(dirname(path), { recursive: true });
   const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
   const fileConsole = new Console({ stdout: stream, stderr: stream });
   const logger = new Logger({ serviceName });
-  const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'mlp', serviceName });
+  const metrics = new Metrics({
+    namespace: namespace ?? process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'mlp',
+    serviceName,
+  });
   writeThrough(logger, fileConsole);
   writeThrough(metrics, fileConsole);
   return {

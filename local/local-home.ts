@@ -11,8 +11,9 @@
  * $MLP_HOME/s3/mlp-local-landing/         landing bucket: extracts and manifests (every environment reads it)
  * $MLP_HOME/s3/mlp-local-<env>-curated/   prepared channels, feature specs, test records
  * $MLP_HOME/s3/mlp-local-<env>-models/    training output, evaluations, champion/ (what the scorer serves)
+ * $MLP_HOME/s3/mlp-local-<env>-capture/   the scorer's captures (drift counts, predictions), drift reports
  * $MLP_HOME/registry/<env>.json           the environment's model registry
- * $MLP_HOME/serving/<env>/live.json       the environment's live alias (canary.json, alarms.json beside it)
+ * $MLP_HOME/serving/<env>/live.json       the environment's live alias (canary.json, alarms.json, drift-alarm.json)
  * $MLP_HOME/logs/<env>/                   training logs, notifications, in-process Lambda logs
  * ```
  */
@@ -31,6 +32,11 @@ export function localBuckets(envName: string): RetrainingSettings['buckets'] {
     curated: `mlp-local-${envName}-curated`,
     models: `mlp-local-${envName}-models`,
   };
+}
+
+/** The capture bucket of an environment's local twin: what its scorer saw (monitoring/capture.ts). */
+export function localCaptureBucket(envName: string): string {
+  return `mlp-local-${envName}-capture`;
 }
 
 /** The local home: `$MLP_HOME`, else `.mlp/` under the current directory. */

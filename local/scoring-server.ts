@@ -11,6 +11,7 @@ import { type JsonSchema, type RequestFeature, scoringRequestSchema } from '../l
 import type { ScoringModel } from '../lambdas/scorer/scoring-model';
 import packageJson from '../package.json';
 import { powertoolsToFile } from './lambda-log-file';
+import { captureSink } from '../lambdas/monitoring/capture';
 import { type RouteAnswer, type RunningServer, startLambdaHttpServer } from './lambda-http-server';
 
 /** Options of {@link startLocalScorer}. */
@@ -19,6 +20,8 @@ export interface LocalScorerOptions {
   readonly port: number;
   /** File the handler's structured logs and EMF metrics are appended to. */
   readonly logFile: string;
+  /** Where each request's capture goes (a directory: the local capture bucket's dataset prefix); none: nothing. */
+  readonly captureDir?: string;
 }
 
 /** Starts the service; `close()` drains in-flight requests, then closes the log file. */
@@ -26,7 +29,8 @@ export async function startLocalScorer(
   model: () => Promise<ScoringModel>,
   options: LocalScorerOptions,
 ): Promise<RunningServer & { readonly logFile: string }> {
-  const observability = powertoolsToFile(options.logFile, SCORER_SERVICE);
+  const files = powertoolsToFile(options.logFile, SCORER_SERVICE);
+  const observability = { ...files, ...(options.captureDir ? { capture: captureSink(options.captureDir) } : {}) };
   const current = async (): Promise<ScoringModel | Error> => model().catch((error: Error) => error);
   const unavailable = (error: Error): RouteAnswer => ({
     statusCode: 503,

@@ -44,6 +44,8 @@ const PRINTING = [
   'env list',
   'env show',
   'synth',
+  'drift',
+  'monitor',
 ];
 
 test('the commands are the documented ones', () => {
@@ -138,6 +140,7 @@ test('synth writes templates with no AWS credentials and no context lookup; --js
     'devAudit',
     'devData',
     'devKeys',
+    'devMonitoring',
     'devNetwork',
     'devOnPremAccess',
     'devRetraining',

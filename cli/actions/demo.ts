@@ -1,9 +1,11 @@
 /**
  * `mlp demo`: seeds the synthetic bank, extracts and anonymises it with the agent into the local landing
  * bucket, runs the retraining state machine CDK synthesizes (real XGBoost 1.7.4 training), serves the deployed
- * model with the scoring handler on 127.0.0.1 and scores a few held-out loans through it. It leaves example
- * inputs for the next commands in `$MLP_HOME/examples/` and prints metrics, the outcome, where every artifact
- * is, and how long each phase took.
+ * model with the scoring handler on 127.0.0.1 and scores a few held-out loans through it; a month later it
+ * retrains on the grown training set; then applications arrive with incomes 40% lower, the scorer captures their
+ * drift counts, the drift job judges them, its alarm fires and starts a retraining. It leaves example inputs for
+ * the next commands in `$MLP_HOME/examples/` and prints metrics, the outcomes, where every artifact is, and how
+ * long each phase took.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,10 @@ import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { followLocalAlias } from '../../local/alias-model';
 import { startLocalScorer } from '../../local/scoring-server';
 import { LocalArtifactStore } from '../../local/local-artifact-store';
-import { type LocalLayout, localLayout, mlpHome } from '../../local/local-home';
+import { type LocalLayout, localCaptureBucket, localLayout, localSettings, mlpHome } from '../../local/local-home';
+import { runLocalMonitor } from '../../local/local-monitoring';
+import { readChampion } from '../../stepfunctions/champion';
+import { capture, curated, s3Uri } from '../../contracts/s3-layout';
 import { runLocalRetraining } from '../../local/local-retraining';
 import { trainingPythonProblem } from '../../local/local-training';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
@@ -96,6 +101,7 @@ export async function demo(options: DemoOptions): Promise<void> {
     const store = new LocalArtifactStore(layout.objects);
     const served = outcome.outcome === 'Promoted' ? await scorePhase(phases, layout, store, final) : undefined;
     const month2 = await secondMonthPhase(phases, { config, home, layout, bank, approval });
+    const drift = await driftPhase(phases, { config, home, layout, store, approval });
     phases.progress.stop();
     const result = {
       home,
@@ -105,13 +111,14 @@ export async function demo(options: DemoOptions): Promise<void> {
       retraining: { ...outcome, states, trainingRows: trainingRowsOf(run.output) },
       scored: served?.scored ?? null,
       secondMonth: month2.result,
+      drift: drift?.result ?? null,
       artifacts: artifactsOf(layout, store, bank, extract.manifestKey!, final, served?.examples),
       timings: phases.totals(),
     };
-    out.result(result, { human: (r) => demoLines(r, outcome, month2.outcome) });
+    out.result(result, { human: (r) => demoLines(r, outcome, month2.outcome, drift?.outcome) });
     // The first month decides the exit code; a second month that fails (not one the gate declines) does too.
-    const code =
-      outcomeExitCode(outcome) || (month2.outcome.outcome === 'Failed' ? outcomeExitCode(month2.outcome) : 0);
+    const failed = [month2.outcome, drift?.outcome].find((o) => o?.outcome === 'Failed');
+    const code = outcomeExitCode(outcome) || (failed ? outcomeExitCode(failed) : 0);
     if (code !== 0) throw new ReportedOutcome(code, code === outcomeExitCode(outcome) ? outcome.outcome : 'Failed');
   } finally {
     phases.progress.stop();
@@ -261,6 +268,114 @@ async function secondMonthPhase(
   };
 }
 
+/** The feature the drift phase shifts, and by how much: an income shock. */
+const SHIFTED = { feature: 'annual_income', factor: 0.6 } as const;
+/** Records per scoring request in the drift phase (the body cap is 256 KB). */
+const DRIFT_BATCH = 400;
+
+/**
+ * The drift story: the champion's held-out loans arrive again as new applications with incomes 40% lower; the
+ * local scorer (following the live alias, capturing every request) scores them; the drift job runs twice (two
+ * hourly periods: the alarm needs 2 of 3), its alarm fires and starts a retraining, as in AWS.
+ */
+async function driftPhase(
+  phases: Phases,
+  context: {
+    config: ReturnType<typeof loadEnvironment>;
+    home: string;
+    layout: LocalLayout;
+    store: LocalArtifactStore;
+    approval: ReturnType<typeof approvalOf>;
+  },
+) {
+  const { config, layout, store } = context;
+  const champion = await readChampion(store, localSettings(config));
+  if (!champion) return undefined;
+  const keys = curated.keys(config.retraining.dataset, champion.datasetVersion);
+  const heldOut = await readTestRecords(
+    store,
+    s3Uri(localSettings(config).buckets.curated, keys.testRecords),
+    Infinity,
+  );
+  const shifted = heldOut.map((e) => {
+    const value = e.record[SHIFTED.feature];
+    return {
+      ...e,
+      record: { ...e.record, [SHIFTED.feature]: typeof value === 'number' ? value * SHIFTED.factor : value },
+    };
+  });
+  writeFileSync(join(layout.home, 'examples', 'loans-shifted.csv'), loansCsv(shifted));
+  const task = phases.progress.task(`applications with ${SHIFTED.feature} × ${SHIFTED.factor}: score, judge drift`);
+  const captureDir = join(
+    layout.objects,
+    localCaptureBucket(config.name),
+    capture.datasetPrefix(config.retraining.dataset),
+  );
+  const scored = await phases.timed(
+    'score (shifted)',
+    async () => {
+      const scorer = await startLocalScorer(followLocalAlias(layout.serving), {
+        port: 0,
+        logFile: join(layout.logs, 'scorer.log'),
+        captureDir,
+      });
+      try {
+        for (let i = 0; i < shifted.length; i += DRIFT_BATCH) {
+          const records = shifted.slice(i, i + DRIFT_BATCH).map((e) => e.record);
+          const response = await fetch(`${scorer.url}/score`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ records }),
+          });
+          if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}`);
+        }
+        return shifted.length;
+      } finally {
+        await scorer.close();
+      }
+    },
+    task,
+  );
+  const now = new Date();
+  const monitored = await phases.timed('drift job', async () => [
+    await runLocalMonitor({ config, home: context.home, now }),
+    await runLocalMonitor({ config, home: context.home, now: new Date(now.getTime() + 3_600_000) }),
+  ]);
+  const last = monitored[monitored.length - 1];
+  task.done(`${scored} loans scored; ${last.alarm.name} ${last.alarm.state}`);
+  let outcome: ReturnType<typeof retrainingOutcome> | undefined;
+  let states: unknown[] = [];
+  if (last.alarm.entered || monitored[0].alarm.entered) {
+    const progress = retrainingProgress(phases.progress, { synthesizes: false });
+    states = progress.states;
+    const run = await phases.timed('retrain (drift)', () =>
+      runLocalRetraining({
+        config,
+        home: context.home,
+        input: { trigger: 'drift' },
+        onEvent: progress.onEvent,
+        approval: context.approval,
+      }),
+    );
+    outcome = retrainingOutcome(run.status, run.output, run.error);
+  }
+  const report = last.drift.report;
+  return {
+    outcome,
+    result: {
+      shifted: `${SHIFTED.feature} × ${SHIFTED.factor}`,
+      scored,
+      modelVersion: champion.modelVersion,
+      drifted: report?.drifted ?? [],
+      psi: Object.fromEntries((report?.features ?? []).map((f) => [f.name, f.psi])),
+      scorePsi: report?.score?.psi ?? null,
+      alarm: last.alarm,
+      reportUri: last.drift.reportUri,
+      retraining: outcome ? { ...outcome, states } : null,
+    },
+  };
+}
+
 /** Leaves example inputs in the home and scores three held-out loans through the local scorer. */
 async function scorePhase(phases: Phases, layout: LocalLayout, store: LocalArtifactStore, final: FinalState) {
   const heldOut = await readTestRecords(store, final.prepared.testRecordsUri, EXAMPLE_LOANS);
@@ -310,6 +425,13 @@ function writeExamples(home: string, heldOut: readonly TestRecord[]): { request:
   mkdirSync(dir, { recursive: true });
   const request = join(dir, 'request.json');
   writeFileSync(request, `${JSON.stringify({ records: heldOut.slice(0, 3).map((e) => e.record) }, null, 2)}\n`);
+  const loans = join(dir, 'loans.csv');
+  writeFileSync(loans, loansCsv(heldOut));
+  return { request, loans };
+}
+
+/** Loans as CSV with named columns and their outcome (`mlp predict --spec`, `mlp drift`). */
+function loansCsv(heldOut: readonly TestRecord[]): string {
   const columns = Object.keys(heldOut[0]?.record ?? {});
   const cell = (value: unknown) => {
     if (value === null || value === undefined) return '';
@@ -320,9 +442,7 @@ function writeExamples(home: string, heldOut: readonly TestRecord[]): { request:
     [...columns, 'defaulted_12m'].join(','),
     ...heldOut.map((e) => [...columns.map((c) => cell(e.record[c])), String(e.label)].join(',')),
   ];
-  const loans = join(dir, 'loans.csv');
-  writeFileSync(loans, `${lines.join('\n')}\n`);
-  return { request, loans };
+  return `${lines.join('\n')}\n`;
 }
 
 /** Scores loans through the local scorer, which follows the alias Deploy just moved. */
@@ -361,11 +481,21 @@ function demoLines(
       retraining: { trainingRows: number | null };
     };
     scored: { predictions: number[]; labels: number[]; modelVersion: string; url: string } | null;
+    drift: {
+      shifted: string;
+      scored: number;
+      modelVersion: string;
+      drifted: readonly string[];
+      psi: Record<string, number | null>;
+      scorePsi: number | null;
+      alarm: { name: string; state: string; threshold: number };
+    } | null;
     artifacts: Record<string, unknown> & { examples?: { request: string; loans: string } };
     timings: Record<string, number>;
   },
   outcome: Parameters<typeof outcomeLines>[0],
   second: Parameters<typeof outcomeLines>[0],
+  drifted?: Parameters<typeof outcomeLines>[0],
 ): string[] {
   const lines = [
     `1. seeded ${r.seeded.customers} customers, ${r.seeded.loans} loans`,
@@ -392,6 +522,19 @@ function demoLines(
       `(was ${r.retraining.trainingRows ?? 0}), every manifest merged so far`,
     ...outcomeLines(second).map((line) => `   ${line.trim()}`),
   );
+  if (r.drift) {
+    const d = r.drift;
+    const psi = Object.entries(d.psi)
+      .filter(([name]) => d.drifted.includes(name))
+      .map(([name, v]) => `${name} PSI ${(v ?? 0).toFixed(3)}`);
+    lines.push(
+      `7. new applications with ${d.shifted}: ${d.scored} scored by ${d.modelVersion}, drift counts captured; ` +
+        `the drift job finds ${psi.join(', ') || 'no drift'} (score PSI ${(d.scorePsi ?? 0).toFixed(3)})`,
+      `   ${d.alarm.name}: ${d.alarm.state} (PSI >= ${d.alarm.threshold} in 2 of 3 periods)` +
+        (drifted ? '; it started a retraining:' : ''),
+      ...(drifted ? outcomeLines(drifted, d.modelVersion).map((line) => `   ${line.trim()}`) : []),
+    );
+  }
   lines.push('artifacts:');
   for (const [name, value] of Object.entries(r.artifacts)) {
     if (name === 'examples') continue;

@@ -2,12 +2,12 @@
 import { createReadStream, createWriteStream, type ReadStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { parse } from 'csv-parse';
 import { type FeatureSpec, FeatureSpecError, parseFeatureSpec } from '../../lambdas/features/feature-spec';
 import { RecordError, Vectorizer } from '../../lambdas/features/vectorizer';
 import { Predictor } from '../../lambdas/xgboost/predictor';
 import { readModel } from '../../lambdas/xgboost/read-model';
 import { UsageError } from '../../terminal/errors';
+import { namedRecords } from './csv-records';
 import { CommandOutput } from '../../terminal/output';
 
 /** Options of `mlp predict`. */
@@ -202,75 +202,14 @@ async function* namedRows(
   if (vectorizer.width !== width) {
     throw new UsageError(`the feature spec yields ${vectorizer.width} columns but the model expects ${width}`);
   }
-  const parser = stream.pipe(parse({ bom: true, skip_empty_lines: true, trim: true, info: true }));
-  stream.once('error', (error) => parser.destroy(error)); // a read error ends the loop below, not the process
-  let header: string[] | undefined;
-  let columns: { index: number; name: string; numeric: boolean }[] = [];
-  let line = 1;
-  try {
-    for await (const { record: fields, info } of parser as AsyncIterable<{
-      record: string[];
-      info: { lines: number };
-    }>) {
-      line = info.lines;
-      if (!header) {
-        header = fields;
-        const position = new Map(header.map((name, i) => [name, i]));
-        const missing = spec.features.filter((f) => !position.has(f.name)).map((f) => f.name);
-        if (missing.length > 0) {
-          throw new UsageError(
-            `${input}: the header lacks ${missing.length} feature(s) of the spec: ${missing.slice(0, 10).join(', ')}` +
-              `${missing.length > 10 ? ', …' : ''} (an empty column scores them as missing)`,
-          );
-        }
-        columns = spec.features.map((f) => ({
-          index: position.get(f.name)!,
-          name: f.name,
-          numeric: f.type === 'numeric',
-        }));
-        const ignored = header.filter((name) => !spec.features.some((f) => f.name === name));
-        if (ignored.length > 0) {
-          new CommandOutput({}).note(
-            `${input}: ignoring columns the feature spec does not name: ${ignored.join(', ')}`,
-          );
-        }
-        continue;
+  for await (const { record, at } of namedRecords(spec, stream, input)) {
+    yield (rows, offset) => {
+      try {
+        vectorizer.fill(record, 0, rows, offset);
+      } catch (error) {
+        if (!(error instanceof RecordError)) throw error;
+        throw new UsageError(`${input} line ${at}: ${error.message.replace(/^records\[0\]\.?/, '')}`);
       }
-      const at = line;
-      const record: Record<string, number | string | null> = {};
-      for (const column of columns) {
-        const text = fields[column.index];
-        if (text === '' || text === undefined) {
-          record[column.name] = null;
-        } else if (column.numeric) {
-          if (text === 'NaN' || text === 'nan') {
-            record[column.name] = null;
-            continue;
-          }
-          const value = Number(text);
-          if (!Number.isFinite(value)) throw new UsageError(`${input} line ${at} column ${column.name}: not a number`);
-          record[column.name] = value;
-        } else {
-          record[column.name] = text;
-        }
-      }
-      yield (rows, offset) => {
-        try {
-          vectorizer.fill(record, 0, rows, offset);
-        } catch (error) {
-          if (!(error instanceof RecordError)) throw error;
-          throw new UsageError(`${input} line ${at}: ${error.message.replace(/^records\[0\]\.?/, '')}`);
-        }
-      };
-    }
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
-      // csv-parse's own messages can quote the row; only where and what kind of problem is reported.
-      const where = (error as { lines?: number }).lines ?? line;
-      throw new UsageError(`${input} line ${where}: not valid CSV (${code})`);
-    }
-    throw error;
+    };
   }
-  if (!header) throw new UsageError(`${input} is empty: with --spec it needs a header naming the features`);
 }

@@ -6,7 +6,8 @@ import { loadEnvironment } from '../../config';
 import { loadScoringModel, type ScoringModel } from '../../lambdas/scorer/scoring-model';
 import { followLocalAlias } from '../../local/alias-model';
 import { startLocalScorer } from '../../local/scoring-server';
-import { localLayout, mlpHome } from '../../local/local-home';
+import { localCaptureBucket, localLayout, mlpHome } from '../../local/local-home';
+import { capture } from '../../contracts/s3-layout';
 import { UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { parsePort } from '../../terminal/options';
@@ -36,6 +37,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   let model: () => Promise<ScoringModel>;
   let logFile: string;
   let serving: string;
+  let captureDir: string | undefined;
   if (modelUri) {
     const specUri = options.spec ? resolve(options.spec) : process.env.FEATURE_SPEC_URI;
     const loaded = await loadScoringModel({
@@ -58,9 +60,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     });
     logFile = join(layout.logs, 'scorer.log');
     serving = `${env}'s live alias (now ${first.version})`;
+    const dataset = loadEnvironment(env).retraining.dataset;
+    captureDir = join(layout.objects, localCaptureBucket(env), capture.datasetPrefix(dataset));
   }
   const hadLog = existsSync(logFile);
-  const running = await startLocalScorer(model, { port, logFile }).catch((error: NodeJS.ErrnoException) => {
+  const running = await startLocalScorer(model, { port, logFile, captureDir }).catch((error: NodeJS.ErrnoException) => {
     if (!hadLog) rmSync(logFile, { force: true }); // nothing was served: leave no log behind
     if (error.code === 'EADDRINUSE') {
       throw new UsageError(`port ${port} is in use`, 'give another --port, or --port 0 for any free one');
@@ -68,8 +72,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     throw error;
   });
   new CommandOutput({}).note(
-    `serving ${serving} at ${running.url} (POST /score, GET /health /version /openapi.json); logs in ${logFile}`,
-    { url: running.url, logFile },
+    `serving ${serving} at ${running.url} (POST /score, GET /health /version /openapi.json); logs in ${logFile}` +
+      (captureDir ? `; captures in ${captureDir}` : ''),
+    { url: running.url, logFile, ...(captureDir ? { captureDir } : {}) },
   );
   await new Promise<void>((done) => {
     process.once('SIGINT', done);

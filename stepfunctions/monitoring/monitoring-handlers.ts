@@ -14,12 +14,19 @@ import { monitoredPointerUri, parseMonitoringSettings } from './monitoring-setti
 
 const logger = new Logger({ serviceName: MONITORING_SERVICE });
 
-/** Publishes a job's metrics, one EMF document per dimension set. */
+/**
+ * Publishes a job's metrics, one EMF document per metric so each carries its own dimensions (and the instance's
+ * own output: the local monitor's goes to a file).
+ */
 export function publishDriftMetrics(metrics: Metrics, published: readonly DriftMetric[]): void {
   for (const metric of published) {
-    const single = metrics.singleMetric();
-    if (Object.keys(metric.dimensions).length > 0) single.addDimensions({ ...metric.dimensions });
-    single.addMetric(metric.name, metric.name === 'WindowRecords' ? MetricUnit.Count : MetricUnit.NoUnit, metric.value);
+    if (Object.keys(metric.dimensions).length > 0) metrics.addDimensions({ ...metric.dimensions });
+    metrics.addMetric(
+      metric.name,
+      metric.name === 'WindowRecords' ? MetricUnit.Count : MetricUnit.NoUnit,
+      metric.value,
+    );
+    metrics.publishStoredMetrics();
   }
 }
 

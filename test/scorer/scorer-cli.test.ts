@@ -176,7 +176,7 @@ describe('mlp predict --spec with named columns', () => {
     expect(errorOf(run(ragged)).message).toMatch(new RegExp(`^mlp: ${ragged} line 2: not valid CSV \\(CSV_`));
 
     const empty = file('empty.csv', '');
-    expect(errorOf(run(empty)).message).toContain('is empty: with --spec it needs a header naming the features');
+    expect(errorOf(run(empty)).message).toContain('is empty: it needs a header naming the features');
 
     const badSpec = file('bad-spec.json', JSON.stringify({ ...spec, format: 'other' }));
     const refused = run(ragged, badSpec);
