@@ -161,6 +161,11 @@ export class PlatformStage extends Stage {
           arnExport: this.data.modelsBucketArnExport,
           key: this.keys.modelsKey,
         },
+        curated: {
+          name: this.data.curatedBucket.bucketName,
+          arnExport: this.data.curatedBucketArnExport,
+          key: this.keys.landingKey,
+        },
       },
       logsKey: this.keys.auditKey,
       alertTopic: this.alerts.topic,

@@ -1,7 +1,7 @@
 /**
  * Serves a Lambda handler over HTTP on the loopback interface, the local stand-in for API Gateway: a request to
  * the function's route becomes a REST (v1) proxy event and the handler's proxy response the HTTP response; a
- * few read-only routes (health, version, API description) answer beside it. Any other path is 404, another
+ * few read-only routes (health, version, API description, metrics) answer beside it. Any other path is 404, another
  * method on a known path 405. Bodies above the cap are refused with 413 before they are read in full; a client
  * that goes away mid-request costs that request only; `close()` stops taking connections and lets in-flight
  * requests finish.
@@ -17,7 +17,9 @@ export type LambdaHandler = (event: unknown, context: Context) => Promise<unknow
 /** The answer of a read-only route. */
 export interface RouteAnswer {
   readonly statusCode: number;
+  /** JSON, or with `contentType` the text itself. */
   readonly body: unknown;
+  readonly contentType?: string;
 }
 
 /** Options of {@link startLambdaHttpServer}. */
@@ -127,6 +129,12 @@ async function serve(
       statusCode: 500,
       body: { statusCode: 500, error: 'internal error' },
     }));
+    if ('contentType' in answer && answer.contentType && typeof answer.body === 'string') {
+      if (response.destroyed) return;
+      response.writeHead(answer.statusCode, { 'content-type': answer.contentType });
+      response.end(answer.body);
+      return;
+    }
     return send(response, answer.statusCode, answer.body);
   }
 

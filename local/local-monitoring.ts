@@ -1,6 +1,6 @@
 /**
- * Local mode's monitoring: the drift job (stepfunctions/monitoring/drift-job.ts) over an environment's local
- * capture bucket, its metrics as EMF lines in `$MLP_HOME/logs/<env>/monitoring.log`, and the drift alarm's
+ * Local mode's monitoring: the drift and quality jobs (stepfunctions/monitoring/) over an environment's local
+ * capture bucket and curated table, their metrics as EMF lines in `$MLP_HOME/logs/<env>/monitoring.log`, and the drift alarm's
  * local twin: each run is one period, and like `mlp-<env>-drift-psi` it goes to ALARM when MaxPsi is at or above
  * `driftPsi` in 2 of the last 3 periods (a period without a judged window counts as not breaching). Its state is
  * `serving/<env>/drift-alarm.json`; entering ALARM is written to the notifications log, as SNS would mail it.
@@ -13,7 +13,12 @@ import { scorerMetricsNamespace } from '../contracts/scorer-metrics';
 import { readChampion } from '../stepfunctions/champion';
 import { type DriftJobResult, runDriftJob } from '../stepfunctions/monitoring/drift-job';
 import { publishDriftMetrics } from '../stepfunctions/monitoring/monitoring-handlers';
-import { monitoringSettings } from '../stepfunctions/monitoring/monitoring-settings';
+import {
+  monitoringSettings,
+  QUALITY_DAYS,
+  QUALITY_MIN_LABELLED,
+} from '../stepfunctions/monitoring/monitoring-settings';
+import { type QualityJobResult, runQualityJob } from '../stepfunctions/monitoring/quality-job';
 import { LocalArtifactStore } from './local-artifact-store';
 import { localCaptureBucket, localLayout, localSettings } from './local-home';
 import { powertoolsToFile } from './lambda-log-file';
@@ -36,6 +41,7 @@ export interface LocalDriftAlarm {
 /** One run of the local monitor. */
 export interface LocalMonitorResult {
   readonly drift: DriftJobResult;
+  readonly quality: QualityJobResult;
   readonly alarm: LocalDriftAlarm;
 }
 
@@ -53,13 +59,24 @@ export async function runLocalMonitor(options: {
   const namespace = scorerMetricsNamespace(config.name);
   const settings = monitoringSettings(
     config,
-    { capture: localCaptureBucket(config.name), models: retraining.buckets.models },
+    {
+      capture: localCaptureBucket(config.name),
+      models: retraining.buckets.models,
+      curated: retraining.buckets.curated,
+    },
     namespace,
   );
-  const drift = await runDriftJob(store, settings, await readChampion(store, retraining), now);
+  const champion = await readChampion(store, retraining);
+  const drift = await runDriftJob(store, settings, champion, now);
+  const quality = await runQualityJob(
+    store,
+    { retraining, captureBucket: settings.captureBucket, days: QUALITY_DAYS, minLabelled: QUALITY_MIN_LABELLED },
+    now,
+    champion?.modelVersion,
+  );
   const observability = powertoolsToFile(join(layout.logs, 'monitoring.log'), MONITORING_SERVICE, namespace);
   try {
-    publishDriftMetrics(observability.metrics, drift.metrics);
+    publishDriftMetrics(observability.metrics, [...drift.metrics, ...quality.metrics]);
     observability.logger.info('drift job done', {
       modelVersion: drift.modelVersion,
       captures: drift.captures,
@@ -82,7 +99,7 @@ export async function runLocalMonitor(options: {
       })}\n`,
     );
   }
-  return { drift, alarm };
+  return { drift, quality, alarm };
 }
 
 function advanceAlarm(servingDir: string, config: EnvironmentConfig, drift: DriftJobResult): LocalDriftAlarm {

@@ -1,7 +1,8 @@
 /**
  * The local scoring service behind `mlp serve` and the demo: the scoring Lambda handler on 127.0.0.1 as API
- * Gateway would call it (`POST /score`), with `GET /health`, `GET /version` and `GET /openapi.json` (the API
- * described from the served model's feature spec: the same request schema as the private API's model). The
+ * Gateway would call it (`POST /score`), with `GET /health`, `GET /version`, `GET /openapi.json` (the API
+ * described from the served model's feature spec: the same request schema as the private API's model) and
+ * `GET /metrics` (Prometheus: requests, latency, the current window's PSI per feature). The
  * handler's Powertools logs and EMF metrics go to a file, not to the terminal.
  */
 import { SCORER_SERVICE } from '../contracts/scorer-metrics';
@@ -12,6 +13,9 @@ import type { ScoringModel } from '../lambdas/scorer/scoring-model';
 import packageJson from '../package.json';
 import { powertoolsToFile } from './lambda-log-file';
 import { captureSink } from '../lambdas/monitoring/capture';
+import type { DriftOptions } from '../lambdas/monitoring/drift-report';
+import type { Context } from 'aws-lambda';
+import { ScorerMetricsEndpoint } from './scorer-metrics-endpoint';
 import { type RouteAnswer, type RunningServer, startLambdaHttpServer } from './lambda-http-server';
 
 /** Options of {@link startLocalScorer}. */
@@ -22,6 +26,8 @@ export interface LocalScorerOptions {
   readonly logFile: string;
   /** Where each request's capture goes (a directory: the local capture bucket's dataset prefix); none: nothing. */
   readonly captureDir?: string;
+  /** How `/metrics` judges the current window's drift (the environment's driftPsi and driftMinRecords). */
+  readonly drift?: DriftOptions;
 }
 
 /** Starts the service; `close()` drains in-flight requests, then closes the log file. */
@@ -30,13 +36,22 @@ export async function startLocalScorer(
   options: LocalScorerOptions,
 ): Promise<RunningServer & { readonly logFile: string }> {
   const files = powertoolsToFile(options.logFile, SCORER_SERVICE);
-  const observability = { ...files, ...(options.captureDir ? { capture: captureSink(options.captureDir) } : {}) };
+  const metrics = new ScorerMetricsEndpoint(model, options.drift ?? { psiThreshold: 0.2, minRecords: 1 });
+  const capture = metrics.tee(options.captureDir ? captureSink(options.captureDir) : undefined);
+  const observability = { ...files, capture };
+  const scoring = createScoringHandler(model, observability);
+  const handler = async (event: unknown, context: Context) => {
+    const started = performance.now();
+    const response = (await scoring(event, context)) as { statusCode?: number };
+    metrics.observe(response.statusCode ?? 200, (performance.now() - started) / 1000);
+    return response;
+  };
   const current = async (): Promise<ScoringModel | Error> => model().catch((error: Error) => error);
   const unavailable = (error: Error): RouteAnswer => ({
     statusCode: 503,
     body: { status: 'unavailable', error: `the model is not available: ${error.message}` },
   });
-  const running = await startLambdaHttpServer(createScoringHandler(model, observability), {
+  const running = await startLambdaHttpServer(handler, {
     port: options.port,
     maxBodyBytes: MAX_BODY_BYTES,
     functionName: 'mlp-scorer-local',
@@ -52,6 +67,11 @@ export async function startLocalScorer(
         if (loaded instanceof Error) return unavailable(loaded);
         return { statusCode: 200, body: versionOf(loaded) };
       },
+      '/metrics': async () => ({
+        statusCode: 200,
+        body: await metrics.registry.metrics(),
+        contentType: metrics.registry.contentType,
+      }),
       '/openapi.json': async () => {
         const loaded = await current();
         if (loaded instanceof Error) return unavailable(loaded);

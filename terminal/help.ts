@@ -14,6 +14,7 @@ export const ENVIRONMENT_VARIABLES = {
   FEATURE_SPEC_URI: 'mlp serve: feature spec when --spec is not given',
   MODEL_VERSION: 'mlp serve: version label reported with every prediction',
   MODEL_SHA256: 'mlp serve: expected SHA-256 of the model file (refuses another)',
+  BASELINE_URI: "mlp serve: the model's drift baseline (baseline.json), for /metrics",
 } as const;
 
 /** Name of a variable in {@link ENVIRONMENT_VARIABLES}. */

@@ -321,11 +321,14 @@ async function driftPhase(
       });
       try {
         for (let i = 0; i < shifted.length; i += DRIFT_BATCH) {
-          const records = shifted.slice(i, i + DRIFT_BATCH).map((e) => e.record);
+          const batch = shifted.slice(i, i + DRIFT_BATCH);
+          const records = batch.map((e) => e.record);
+          // With their pseudonymous keys, so the quality job can join the outcomes the bank already knows.
+          const keys = batch.every((e) => e.key !== undefined) ? batch.map((e) => e.key!) : undefined;
           const response = await fetch(`${scorer.url}/score`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ records }),
+            body: JSON.stringify(keys ? { records, keys } : { records }),
           });
           if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}`);
         }
@@ -371,6 +374,7 @@ async function driftPhase(
       scorePsi: report?.score?.psi ?? null,
       alarm: last.alarm,
       reportUri: last.drift.reportUri,
+      quality: last.quality.report.cohorts.filter((c) => c.modelVersion === champion.modelVersion),
       retraining: outcome ? { ...outcome, states } : null,
     },
   };
@@ -489,6 +493,7 @@ function demoLines(
       psi: Record<string, number | null>;
       scorePsi: number | null;
       alarm: { name: string; state: string; threshold: number };
+      quality: readonly { cohort: string; estimatedAuc: number | null; realised: { auc: number } | null }[];
     } | null;
     artifacts: Record<string, unknown> & { examples?: { request: string; loans: string } };
     timings: Record<string, number>;
@@ -530,6 +535,11 @@ function demoLines(
     lines.push(
       `7. new applications with ${d.shifted}: ${d.scored} scored by ${d.modelVersion}, drift counts captured; ` +
         `the drift job finds ${psi.join(', ') || 'no drift'} (score PSI ${(d.scorePsi ?? 0).toFixed(3)})`,
+      ...d.quality.map(
+        (q) =>
+          `   quality of ${d.modelVersion}'s ${q.cohort} predictions: estimated AUC ${q.estimatedAuc?.toFixed(3) ?? '—'}` +
+          ` from the scores alone, realised ${q.realised ? q.realised.auc.toFixed(3) : 'pending'} from the known outcomes`,
+      ),
       `   ${d.alarm.name}: ${d.alarm.state} (PSI >= ${d.alarm.threshold} in 2 of 3 periods)` +
         (drifted ? '; it started a retraining:' : ''),
       ...(drifted ? outcomeLines(drifted, d.modelVersion).map((line) => `   ${line.trim()}`) : []),

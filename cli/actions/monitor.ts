@@ -18,6 +18,7 @@ import { CommandError, UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { namedRecords } from './csv-records';
 import { outcomeLines } from './retraining-report';
+import type { QualityReport } from '../../stepfunctions/monitoring/quality';
 
 /** Options of `mlp monitor`. */
 export interface MonitorOptions {
@@ -58,6 +59,18 @@ function reportLines(report: DriftReport): string[] {
   return lines;
 }
 
+/** Lines of a quality report: one per version and cohort month. */
+function qualityLines(report: QualityReport): string[] {
+  const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(4));
+  return report.cohorts.map(
+    (c) =>
+      `quality ${c.modelVersion} ${c.cohort}: ${c.predictions} predictions, estimated AUC ${f(c.estimatedAuc)}, ` +
+      (c.realised
+        ? `realised AUC ${f(c.realised.auc)} Brier ${f(c.realised.brier)} (${c.labelled} labelled)`
+        : `realised pending: ${c.pending}`),
+  );
+}
+
 /** `mlp monitor`. */
 export async function monitor(options: MonitorOptions): Promise<void> {
   const config = envOf(options.local);
@@ -66,18 +79,26 @@ export async function monitor(options: MonitorOptions): Promise<void> {
     const problem = trainingPythonProblem();
     if (problem) throw new UsageError(problem);
   }
-  const { drift, alarm } = await runLocalMonitor({ config, home });
+  const { drift, quality, alarm } = await runLocalMonitor({ config, home });
   let retraining: ReturnType<typeof retrainingOutcome> | null = null;
   if (options.retrain && alarm.entered) {
     const run = await runLocalRetraining({ config, home, input: { trigger: 'drift' } });
     retraining = retrainingOutcome(run.status, run.output, run.error);
   }
   const { report: _report, ...summary } = drift;
-  const result = { environment: config.name, ...summary, report: drift.report, alarm, retraining };
+  const result = {
+    environment: config.name,
+    ...summary,
+    report: drift.report,
+    quality: quality.report,
+    alarm,
+    retraining,
+  };
   new CommandOutput(options).result(result, {
     human: (r) => [
       ...(r.report ? reportLines(r.report) : [`nothing judged: ${r.skipped}`]),
       ...(r.unreadable ? [`${r.unreadable} capture(s) unreadable, set aside: ${r.problems[0]}`] : []),
+      ...qualityLines(quality.report),
       `${alarm.name}: ${alarm.state}${alarm.entered ? ' (entered now)' : ''}; MaxPsi of the last runs: ` +
         alarm.periods.map((p) => (p === null ? '—' : p.toFixed(3))).join(', '),
       ...(retraining ? ['retraining started by the drift alarm:', ...outcomeLines(retraining)] : []),

@@ -17,6 +17,7 @@ export interface ServeOptions {
   readonly model?: string;
   readonly spec?: string;
   readonly modelVersion?: string;
+  readonly baseline?: string;
   readonly local?: string | true;
   readonly port: string;
 }
@@ -46,12 +47,15 @@ export async function serve(options: ServeOptions): Promise<void> {
       modelVersion: options.modelVersion ?? (process.env.MODEL_VERSION || undefined),
       // Checked when given; else the file's own, so that GET /version says which bytes are served.
       modelSha256: process.env.MODEL_SHA256 || fileSha256(modelUri),
+      baselineUri: options.baseline ? resolve(options.baseline) : process.env.BASELINE_URI || undefined,
     });
+    if (loaded.baselineProblem) throw new UsageError(`--baseline: ${loaded.baselineProblem}`);
     model = async () => loaded;
     logFile = join(home, 'logs', 'scorer.log');
     serving = `${loaded.version} (${loaded.predictor.model.objective}, ${loaded.predictor.model.numTrees} trees)`;
   } else {
     if (options.spec) throw new UsageError('--spec goes with --model PATH');
+    if (options.baseline) throw new UsageError('--baseline goes with --model PATH (the live alias names its own)');
     const env = loadEnvironment(typeof options.local === 'string' ? options.local : 'dev').name;
     const layout = localLayout(home, env);
     model = followLocalAlias(layout.serving);
@@ -64,7 +68,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     captureDir = join(layout.objects, localCaptureBucket(env), capture.datasetPrefix(dataset));
   }
   const hadLog = existsSync(logFile);
-  const running = await startLocalScorer(model, { port, logFile, captureDir }).catch((error: NodeJS.ErrnoException) => {
+  const running = await startLocalScorer(model, {
+    port,
+    logFile,
+    captureDir,
+    drift: driftOptions(options.local),
+  }).catch((error: NodeJS.ErrnoException) => {
     if (!hadLog) rmSync(logFile, { force: true }); // nothing was served: leave no log behind
     if (error.code === 'EADDRINUSE') {
       throw new UsageError(`port ${port} is in use`, 'give another --port, or --port 0 for any free one');
@@ -72,7 +81,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     throw error;
   });
   new CommandOutput({}).note(
-    `serving ${serving} at ${running.url} (POST /score, GET /health /version /openapi.json); logs in ${logFile}` +
+    `serving ${serving} at ${running.url} (POST /score, GET /health /version /openapi.json /metrics); logs in ${logFile}` +
       (captureDir ? `; captures in ${captureDir}` : ''),
     { url: running.url, logFile, ...(captureDir ? { captureDir } : {}) },
   );
@@ -81,6 +90,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.once('SIGTERM', done);
   });
   await running.close();
+}
+
+/** How /metrics judges drift: the environment's thresholds (dev's for a model file). */
+function driftOptions(local: string | true | undefined) {
+  const { alarms } = loadEnvironment(typeof local === 'string' ? local : 'dev');
+  return { psiThreshold: alarms.driftPsi, minRecords: alarms.driftMinRecords };
 }
 
 /** SHA-256 of a local model file (an `s3://` URI is left to MODEL_SHA256). */

@@ -12,7 +12,7 @@ import { withJson } from '../../terminal/options';
 export function registerMonitorCommands(program: Command, actions: () => typeof MonitorActions): void {
   const monitor = program
     .command('monitor')
-    .description("run the drift job over the local environment's captured traffic; advance its drift alarm")
+    .description("run the drift and quality jobs over the local environment's captures; advance its drift alarm")
     .option('--local [env]', 'the local environment (default dev)')
     .option('--retrain', 'when the drift alarm enters ALARM, start a retraining (as the alarm does in AWS)');
   withHelp(withJson(monitor), {
@@ -22,7 +22,9 @@ export function registerMonitorCommands(program: Command, actions: () => typeof 
       "Judges the champion's captures of the last alarms.driftWindowHours against its baseline (PSI per feature\n" +
       'and of the score); a window under alarms.driftMinRecords is not judged. Each run is one period of the\n' +
       'drift alarm: ALARM when MaxPsi >= alarms.driftPsi in 2 of the last 3 runs. In AWS the Monitoring stack\n' +
-      'runs the job hourly and the alarm starts the retraining itself.',
+      'runs the job hourly and the alarm starts the retraining itself.\n' +
+      'Quality: per version and cohort month, the AUC estimated from the scores and, once the curated table holds\n' +
+      'outcomes for 200 of the keys scored, the realised AUC and Brier score.',
   }).action((options: MonitorActions.MonitorOptions) => actions().monitor(options));
 
   const drift = program

@@ -3,7 +3,9 @@
  * champion's captured traffic against its baseline and publishes PSI per feature and of the score), the drift
  * alarm — MaxPsi at or above `driftPsi` in 2 of 3 hourly periods, named `mlp-<env>-drift-psi` so that the
  * retraining trigger starts an execution when it fires — alarms on failed retraining executions and on the job
- * itself, all to the alerts topic, and the environment's dashboard.
+ * itself, all to the alerts topic, and the environment's dashboard. The daily quality job (DuckDB, reading the
+ * curated table's outcomes) publishes estimated and realised AUC; the champion's estimated AUC below the
+ * gate's floor (`promotion.minAuc`) raises `mlp-<env>-estimated-auc`.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,7 +19,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config';
-import { capture, models } from '../../contracts/s3-layout';
+import { capture, curated, models } from '../../contracts/s3-layout';
+import { NATIVE_MODULES } from '../lambda-bundling';
 import { SCORER_METRIC, SCORER_SERVICE, scorerMetricsNamespace } from '../../contracts/scorer-metrics';
 import { driftAlarmName, MONITORING_SERVICE } from '../../contracts/monitoring-metrics';
 import { monitoringSettings } from '../../stepfunctions/monitoring/monitoring-settings';
@@ -32,6 +35,7 @@ export interface MonitoringStackProps extends StackProps {
   readonly buckets: {
     readonly capture: { readonly name: string; readonly arnExport: string; readonly key: kms.IKey };
     readonly models: { readonly name: string; readonly arnExport: string; readonly key: kms.IKey };
+    readonly curated: { readonly name: string; readonly arnExport: string; readonly key: kms.IKey };
   };
   readonly logsKey: kms.IKey;
   readonly alertTopic: sns.ITopic;
@@ -45,6 +49,8 @@ export class MonitoringStack extends Stack {
   readonly driftJob: PlatformFunction;
   readonly driftAlarm: cloudwatch.Alarm;
   readonly retrainingFailedAlarm: cloudwatch.Alarm;
+  readonly qualityJob: PlatformFunction;
+  readonly estimatedAucAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
@@ -68,7 +74,11 @@ export class MonitoringStack extends Stack {
         MONITORING_SETTINGS: this.toJsonString(
           monitoringSettings(
             config,
-            { capture: props.buckets.capture.name, models: props.buckets.models.name },
+            {
+              capture: props.buckets.capture.name,
+              models: props.buckets.models.name,
+              curated: props.buckets.curated.name,
+            },
             namespace,
           ),
         ),
@@ -89,6 +99,7 @@ export class MonitoringStack extends Stack {
     const objects = new ObjectAccess({
       capture: { arnExport: props.buckets.capture.arnExport, key: props.buckets.capture.key },
       models: { arnExport: props.buckets.models.arnExport, key: props.buckets.models.key },
+      curated: { arnExport: props.buckets.curated.arnExport, key: props.buckets.curated.key },
     });
     objects.read(fn, {
       sid: 'ReadCaptures',
@@ -112,6 +123,92 @@ export class MonitoringStack extends Stack {
       description: `mlp ${envName}: run the drift job every hour`,
       schedule: events.Schedule.rate(Duration.hours(1)),
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+    });
+
+    this.qualityJob = new PlatformFunction(this, 'QualityJob', {
+      entry: 'stepfunctions/monitoring/monitoring-handlers.ts',
+      handler: 'qualityJob',
+      description: `mlp ${envName}: daily quality job`,
+      vpc: props.vpc,
+      memoryMb: 4096,
+      reservedConcurrency: 1,
+      timeout: Duration.minutes(15),
+      // DuckDB reads the curated table's files, downloaded to the function's ephemeral storage.
+      nodeModules: [NATIVE_MODULES.duckdb],
+      ephemeralStorageMb: 10_240,
+      logRetentionDays: config.logRetentionDays,
+      logsKey: props.logsKey,
+      retainLogs: props.retainLogs,
+      environment: {
+        MONITORING_SETTINGS: this.toJsonString(
+          monitoringSettings(
+            config,
+            {
+              capture: props.buckets.capture.name,
+              models: props.buckets.models.name,
+              curated: props.buckets.curated.name,
+            },
+            namespace,
+          ),
+        ),
+        POWERTOOLS_SERVICE_NAME: MONITORING_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: namespace,
+      },
+      compliance: {
+        inlinePolicy:
+          'CDK-generated policy of the quality job role, scoped to the captures and reports of its dataset, its ' +
+          'curated table and the champion pointer. Inline keeps it deleted with the role; no other principal uses it.',
+        invocation:
+          'Invoked asynchronously by its daily EventBridge schedule only (two retries): a run that still fails is ' +
+          'counted by the monitoring-job-errors alarm, and the next day reports the same cohorts again, so a ' +
+          'dead-letter queue would hold no event worth replaying.',
+      },
+    });
+    const quality = this.qualityJob.function;
+    objects.read(quality, {
+      sid: 'ReadCaptures',
+      objects: [{ bucket: 'capture', prefix: capture.datasetPrefix(dataset) }],
+      why: 'captures are keyed by model version, hour and request id.',
+    });
+    objects.list(quality, 'capture', `${capture.datasetPrefix(dataset)}*`, 'ListCaptures');
+    objects.write(quality, {
+      sid: 'WriteQualityReports',
+      objects: [{ bucket: 'capture', prefix: `_monitoring/${dataset}/` }],
+      why: 'reports are keyed by the time of their run.',
+    });
+    objects.read(quality, {
+      sid: 'ReadCuratedTable',
+      objects: [{ bucket: 'curated', prefix: curated.tablesPrefix(dataset) }],
+      why: "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.",
+    });
+    objects.list(quality, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListCuratedTable');
+    objects.read(quality, {
+      sid: 'ReadChampion',
+      objects: [{ bucket: 'models', prefix: models.championPrefix(dataset) }],
+      why: 'the champion pointer names the served version, whose estimated AUC the alarm watches.',
+    });
+    objects.list(quality, 'models', models.championPointerKey(dataset), 'ListChampionPointer');
+    new events.Rule(this, 'QualitySchedule', {
+      description: `mlp ${envName}: run the quality job every day`,
+      schedule: events.Schedule.rate(Duration.days(1)),
+      targets: [new targets.LambdaFunction(quality, { retryAttempts: 2 })],
+    });
+    this.estimatedAucAlarm = new cloudwatch.Alarm(this, 'EstimatedAuc', {
+      alarmName: `mlp-${envName}-estimated-auc`,
+      alarmDescription:
+        `The served model's estimated AUC (from its scores, before outcomes arrive) is below the gate's floor ` +
+        `${config.retraining.promotion.minAuc}.`,
+      metric: new cloudwatch.Metric({
+        namespace,
+        metricName: 'ChampionEstimatedAuc',
+        dimensionsMap: { service: MONITORING_SERVICE },
+        statistic: 'Minimum',
+        period: Duration.days(1),
+      }),
+      threshold: config.retraining.promotion.minAuc,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
     const hourly = (metricName: string, dimensionsMap: Record<string, string> = { service: MONITORING_SERVICE }) =>
@@ -147,14 +244,21 @@ export class MonitoringStack extends Stack {
     });
     const jobErrors = new cloudwatch.Alarm(this, 'DriftJobErrors', {
       alarmName: `mlp-${envName}-monitoring-job-errors`, // not under the drift prefix: a failed job must not retrain
-      alarmDescription: 'The drift job failed: drift is not being judged.',
-      metric: fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      alarmDescription: 'The drift or the quality job failed: drift or quality is not being judged.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(drift, 0) + FILL(quality, 0)',
+        usingMetrics: {
+          drift: fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+          quality: quality.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+        },
+        period: Duration.hours(1),
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.driftAlarm, this.retrainingFailedAlarm, jobErrors]) {
+    for (const alarm of [this.driftAlarm, this.retrainingFailedAlarm, this.estimatedAucAlarm, jobErrors]) {
       alarm.addAlarmAction(new actions.SnsAction(props.alertTopic));
       alarm.addOkAction(new actions.SnsAction(props.alertTopic));
     }
@@ -229,8 +333,19 @@ export class MonitoringStack extends Stack {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.driftAlarm, this.retrainingFailedAlarm],
+        alarms: [this.driftAlarm, this.retrainingFailedAlarm, this.estimatedAucAlarm],
         width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'AUC per version and cohort: estimated from scores, realised from outcomes',
+        left: [
+          search('EstimatedAuc', 'Cohort,ModelVersion,service', 'estimated'),
+          search('RealisedAuc', 'Cohort,ModelVersion,service', 'realised'),
+        ],
+        leftAnnotations: [{ value: props.config.retraining.promotion.minAuc, label: 'gate floor' }],
+        width: 24,
       }),
     );
     return dashboard;

@@ -9,8 +9,14 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { MONITORING_SERVICE } from '../../contracts/monitoring-metrics';
 import { S3ArtifactStore } from '../artifact-store';
 import { type DriftJobResult, type DriftMetric, runDriftJob } from './drift-job';
+import { type QualityJobResult, type QualityMetric, runQualityJob } from './quality-job';
 import { readChampionAt } from '../champion';
-import { monitoredPointerUri, parseMonitoringSettings } from './monitoring-settings';
+import {
+  monitoredPointerUri,
+  parseMonitoringSettings,
+  QUALITY_DAYS,
+  QUALITY_MIN_LABELLED,
+} from './monitoring-settings';
 
 const logger = new Logger({ serviceName: MONITORING_SERVICE });
 
@@ -18,7 +24,7 @@ const logger = new Logger({ serviceName: MONITORING_SERVICE });
  * Publishes a job's metrics, one EMF document per metric so each carries its own dimensions (and the instance's
  * own output: the local monitor's goes to a file).
  */
-export function publishDriftMetrics(metrics: Metrics, published: readonly DriftMetric[]): void {
+export function publishDriftMetrics(metrics: Metrics, published: readonly (DriftMetric | QualityMetric)[]): void {
   for (const metric of published) {
     if (Object.keys(metric.dimensions).length > 0) metrics.addDimensions({ ...metric.dimensions });
     metrics.addMetric(
@@ -28,6 +34,34 @@ export function publishDriftMetrics(metrics: Metrics, published: readonly DriftM
     );
     metrics.publishStoredMetrics();
   }
+}
+
+/** The scheduled quality job (daily): estimated and realised AUC per version and cohort month. */
+export async function qualityJob(): Promise<Omit<QualityJobResult, 'report'> & { cohorts: number }> {
+  const settings = parseMonitoringSettings(process.env.MONITORING_SETTINGS);
+  const metrics = new Metrics({ namespace: settings.metricsNamespace, serviceName: MONITORING_SERVICE });
+  const store = new S3ArtifactStore();
+  const pointer = await readChampionAt(store, monitoredPointerUri(settings));
+  const result = await runQualityJob(
+    store,
+    {
+      retraining: {
+        dataset: settings.dataset,
+        buckets: { landing: '', curated: settings.curatedBucket, models: settings.modelsBucket },
+        keyColumn: settings.keyColumn,
+        label: settings.label,
+      },
+      captureBucket: settings.captureBucket,
+      days: QUALITY_DAYS,
+      minLabelled: QUALITY_MIN_LABELLED,
+    },
+    new Date(),
+    pointer?.modelVersion,
+  );
+  publishDriftMetrics(metrics, result.metrics);
+  const { report, ...summary } = result;
+  logger.info('quality job done', { captures: summary.captures, cohorts: report.cohorts.length });
+  return { ...summary, cohorts: report.cohorts.length };
 }
 
 /** The scheduled drift job. */

@@ -15,7 +15,16 @@ const schema = z.strictObject({
   psiThreshold: z.number().check(z.gt(0)),
   minRecords: z.number().check(z.int(), z.gte(1)),
   windowHours: z.number().check(z.int(), z.gte(1)),
+  /** The curated bucket, the table's key and label columns (the quality job reads outcomes there). */
+  curatedBucket: z.string().check(z.minLength(3)),
+  keyColumn: z.string().check(z.minLength(1)),
+  label: z.string().check(z.minLength(1)),
 });
+
+/** Days of captured predictions the quality job reads: outcomes (a 12-month default flag) arrive a year later. */
+export const QUALITY_DAYS = 400;
+/** Fewest labelled predictions a cohort needs before its realised quality is reported. */
+export const QUALITY_MIN_LABELLED = 200;
 
 /** Validated monitoring settings. */
 export type MonitoringSettings = z.infer<typeof schema>;
@@ -23,7 +32,7 @@ export type MonitoringSettings = z.infer<typeof schema>;
 /** The settings of an environment, for its buckets. */
 export function monitoringSettings(
   config: Pick<EnvironmentConfig, 'name' | 'retraining' | 'alarms'>,
-  buckets: { readonly capture: string; readonly models: string },
+  buckets: { readonly capture: string; readonly models: string; readonly curated: string },
   metricsNamespace: string,
 ): MonitoringSettings {
   return {
@@ -34,6 +43,9 @@ export function monitoringSettings(
     psiThreshold: config.alarms.driftPsi,
     minRecords: config.alarms.driftMinRecords,
     windowHours: config.alarms.driftWindowHours,
+    curatedBucket: buckets.curated,
+    keyColumn: config.retraining.keyColumn,
+    label: config.retraining.label,
   };
 }
 

@@ -389,7 +389,7 @@ async function encodeSplits(
 ): Promise<Record<Split, string>> {
   const features = [...settings.numericFeatures, ...settings.categoricalFeatures];
   const ordered = (split: Split) =>
-    `SELECT ${[settings.label, ...features].map(quoteName).join(', ')} FROM training WHERE split = '${split}'`;
+    `SELECT ${[settings.label, ...features, settings.keyColumn].map(quoteName).join(', ')} FROM training WHERE split = '${split}'`;
   // One record reused for every row: the vectorizer reads it and keeps nothing.
   const record: FeatureRecord = {};
   const fillRecord = (columns: readonly DuckDBValue[][], r: number) => {
@@ -409,7 +409,14 @@ async function encodeSplits(
   await writeLines(paths.test, (emit) =>
     engine.forEachChunk(ordered('test'), (columns, rowCount) => {
       for (let r = 0; r < rowCount; r++) {
-        const line = encodeTestRecords([{ label: Number(columns[0][r]), record: fillRecord(columns, r) }]);
+        const key = columns[features.length + 1][r];
+        const line = encodeTestRecords([
+          {
+            label: Number(columns[0][r]),
+            record: fillRecord(columns, r),
+            ...(key === null ? {} : { key: String(key) }),
+          },
+        ]);
         emit(line.slice(0, -1));
       }
     }),

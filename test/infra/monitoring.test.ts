@@ -37,6 +37,22 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
     });
   });
 
+  test('the estimated-AUC alarm: the champion’s estimate below the gate’s floor, daily, to SNS', () => {
+    expect(alarms().find((a) => a.AlarmName === `mlp-${envName}-estimated-auc`)).toMatchObject({
+      MetricName: 'ChampionEstimatedAuc',
+      Dimensions: [{ Name: 'service', Value: 'mlp-monitoring' }],
+      Period: 86_400,
+      Threshold: config.retraining.promotion.minAuc,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    monitoring.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 day)' });
+    const [quality] = Object.values(monitoring.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Handler === 'index.qualityJob',
+    );
+    expect(quality.Properties).toMatchObject({ MemorySize: 4096, EphemeralStorage: { Size: 10_240 } });
+  });
+
   test('only the drift alarm is under the prefix the retraining trigger matches', () => {
     const rules = JSON.stringify(
       Template.fromStack(platform.stages[envName].retraining).findResources('AWS::Events::Rule'),
@@ -81,8 +97,10 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
     expect(s3.ReadCaptures[1]).toContain(`/${dataset}/*`);
     expect(s3.WriteDriftReports).toEqual(['s3:PutObject', expect.stringContaining(`/_monitoring/${dataset}/*`)]);
     expect(s3.ReadChampion[1]).toContain(`/champion/${dataset}/*`);
+    // Two writers (the drift and the quality job), each only under _monitoring/ of its dataset.
     const writes = statements.filter((s) => String(s.Action).includes('s3:PutObject'));
-    expect(writes).toHaveLength(1);
+    expect(writes.map((s) => s.Sid).sort()).toEqual(['WriteDriftReports', 'WriteQualityReports']);
+    for (const w of writes) expect(JSON.stringify(w.Resource)).toContain(`/_monitoring/${dataset}/*`);
   });
 
   test('the dashboard shows traffic, latency, PSI per feature, drifted share, retraining and alarms', () => {
@@ -100,6 +118,8 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
       'DriftedShare',
       'ExecutionsFailed',
       'ExecutionsSucceeded',
+      'EstimatedAuc',
+      'RealisedAuc',
       'alarm',
     ]) {
       expect(body).toContain(expected);

@@ -38,7 +38,25 @@ test('the demo seeds, extracts, retrains, serves and scores, and can run again i
         advanced: { from: '2026-10-31', to: '2026-11-30' },
         retraining: { outcome: 'Promoted', modelVersion: 'mlp-dev-loans/2' },
       },
+      // Then applications with lower incomes: drift captured, judged, alarmed, and the retraining it starts.
+      drift: {
+        shifted: 'annual_income × 0.6',
+        modelVersion: 'mlp-dev-loans/2',
+        drifted: ['annual_income'],
+        alarm: { name: 'mlp-dev-drift-psi', state: 'ALARM', entered: true },
+        retraining: { outcome: 'NotPromoted', modelVersion: 'mlp-dev-loans/3' },
+      },
     });
+    expect(out.drift.psi.annual_income).toBeGreaterThan(0.25);
+    expect(out.drift.scorePsi).toBeLessThan(0.25);
+    // Keys went with the requests: the outcomes the bank knows give a realised AUC beside the estimate.
+    expect(out.drift.quality).toEqual([
+      expect.objectContaining({
+        estimatedAuc: expect.any(Number),
+        realised: expect.objectContaining({ auc: expect.any(Number) }),
+      }),
+    ]);
+    expect(existsSync(join(home, 'examples', 'loans-shifted.csv'))).toBe(true);
     expect(out.secondMonth.extract.rows).toBeLessThan(out.extract.rows / 4);
     expect(out.secondMonth.retraining.trainingRows).toBeGreaterThan(out.retraining.trainingRows);
     expect(Object.keys(out.timings)).toEqual([
@@ -49,6 +67,9 @@ test('the demo seeds, extracts, retrains, serves and scores, and can run again i
       'advance',
       'agent (month 2)',
       'retrain (month 2)',
+      'score (shifted)',
+      'drift job',
+      'retrain (drift)',
       'total',
     ]);
     // Every state reported as it ran, with the training rounds' validation AUC.
@@ -71,7 +92,7 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
   expect(JSON.parse(again.stdout)).toMatchObject({
     outcome: 'NotPromoted',
     environment: 'dev',
-    modelVersion: 'mlp-dev-loans/3',
+    modelVersion: 'mlp-dev-loans/4',
     reasons: [expect.stringContaining('already trained on this dataset version')],
     champion: 'mlp-dev-loans/2',
   });
@@ -114,6 +135,7 @@ test('models and lineage show each local environment on its own', () => {
     ['mlp-dev-loans/1', 'Approved'],
     ['mlp-dev-loans/2', 'Approved'],
     ['mlp-dev-loans/3', 'Rejected'],
+    ['mlp-dev-loans/4', 'Rejected'],
   ]);
   const prod = JSON.parse(inHome(home, ['models', '--local', 'prod', '--json']).stdout);
   expect(prod.versions.map((v: { modelVersion: string }) => v.modelVersion)).toEqual([
