@@ -17,7 +17,8 @@
  *          serves: the only prefix it may read)
  * capture  <dataset>/<version>/<yyyy-mm-dd>/<hh>/<time>-<request>.json (one per scoring request: the drift
  *          counts of its records, its predictions with their pseudonymous keys; never a feature value),
- *          _monitoring/<dataset>/drift/<version>/<window end>.json (the drift job's reports)
+ *          _monitoring/<dataset>/drift/<version>/<run time>.json, _monitoring/<dataset>/quality/<run time>.json
+ *          (the monitoring jobs' reports); captures expire after 430 days
  * ```
  */
 
@@ -139,7 +140,11 @@ export const capture = {
     const iso = hour.toISOString();
     return `${modelVersion.replace(/\//g, '-')}/${iso.slice(0, 10)}/${iso.slice(11, 13)}/`;
   },
-  /** Key of a drift report: outside every dataset's prefix, which the scorer may write to. */
+  /** Prefix of a dataset's drift reports (the drift job's grant). */
+  driftReportsPrefix: (dataset: string) => `_monitoring/${dataset}/drift/`,
+  /** Prefix of a dataset's quality reports (the quality job's grant). */
+  qualityReportsPrefix: (dataset: string) => `_monitoring/${dataset}/quality/`,
+  /** Key of a drift report (by the time of its run): outside every dataset's prefix, which the scorer may write to. */
   driftReportKey: (dataset: string, modelVersion: string, windowEnd: Date) =>
     `_monitoring/${dataset}/drift/${modelVersion.replace(/\//g, '-')}/${windowEnd.toISOString().replace(/[-:.]/g, '')}.json`,
 } as const;

@@ -2,7 +2,7 @@
  * Local mode's monitoring: the drift and quality jobs (stepfunctions/monitoring/) over an environment's local
  * capture bucket and curated table, their metrics as EMF lines in `$MLP_HOME/logs/<env>/monitoring.log`, and the drift alarm's
  * local twin: each run is one period, and like `mlp-<env>-drift-psi` it goes to ALARM when MaxPsi is at or above
- * `driftPsi` in 2 of the last 3 periods (a period without a judged window counts as not breaching). Its state is
+ * `driftPsi` in 2 of the last 3 judged periods (a run without a judged window is ignored, as missing data is). Its state is
  * `serving/<env>/drift-alarm.json`; entering ALARM is written to the notifications log, as SNS would mail it.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -108,7 +108,9 @@ function advanceAlarm(servingDir: string, config: EnvironmentConfig, drift: Drif
     ? (JSON.parse(readFileSync(path, 'utf8')) as Pick<LocalDriftAlarm, 'state' | 'periods'>)
     : { state: 'OK' as const, periods: [] };
   const threshold = config.alarms.driftPsi;
-  const periods = [...previous.periods, drift.report?.maxPsi ?? null].slice(-EVALUATION_PERIODS);
+  // A run that judged nothing adds no period: like the AWS alarm, missing data is ignored.
+  const judged = drift.report?.maxPsi ?? null;
+  const periods = (judged === null ? [...previous.periods] : [...previous.periods, judged]).slice(-EVALUATION_PERIODS);
   const breaching = periods.filter((p) => p !== null && p >= threshold).length;
   const state = breaching >= DATAPOINTS_TO_ALARM ? 'ALARM' : 'OK';
   const alarm = {

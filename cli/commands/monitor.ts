@@ -20,8 +20,8 @@ export function registerMonitorCommands(program: Command, actions: () => typeof 
     env: ['MLP_HOME', 'MLP_PYTHON'],
     notes:
       "Judges the champion's captures of the last alarms.driftWindowHours against its baseline (PSI per feature\n" +
-      'and of the score); a window under alarms.driftMinRecords is not judged. Each run is one period of the\n' +
-      'drift alarm: ALARM when MaxPsi >= alarms.driftPsi in 2 of the last 3 runs. In AWS the Monitoring stack\n' +
+      'and of the score); a window under alarms.driftMinRecords is not judged. Each judged run is one period of\n' +
+      'the drift alarm: ALARM when MaxPsi >= alarms.driftPsi in 2 of the last 3. In AWS the Monitoring stack\n' +
       'runs the job hourly and the alarm starts the retraining itself.\n' +
       'Quality: per version and cohort month, the AUC estimated from the scores and, once the curated table holds\n' +
       'outcomes for 200 of the keys scored, the realised AUC and Brier score.',

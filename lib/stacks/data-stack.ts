@@ -89,6 +89,12 @@ export class DataStack extends Stack {
       accessLogs: logged('capture'),
       retain,
     }).bucket;
+    // Predictions with pseudonymous keys are kept as long as the quality job reads them (400 days), then go.
+    this.captureBucket.addLifecycleRule({
+      id: 'expire-captures',
+      expiration: Duration.days(430),
+      noncurrentVersionExpiration: Duration.days(1),
+    });
 
     this.agentRoleArn = `arn:${this.partition}:iam::${this.account}:role/${agentRoleName(props.envName)}`;
     this.restrictLanding(keys.landing, props.s3InterfaceEndpoint);

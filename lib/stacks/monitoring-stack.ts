@@ -107,10 +107,9 @@ export class MonitoringStack extends Stack {
       why: 'captures are keyed by model version, hour and request id.',
     });
     objects.list(fn, 'capture', `${capture.datasetPrefix(dataset)}*`, 'ListCaptures');
-    const reports = `_monitoring/${dataset}/`;
     objects.write(fn, {
       sid: 'WriteDriftReports',
-      objects: [{ bucket: 'capture', prefix: reports }],
+      objects: [{ bucket: 'capture', prefix: capture.driftReportsPrefix(dataset) }],
       why: 'reports are keyed by model version and the end of their window.',
     });
     objects.read(fn, {
@@ -173,7 +172,7 @@ export class MonitoringStack extends Stack {
     objects.list(quality, 'capture', `${capture.datasetPrefix(dataset)}*`, 'ListCaptures');
     objects.write(quality, {
       sid: 'WriteQualityReports',
-      objects: [{ bucket: 'capture', prefix: `_monitoring/${dataset}/` }],
+      objects: [{ bucket: 'capture', prefix: capture.qualityReportsPrefix(dataset) }],
       why: 'reports are keyed by the time of their run.',
     });
     objects.read(quality, {
@@ -223,7 +222,8 @@ export class MonitoringStack extends Stack {
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // A quiet hour publishes no MaxPsi: it neither raises nor clears the alarm (and so retrains no twice).
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     this.retrainingFailedAlarm = new cloudwatch.Alarm(this, 'RetrainingFailed', {
       alarmName: `mlp-${envName}-retraining-failed`,

@@ -3,11 +3,12 @@
  * last `windowHours` are merged and compared with the champion's baseline (monitoring/drift-report.ts). The
  * report is written beside the captures and returned with the metrics it publishes: PSI per feature and of the
  * score (dimensions Feature and ModelVersion), the drifted share, and MaxPsi for the whole scorer, which the
- * drift alarm watches. A window under `minRecords` publishes no PSI, so it can neither raise nor clear an alarm.
+ * drift alarm watches. A window under `minRecords` publishes no PSI, so it can neither raise nor clear an alarm
+ * (the alarm ignores missing data). A capture counted against other bins than the baseline's is set aside, named.
  */
 import { capture, s3Uri } from '../../contracts/s3-layout';
 import { CaptureError, parseCapture } from '../../lambdas/monitoring/capture';
-import { readDriftBaseline } from '../../lambdas/monitoring/drift-baseline';
+import { binCount, type DriftBaseline, readDriftBaseline } from '../../lambdas/monitoring/drift-baseline';
 import { type DriftCounts, DriftCountsError, mergeCounts } from '../../lambdas/monitoring/drift-counts';
 import { type DriftReport, driftReport } from '../../lambdas/monitoring/drift-report';
 import type { ArtifactStore } from '../artifact-store';
@@ -54,8 +55,9 @@ export async function runDriftJob(
   pointer: ChampionPointer | undefined,
   now: Date,
 ): Promise<DriftJobResult> {
-  const to = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS);
-  const from = new Date(to.getTime() - settings.windowHours * HOUR_MS);
+  // The window is the last windowHours up to now; captures are listed by the hours it touches.
+  const from = new Date(now.getTime() - settings.windowHours * HOUR_MS);
+  const firstHour = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS;
   const window = { from: from.toISOString(), to: now.toISOString() };
   const nothing = (modelVersion: string | null, skipped: string): DriftJobResult => ({
     modelVersion,
@@ -77,14 +79,17 @@ export async function runDriftJob(
   const documents: DriftCounts[] = [];
   const problems: string[] = [];
   let read = 0;
-  for (let hour = from.getTime(); hour < to.getTime(); hour += HOUR_MS) {
+  for (let hour = firstHour; hour <= now.getTime(); hour += HOUR_MS) {
     for (const uri of (await store.list(`${datasetUri}${capture.hourPrefix(version, new Date(hour))}`)).sort()) {
       read++;
       try {
         const document = parseCapture(Buffer.from(await store.get(uri)).toString('utf8'), uri);
         const at = Date.parse(document.capturedAt);
         if (document.modelVersion !== version || at < from.getTime() || at > now.getTime()) continue;
-        if (document.counts) documents.push(document.counts);
+        if (!document.counts) continue;
+        const mismatch = mismatchedFeature(baseline, document.counts);
+        if (mismatch) problems.push(`${uri} counts ${mismatch} against other bins than the baseline's: set aside`);
+        else documents.push(document.counts);
       } catch (error) {
         if (!(error instanceof CaptureError || error instanceof DriftCountsError)) throw error;
         problems.push(error.message);
@@ -111,6 +116,16 @@ export async function runDriftJob(
     metrics: driftMetrics(report),
     skipped: null,
   };
+}
+
+/** A feature (or the score) whose counts do not have the baseline's bins, if any. */
+function mismatchedFeature(baseline: DriftBaseline, counts: DriftCounts): string | undefined {
+  for (const feature of baseline.features) {
+    const values = counts.features[feature.name];
+    if (values && values.length !== binCount(feature)) return `feature ${feature.name}`;
+  }
+  if (baseline.score && counts.score && counts.score.length !== binCount(baseline.score)) return 'the score';
+  return undefined;
 }
 
 /** The metrics of a report: nothing but the record count for a window that was not judged. */

@@ -85,7 +85,7 @@ export async function runQualityJob(
   const report = qualityReport(predictions, labels, { minLabelled: settings.minLabelled });
   const reportUri = s3Uri(
     settings.captureBucket,
-    `_monitoring/${dataset}/quality/${now.toISOString().replace(/[-:.]/g, '')}.json`,
+    `${capture.qualityReportsPrefix(dataset)}${now.toISOString().replace(/[-:.]/g, '')}.json`,
   );
   await store.put(reportUri, `${JSON.stringify({ ...report, problems: problems.slice(0, 20) }, null, 2)}\n`);
   const metrics: QualityMetric[] = [];

@@ -86,8 +86,16 @@ export function deployStep({ store, settings, scorer }: DeployDependencies) {
     const serving = servingUris(settings, modelVersion);
     await store.put(serving.modelDataUrl, await store.get(input.training.modelDataUrl));
     await store.put(serving.featureSpecUri, await store.get(input.prepared.featureSpecUri));
-    await store.put(serving.baselineUri, await servedBaseline(store, input.evaluation.baselineUri, modelVersion));
-    const canary = await scorer.startCanary({ modelVersion, ...serving, modelSha256: input.evaluation.modelSha256 });
+    // An execution evaluated before baselines travelled with the model has none: it deploys without one.
+    const { baselineUri, ...files } = serving;
+    const evaluated = input.evaluation.baselineUri as string | undefined;
+    if (evaluated) await store.put(baselineUri, await servedBaseline(store, evaluated, modelVersion));
+    const canary = await scorer.startCanary({
+      modelVersion,
+      ...files,
+      ...(evaluated ? { baselineUri } : {}),
+      modelSha256: input.evaluation.modelSha256,
+    });
     return { ...canary, previousChampion };
   };
 }
@@ -113,9 +121,11 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
       ['passed the promotion gate and its canary'],
       input.approval?.approver ?? 'promotion-gate',
     );
+    const { baselineUri, ...files } = servingUris(settings, modelVersion);
     const pointer: ChampionPointer = {
       modelVersion,
-      ...servingUris(settings, modelVersion),
+      ...files,
+      ...((input.evaluation.baselineUri as string | undefined) ? { baselineUri } : {}),
       modelSha256: input.evaluation.modelSha256,
       datasetVersion: input.prepared.datasetVersion,
       trainingJobName: input.training.trainingJobName,

@@ -20,7 +20,7 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
   });
   const alarms = () => Object.values(monitoring.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
 
-  test('the drift alarm: MaxPsi at or above driftPsi in 2 of 3 hours, missing data never breaching, to SNS', () => {
+  test('the drift alarm: MaxPsi at or above driftPsi in 2 of 3 hours, missing data ignored, to SNS', () => {
     const drift = alarms().find((a) => a.AlarmName === driftAlarmName(envName));
     expect(drift).toMatchObject({
       MetricName: 'MaxPsi',
@@ -32,7 +32,7 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
       EvaluationPeriods: 3,
       DatapointsToAlarm: 2,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
+      TreatMissingData: 'ignore',
       AlarmActions: [expect.anything()],
     });
   });
@@ -95,12 +95,14 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
     const dataset = config.retraining.dataset;
     expect(s3.ReadCaptures[0]).toBe('s3:GetObject');
     expect(s3.ReadCaptures[1]).toContain(`/${dataset}/*`);
-    expect(s3.WriteDriftReports).toEqual(['s3:PutObject', expect.stringContaining(`/_monitoring/${dataset}/*`)]);
+    expect(s3.WriteDriftReports).toEqual(['s3:PutObject', expect.stringContaining(`/_monitoring/${dataset}/drift/*`)]);
     expect(s3.ReadChampion[1]).toContain(`/champion/${dataset}/*`);
-    // Two writers (the drift and the quality job), each only under _monitoring/ of its dataset.
+    // Two writers (the drift and the quality job), each only under its own reports' prefix.
     const writes = statements.filter((s) => String(s.Action).includes('s3:PutObject'));
-    expect(writes.map((s) => s.Sid).sort()).toEqual(['WriteDriftReports', 'WriteQualityReports']);
-    for (const w of writes) expect(JSON.stringify(w.Resource)).toContain(`/_monitoring/${dataset}/*`);
+    expect(writes.map((s) => [s.Sid, JSON.stringify(s.Resource).match(/_monitoring\/[^"]+/)?.[0]]).sort()).toEqual([
+      ['WriteDriftReports', `_monitoring/${dataset}/drift/*`],
+      ['WriteQualityReports', `_monitoring/${dataset}/quality/*`],
+    ]);
   });
 
   test('the dashboard shows traffic, latency, PSI per feature, drifted share, retraining and alarms', () => {

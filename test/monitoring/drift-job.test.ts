@@ -140,6 +140,27 @@ test('a quiet window publishes no PSI; unreadable, other-version and out-of-wind
   expect(result.problems[0]).toMatch(/broken\.json is not a capture/);
 });
 
+test('the window is the last windowHours up to now; a capture counted against other bins is set aside', async () => {
+  await captured(600, 1, new Date(now.getTime() - 23.9 * 3_600_000)); // inside the 24 h
+  await captured(600, 1, new Date(now.getTime() - 24.1 * 3_600_000)); // just outside
+  const at = new Date(now.getTime() - 3_600_000);
+  const key = capture.datasetPrefix('loans') + capture.documentKey(VERSION, at, 'odd');
+  await store.put(
+    s3Uri('cap', key),
+    JSON.stringify({
+      format: CAPTURE_FORMAT,
+      modelVersion: VERSION,
+      requestId: 'odd',
+      capturedAt: at.toISOString(),
+      counts: { format: 'mlp.drift-counts/1', modelVersion: VERSION, records: 5, features: { a: [5, 0] } },
+      predictions: [],
+    }),
+  );
+  const result = await runDriftJob(store, settings, pointer, now);
+  expect(result.report).toMatchObject({ records: 600, judged: true, drifted: ['a'] });
+  expect(result.problems).toEqual([expect.stringMatching(/odd\.json counts feature a against other bins/)]);
+});
+
 test('no champion, or a champion without a baseline: skipped, said why, nothing published', async () => {
   expect(await runDriftJob(store, settings, undefined, now)).toMatchObject({
     skipped: 'no model is deployed yet',
