@@ -113,7 +113,7 @@ export const models = {
    * model, its feature spec and its drift baseline (stamped with the version).
    */
   servingKeys: (dataset: string, modelVersion: string) => {
-    const base = `champion/${dataset}/${modelVersion.replace(/\//g, '-')}`;
+    const base = `champion/${dataset}/${versionSegment(modelVersion)}`;
     return {
       model: `${base}/model.tar.gz`,
       featureSpec: `${base}/feature-spec.json`,
@@ -122,29 +122,35 @@ export const models = {
   },
 } as const;
 
+/** A model version as one key segment (`mlp-dev-loans/3` → `mlp-dev-loans-3`). */
+function versionSegment(modelVersion: string): string {
+  return modelVersion.replace(/\//g, '-');
+}
+
+/** A moment as a key segment (`20261202T101500123Z`). */
+function timeSegment(at: Date): string {
+  return at.toISOString().replace(/[-:.]/g, '');
+}
+
 /** The capture bucket: what the scorer saw, aggregated (drift counts) and its predictions. */
 export const capture = {
   /** Prefix of a dataset's captures (the scorer's CAPTURE_URI points here). */
   datasetPrefix: (dataset: string) => `${dataset}/`,
-  /** Prefix of a model version's captures, below the dataset's. */
-  versionPrefix: (modelVersion: string) => `${modelVersion.replace(/\//g, '-')}/`,
-  /** Key of one request's capture below the dataset's prefix: by version, day and hour of `at`. */
-  documentKey: (modelVersion: string, at: Date, requestId: string) => {
+  /** Prefix of one hour's captures of a version below the dataset's prefix (by the UTC hour `at` falls in). */
+  hourPrefix: (modelVersion: string, at: Date) => {
     const iso = at.toISOString();
-    const stamp = iso.replace(/[-:.]/g, '');
-    const id = requestId.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64);
-    return `${modelVersion.replace(/\//g, '-')}/${iso.slice(0, 10)}/${iso.slice(11, 13)}/${stamp}-${id}.json`;
+    return `${versionSegment(modelVersion)}/${iso.slice(0, 10)}/${iso.slice(11, 13)}/`;
   },
-  /** Prefix of one hour's captures of a version below the dataset's prefix (`hour` on the hour, UTC). */
-  hourPrefix: (modelVersion: string, hour: Date) => {
-    const iso = hour.toISOString();
-    return `${modelVersion.replace(/\//g, '-')}/${iso.slice(0, 10)}/${iso.slice(11, 13)}/`;
-  },
-  /** Prefix of a dataset's drift reports (the drift job's grant). */
+  /** Key of one request's capture below the dataset's prefix: by version, day and hour of `at`. */
+  documentKey: (modelVersion: string, at: Date, requestId: string) =>
+    `${capture.hourPrefix(modelVersion, at)}${timeSegment(at)}-${requestId.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64)}.json`,
+  /** Prefix of a dataset's drift reports (the drift job's grant): outside every dataset's prefix. */
   driftReportsPrefix: (dataset: string) => `_monitoring/${dataset}/drift/`,
   /** Prefix of a dataset's quality reports (the quality job's grant). */
   qualityReportsPrefix: (dataset: string) => `_monitoring/${dataset}/quality/`,
-  /** Key of a drift report (by the time of its run): outside every dataset's prefix, which the scorer may write to. */
-  driftReportKey: (dataset: string, modelVersion: string, windowEnd: Date) =>
-    `_monitoring/${dataset}/drift/${modelVersion.replace(/\//g, '-')}/${windowEnd.toISOString().replace(/[-:.]/g, '')}.json`,
+  /** Key of a drift report, by version and the time of its run. */
+  driftReportKey: (dataset: string, modelVersion: string, at: Date) =>
+    `${capture.driftReportsPrefix(dataset)}${versionSegment(modelVersion)}/${timeSegment(at)}.json`,
+  /** Key of a quality report, by the time of its run. */
+  qualityReportKey: (dataset: string, at: Date) => `${capture.qualityReportsPrefix(dataset)}${timeSegment(at)}.json`,
 } as const;

@@ -6,8 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CaptureDocument, CaptureSink } from '../lambdas/monitoring/capture';
-import type { DriftCounts } from '../lambdas/monitoring/drift-counts';
-import { mergeCounts } from '../lambdas/monitoring/drift-counts';
+import { type MergedCounts, mergeCounts } from '../lambdas/monitoring/drift-counts';
 import { driftReport, type DriftOptions } from '../lambdas/monitoring/drift-report';
 import type { ScoringModel } from '../lambdas/scorer/scoring-model';
 
@@ -19,8 +18,8 @@ export class ScorerMetricsEndpoint {
   private readonly requests: Counter<'status'>;
   private readonly latency: Histogram;
   private readonly records: Counter;
-  /** The served version's counts since the top of the hour, summed as they arrive. */
-  private window: { hour: number; modelVersion: string; counts: DriftCounts } | undefined;
+  /** The served version's counts since the top of the hour, merged as they arrive. */
+  private window: { hour: number; counts: MergedCounts } | undefined;
 
   constructor(
     private readonly model: () => Promise<ScoringModel>,
@@ -49,7 +48,7 @@ export class ScorerMetricsEndpoint {
       collect: () => {
         const w = this.current();
         windowRecords.reset();
-        if (w) windowRecords.set({ model_version: w.modelVersion }, w.counts.records);
+        if (w) windowRecords.set({ model_version: w.counts.modelVersion }, Number(w.counts.records));
       },
     });
     const psi: Gauge<'feature' | 'model_version'> = new Gauge({
@@ -63,10 +62,10 @@ export class ScorerMetricsEndpoint {
         if (!w) return;
         const loaded = await this.model().catch(() => undefined);
         const baseline = loaded?.drift?.baseline;
-        if (!loaded || !baseline || loaded.version !== w.modelVersion) return;
-        const report = driftReport(baseline, mergeCounts(w.modelVersion, [w.counts]), this.drift);
+        if (!loaded || !baseline || loaded.version !== w.counts.modelVersion) return;
+        const report = driftReport(baseline, w.counts, this.drift);
         for (const f of [...report.features, ...(report.score ? [report.score] : [])]) {
-          if (f.psi !== null) psi.set({ feature: f.name, model_version: w.modelVersion }, f.psi);
+          if (f.psi !== null) psi.set({ feature: f.name, model_version: report.modelVersion }, f.psi);
         }
       },
     });
@@ -92,21 +91,12 @@ export class ScorerMetricsEndpoint {
         if (document.counts) {
           const hour = Math.floor(this.now() / HOUR_MS);
           const w = this.current();
-          if (w && w.modelVersion === document.modelVersion) w.counts = sum(w.counts, document.counts);
-          else this.window = { hour, modelVersion: document.modelVersion, counts: document.counts };
+          const { modelVersion } = document;
+          const onto = w && w.counts.modelVersion === modelVersion ? w.counts : undefined;
+          this.window = { hour, counts: mergeCounts(modelVersion, [document.counts], onto) };
         }
         if (next) await next.write(document);
       },
     };
   }
-}
-
-/** Two counts documents of one version added bin by bin (a feature counted against other bins keeps the first). */
-function sum(a: DriftCounts, b: DriftCounts): DriftCounts {
-  const add = (x: readonly number[] | undefined, y: readonly number[] | undefined) =>
-    x && y && x.length === y.length ? x.map((v, i) => v + y[i]) : (x ?? y);
-  const features: Record<string, readonly number[]> = { ...a.features };
-  for (const [name, values] of Object.entries(b.features)) features[name] = add(features[name], values)!;
-  const score = add(a.score, b.score);
-  return { ...a, records: a.records + b.records, features, ...(score ? { score } : {}) };
 }

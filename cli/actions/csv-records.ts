@@ -3,11 +3,19 @@
  * per line, numeric columns as numbers (empty or NaN: missing), categorical ones as text. Errors name the file,
  * line and column, never a value.
  */
-import type { ReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { once } from 'node:events';
 import { parse } from 'csv-parse';
 import type { FeatureSpec } from '../../lambdas/features/feature-spec';
 import { UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
+
+/** Opens an input file, so that a missing or unreadable one is named before anything is written. */
+export async function openInput(path: string): Promise<ReadStream> {
+  const stream = createReadStream(path);
+  await once(stream, 'open');
+  return stream;
+}
 
 /** One record and the line it came from. */
 export interface CsvRecord {

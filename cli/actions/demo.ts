@@ -226,21 +226,20 @@ function trainingRowsOf(output: Record<string, unknown> | undefined): number | n
   return rows ? rows.train + rows.validation + rows.test : null;
 }
 
+/** What the later phases act on: the environment, the home and its layout, the approval decision. */
+interface PhaseContext {
+  readonly config: ReturnType<typeof loadEnvironment>;
+  readonly home: string;
+  readonly layout: LocalLayout;
+  readonly approval: ReturnType<typeof approvalOf>;
+}
+
 /**
  * The bank's second month: the bank moves 30 days on (new loans, missed payments, matured outcomes), the
  * agent's next run carries only what changed, and the retrain merges that increment into the curated table and
  * trains on the grown training set as of it.
  */
-async function secondMonthPhase(
-  phases: Phases,
-  context: {
-    config: ReturnType<typeof loadEnvironment>;
-    home: string;
-    layout: LocalLayout;
-    bank: string;
-    approval: ReturnType<typeof approvalOf>;
-  },
-) {
+async function secondMonthPhase(phases: Phases, context: PhaseContext & { bank: string }) {
   const task = phases.progress.task('a month later: advance the bank');
   const advanced = await phases.timed('advance', () => advanceBank(context.bank, { days: 30 }), task);
   task.done(
@@ -278,16 +277,7 @@ const DRIFT_BATCH = 400;
  * local scorer (following the live alias, capturing every request) scores them; the drift job runs twice (two
  * hourly periods: the alarm needs 2 of 3), its alarm fires and starts a retraining, as in AWS.
  */
-async function driftPhase(
-  phases: Phases,
-  context: {
-    config: ReturnType<typeof loadEnvironment>;
-    home: string;
-    layout: LocalLayout;
-    store: LocalArtifactStore;
-    approval: ReturnType<typeof approvalOf>;
-  },
-) {
+async function driftPhase(phases: Phases, context: PhaseContext & { store: LocalArtifactStore }) {
   const { config, layout, store } = context;
   const champion = await readChampion(store, localSettings(config));
   if (!champion) return undefined;
@@ -314,28 +304,16 @@ async function driftPhase(
   const scored = await phases.timed(
     'score (shifted)',
     async () => {
-      const scorer = await startLocalScorer(followLocalAlias(layout.serving), {
-        port: 0,
-        logFile: join(layout.logs, 'scorer.log'),
-        captureDir,
-      });
-      try {
-        for (let i = 0; i < shifted.length; i += DRIFT_BATCH) {
-          const batch = shifted.slice(i, i + DRIFT_BATCH);
-          const records = batch.map((e) => e.record);
-          // With their pseudonymous keys, so the quality job can join the outcomes the bank already knows.
-          const keys = batch.every((e) => e.key !== undefined) ? batch.map((e) => e.key!) : undefined;
-          const response = await fetch(`${scorer.url}/score`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(keys ? { records, keys } : { records }),
-          });
-          if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}`);
-        }
-        return shifted.length;
-      } finally {
-        await scorer.close();
+      const bodies = [];
+      for (let i = 0; i < shifted.length; i += DRIFT_BATCH) {
+        const batch = shifted.slice(i, i + DRIFT_BATCH);
+        const records = batch.map((e) => e.record);
+        // With their pseudonymous keys, so the quality job can join the outcomes the bank already knows.
+        const keys = batch.every((e) => e.key !== undefined) ? batch.map((e) => e.key!) : undefined;
+        bodies.push(keys ? { records, keys } : { records });
       }
+      await throughLocalScorer(layout, bodies, captureDir);
+      return shifted.length;
     },
     task,
   );
@@ -348,7 +326,7 @@ async function driftPhase(
   task.done(`${scored} loans scored; ${last.alarm.name} ${last.alarm.state}`);
   let outcome: ReturnType<typeof retrainingOutcome> | undefined;
   let states: unknown[] = [];
-  if (last.alarm.entered || monitored[0].alarm.entered) {
+  if (monitored.some((m) => m.alarm.entered)) {
     const progress = retrainingProgress(phases.progress, { synthesizes: false });
     states = progress.states;
     const run = await phases.timed('retrain (drift)', () =>
@@ -451,24 +429,38 @@ function loansCsv(heldOut: readonly TestRecord[]): string {
 
 /** Scores loans through the local scorer, which follows the alias Deploy just moved. */
 async function scoreThree(layout: LocalLayout, loans: readonly TestRecord[]) {
+  const { url, answers } = await throughLocalScorer(layout, [{ records: loans.map((e) => e.record) }]);
+  return {
+    url,
+    modelVersion: answers[0].modelVersion,
+    predictions: answers[0].predictions,
+    labels: loans.map((e) => e.label),
+  };
+}
+
+/**
+ * Starts the local scorer on the environment's live alias (capturing into `captureDir` when given), posts each
+ * request body to it in turn, and closes it; a request it does not answer with 200 fails the phase.
+ */
+async function throughLocalScorer(layout: LocalLayout, bodies: readonly object[], captureDir?: string) {
   const scorer = await startLocalScorer(followLocalAlias(layout.serving), {
     port: 0,
     logFile: join(layout.logs, 'scorer.log'),
+    ...(captureDir ? { captureDir } : {}),
   });
   try {
-    const response = await fetch(`${scorer.url}/score`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ records: loans.map((e) => e.record) }),
-    });
-    const body = (await response.json()) as { modelVersion: string; predictions: number[]; error?: string };
-    if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}: ${body.error}`);
-    return {
-      url: scorer.url,
-      modelVersion: body.modelVersion,
-      predictions: body.predictions,
-      labels: loans.map((e) => e.label),
-    };
+    const answers = [];
+    for (const body of bodies) {
+      const response = await fetch(`${scorer.url}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const answer = (await response.json()) as { modelVersion: string; predictions: number[]; error?: string };
+      if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}: ${answer.error}`);
+      answers.push(answer);
+    }
+    return { url: scorer.url, answers };
   } finally {
     await scorer.close();
   }

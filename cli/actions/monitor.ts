@@ -1,5 +1,4 @@
 /** `mlp monitor` and `mlp drift`. */
-import { createReadStream } from 'node:fs';
 import { loadEnvironment } from '../../config';
 import { models, s3Uri } from '../../contracts/s3-layout';
 import { parseFeatureSpec } from '../../lambdas/features/feature-spec';
@@ -16,7 +15,7 @@ import { trainingPythonProblem } from '../../local/local-training';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 import { CommandError, UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
-import { namedRecords } from './csv-records';
+import { namedRecords, openInput } from './csv-records';
 import { outcomeLines } from './retraining-report';
 import type { QualityReport } from '../../stepfunctions/monitoring/quality';
 
@@ -124,9 +123,7 @@ export async function drift(options: DriftOptions): Promise<void> {
   const spec = parseFeatureSpec(JSON.parse(Buffer.from(await store.get(record.metadata.featureSpecUri)).toString()));
   const vectorizer = new Vectorizer(spec);
   const counter = new DriftCounter(spec, baseline, options.model);
-  const stream = createReadStream(options.input);
-  const opened = new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
-  await opened.catch((error: NodeJS.ErrnoException) => {
+  const stream = await openInput(options.input).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`${options.input} cannot be read (${error.code ?? error.message})`);
   });
   const vectors = new Float32Array(vectorizer.width);

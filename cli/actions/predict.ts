@@ -1,5 +1,5 @@
 /** `mlp predict`: streams a CSV through the predictor, batch by batch, so files of any size work. */
-import { createReadStream, createWriteStream, type ReadStream, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, type ReadStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { type FeatureSpec, FeatureSpecError, parseFeatureSpec } from '../../lambdas/features/feature-spec';
@@ -7,7 +7,7 @@ import { RecordError, Vectorizer } from '../../lambdas/features/vectorizer';
 import { Predictor } from '../../lambdas/xgboost/predictor';
 import { readModel } from '../../lambdas/xgboost/read-model';
 import { UsageError } from '../../terminal/errors';
-import { namedRecords } from './csv-records';
+import { namedRecords, openInput } from './csv-records';
 import { CommandOutput } from '../../terminal/output';
 
 /** Options of `mlp predict`. */
@@ -24,13 +24,6 @@ const BATCH_ROWS = 4096;
 
 /** Receives each batch's output values, `width` per row. */
 type BatchSink = (values: ArrayLike<number>, rows: number, width: number) => void;
-
-/** Opens the input file, so that a missing or unreadable one is named before anything is written. */
-async function openInput(path: string): Promise<ReadStream> {
-  const stream = createReadStream(path);
-  await once(stream, 'open');
-  return stream;
-}
 
 /** `mlp predict`. */
 export async function predict(options: PredictOptions): Promise<void> {

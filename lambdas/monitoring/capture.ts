@@ -11,9 +11,10 @@
  * ```
  */
 import * as z from 'zod/mini';
+import { PSEUDONYM_PATTERN } from '../../contracts/pseudonym';
 import { capture } from '../../contracts/s3-layout';
 import { describeIssues } from '../../contracts/describe-issues';
-import { writeObject } from '../commons/write-object';
+import { writeObject } from '../commons/object-io';
 import { type DriftCounts, parseDriftCounts } from './drift-counts';
 
 /** Identifier of the capture format. */
@@ -71,7 +72,7 @@ function buildSchema() {
     counts: z.optional(z.unknown()),
     predictions: z.array(
       z.strictObject({
-        key: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+        key: z.optional(z.string().check(z.regex(PSEUDONYM_PATTERN))),
         score: z.union([score, z.array(score)]),
       }),
     ),

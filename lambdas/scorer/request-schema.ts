@@ -7,7 +7,8 @@
  * missing. Written in the subset JSON Schema draft 4 (API Gateway) and 2020-12 (OpenAPI 3.1) share.
  */
 import { FLOAT32_MAX } from '../features/vectorizer';
-import { MAX_RECORDS, PSEUDONYM_PATTERN } from './request';
+import { PSEUDONYM_PATTERN } from '../../contracts/pseudonym';
+import { MAX_RECORDS } from './request';
 
 /** A feature as the request schema needs it. */
 export interface RequestFeature {

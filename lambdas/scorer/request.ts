@@ -4,6 +4,7 @@
  * names the problem without repeating submitted values.
  */
 import * as z from 'zod/mini'; // zod/mini: the scorer bundle stays small
+import { PSEUDONYM_PATTERN } from '../../contracts/pseudonym';
 
 /** Request body cap (bytes). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -20,12 +21,6 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 }
-
-/**
- * A pseudonymous key as the agent writes it (HMAC-SHA256, 64 lowercase hex characters). Only such keys are
- * captured with a prediction, for the join with outcomes: a raw customer identifier cannot pass.
- */
-export const PSEUDONYM_PATTERN = /^[0-9a-f]{64}$/;
 
 const bodySchema = z.union([
   z.strictObject({ records: z.array(z.unknown()), keys: z.optional(z.array(z.unknown())) }),

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseChampionPointer } from '../../contracts/champion-pointer';
 import { numericSpec, parseFeatureSpec, type FeatureSpec, FeatureSpecError } from '../features/feature-spec';
 import { Vectorizer } from '../features/vectorizer';
-import { readObject } from '../commons/read-object';
+import { readObject } from '../commons/object-io';
 import { Predictor } from '../xgboost/predictor';
 import { readModel } from '../xgboost/read-model';
 import { type DriftBaseline, readDriftBaseline } from '../monitoring/drift-baseline';

@@ -24,7 +24,7 @@ import { NATIVE_MODULES } from '../lambda-bundling';
 import { SCORER_METRIC, SCORER_SERVICE, scorerMetricsNamespace } from '../../contracts/scorer-metrics';
 import { driftAlarmName, MONITORING_SERVICE } from '../../contracts/monitoring-metrics';
 import { monitoringSettings } from '../../stepfunctions/monitoring/monitoring-settings';
-import { PlatformFunction } from '../constructs/platform-function';
+import { PlatformFunction, type PlatformFunctionProps } from '../constructs/platform-function';
 import { ObjectAccess } from '../retraining/object-access';
 
 /** Properties of {@link MonitoringStack}. */
@@ -59,139 +59,111 @@ export class MonitoringStack extends Stack {
     const envName = config.name;
     const dataset = config.retraining.dataset;
     const namespace = scorerMetricsNamespace(envName);
-    this.driftJob = new PlatformFunction(this, 'DriftJob', {
-      entry: 'stepfunctions/monitoring/monitoring-handlers.ts',
-      handler: 'driftJob',
-      description: `mlp ${envName}: hourly drift job`,
-      vpc: props.vpc,
-      memoryMb: 1024,
-      reservedConcurrency: 1,
-      timeout: Duration.minutes(10),
-      logRetentionDays: config.logRetentionDays,
-      logsKey: props.logsKey,
-      retainLogs: props.retainLogs,
-      environment: {
-        MONITORING_SETTINGS: this.toJsonString(
-          monitoringSettings(
-            config,
-            {
-              capture: props.buckets.capture.name,
-              models: props.buckets.models.name,
-              curated: props.buckets.curated.name,
-            },
-            namespace,
-          ),
-        ),
-        POWERTOOLS_SERVICE_NAME: MONITORING_SERVICE,
-        POWERTOOLS_METRICS_NAMESPACE: namespace,
-      },
-      compliance: {
-        inlinePolicy:
-          'CDK-generated policy of the drift job role, scoped to the captures and reports of its dataset and to ' +
-          'the champion files it judges. Inline keeps it deleted with the role; no other principal uses it.',
-        invocation:
-          'Invoked asynchronously by its hourly EventBridge schedule only (two retries): a run that still fails is ' +
-          'counted by the monitoring-job-errors alarm, and the next hour judges the same window again, so a ' +
-          'dead-letter queue would hold no event worth replaying.',
-      },
-    });
-    const fn = this.driftJob.function;
     const objects = new ObjectAccess({
       capture: { arnExport: props.buckets.capture.arnExport, key: props.buckets.capture.key },
       models: { arnExport: props.buckets.models.arnExport, key: props.buckets.models.key },
       curated: { arnExport: props.buckets.curated.arnExport, key: props.buckets.curated.key },
     });
-    objects.read(fn, {
-      sid: 'ReadCaptures',
-      objects: [{ bucket: 'capture', prefix: capture.datasetPrefix(dataset) }],
-      why: 'captures are keyed by model version, hour and request id.',
-    });
-    objects.list(fn, 'capture', `${capture.datasetPrefix(dataset)}*`, 'ListCaptures');
-    objects.write(fn, {
-      sid: 'WriteDriftReports',
-      objects: [{ bucket: 'capture', prefix: capture.driftReportsPrefix(dataset) }],
-      why: 'reports are keyed by model version and the end of their window.',
-    });
-    objects.read(fn, {
-      sid: 'ReadChampion',
-      objects: [{ bucket: 'models', prefix: models.championPrefix(dataset) }],
-      why: 'the champion pointer names the served version, whose baseline is keyed by it.',
-    });
-    objects.list(fn, 'models', models.championPointerKey(dataset), 'ListChampionPointer');
-    new events.Rule(this, 'DriftSchedule', {
-      description: `mlp ${envName}: run the drift job every hour`,
-      schedule: events.Schedule.rate(Duration.hours(1)),
-      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
-    });
-
-    this.qualityJob = new PlatformFunction(this, 'QualityJob', {
-      entry: 'stepfunctions/monitoring/monitoring-handlers.ts',
-      handler: 'qualityJob',
-      description: `mlp ${envName}: daily quality job`,
-      vpc: props.vpc,
-      memoryMb: 4096,
-      reservedConcurrency: 1,
-      timeout: Duration.minutes(15),
-      // DuckDB reads the curated table's files, downloaded to the function's ephemeral storage.
-      nodeModules: [NATIVE_MODULES.duckdb],
-      ephemeralStorageMb: 10_240,
-      logRetentionDays: config.logRetentionDays,
-      logsKey: props.logsKey,
-      retainLogs: props.retainLogs,
-      environment: {
-        MONITORING_SETTINGS: this.toJsonString(
-          monitoringSettings(
-            config,
-            {
-              capture: props.buckets.capture.name,
-              models: props.buckets.models.name,
-              curated: props.buckets.curated.name,
-            },
-            namespace,
-          ),
-        ),
-        POWERTOOLS_SERVICE_NAME: MONITORING_SERVICE,
-        POWERTOOLS_METRICS_NAMESPACE: namespace,
+    const settings = this.toJsonString(
+      monitoringSettings(
+        config,
+        {
+          capture: props.buckets.capture.name,
+          models: props.buckets.models.name,
+          curated: props.buckets.curated.name,
+        },
+        namespace,
+      ),
+    );
+    /**
+     * A scheduled job of monitoring-handlers.ts (`<name>Job`): it reads the dataset's captures and the champion
+     * files, writes only under its own reports' prefix, and runs every `every` (EventBridge invokes it
+     * asynchronously and retries twice; the next run judges again, so no dead-letter queue).
+     */
+    const reports = { drift: capture.driftReportsPrefix(dataset), quality: capture.qualityReportsPrefix(dataset) };
+    const job = (
+      name: keyof typeof reports,
+      every: 'hour' | 'day',
+      size: Pick<PlatformFunctionProps, 'memoryMb' | 'timeout' | 'nodeModules' | 'ephemeralStorageMb'>,
+      reads: string,
+    ) => {
+      const Name = `${name[0].toUpperCase()}${name.slice(1)}`;
+      const made = new PlatformFunction(this, `${Name}Job`, {
+        entry: 'stepfunctions/monitoring/monitoring-handlers.ts',
+        handler: `${name}Job`,
+        description: `mlp ${envName}: ${every}ly ${name} job`,
+        vpc: props.vpc,
+        reservedConcurrency: 1,
+        ...size,
+        logRetentionDays: config.logRetentionDays,
+        logsKey: props.logsKey,
+        retainLogs: props.retainLogs,
+        environment: {
+          MONITORING_SETTINGS: settings,
+          POWERTOOLS_SERVICE_NAME: MONITORING_SERVICE,
+          POWERTOOLS_METRICS_NAMESPACE: namespace,
+        },
+        compliance: {
+          inlinePolicy:
+            `CDK-generated policy of the ${name} job role, scoped to ${reads}. Inline keeps it deleted with the ` +
+            'role; no other principal uses it.',
+          invocation:
+            `Invoked asynchronously by its ${every}ly EventBridge schedule only (two retries): a run that still ` +
+            'fails is counted by the monitoring-job-errors alarm, and the next run judges the same captures again, ' +
+            'so a dead-letter queue would hold no event worth replaying.',
+        },
+      });
+      const fn = made.function;
+      objects.read(fn, {
+        sid: 'ReadCaptures',
+        objects: [{ bucket: 'capture', prefix: capture.datasetPrefix(dataset) }],
+        why: 'captures are keyed by model version, hour and request id.',
+      });
+      objects.list(fn, 'capture', `${capture.datasetPrefix(dataset)}*`, 'ListCaptures');
+      objects.write(fn, {
+        sid: `Write${Name}Reports`,
+        objects: [{ bucket: 'capture', prefix: reports[name] }],
+        why: 'reports are keyed by the time of their run.',
+      });
+      objects.read(fn, {
+        sid: 'ReadChampion',
+        objects: [{ bucket: 'models', prefix: models.championPrefix(dataset) }],
+        why: 'the champion pointer names the served version, whose baseline is keyed by it.',
+      });
+      objects.list(fn, 'models', models.championPointerKey(dataset), 'ListChampionPointer');
+      new events.Rule(this, `${Name}Schedule`, {
+        description: `mlp ${envName}: run the ${name} job every ${every}`,
+        schedule: events.Schedule.rate(every === 'hour' ? Duration.hours(1) : Duration.days(1)),
+        targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+      });
+      return made;
+    };
+    this.driftJob = job(
+      'drift',
+      'hour',
+      { memoryMb: 1024, timeout: Duration.minutes(10) },
+      'the captures and drift reports of its dataset and the champion files it judges',
+    );
+    // DuckDB reads the curated table's files, downloaded to the function's ephemeral storage.
+    this.qualityJob = job(
+      'quality',
+      'day',
+      {
+        memoryMb: 4096,
+        timeout: Duration.minutes(15),
+        nodeModules: [NATIVE_MODULES.duckdb],
+        ephemeralStorageMb: 10_240,
       },
-      compliance: {
-        inlinePolicy:
-          'CDK-generated policy of the quality job role, scoped to the captures and reports of its dataset, its ' +
-          'curated table and the champion pointer. Inline keeps it deleted with the role; no other principal uses it.',
-        invocation:
-          'Invoked asynchronously by its daily EventBridge schedule only (two retries): a run that still fails is ' +
-          'counted by the monitoring-job-errors alarm, and the next day reports the same cohorts again, so a ' +
-          'dead-letter queue would hold no event worth replaying.',
-      },
-    });
+      'the captures and quality reports of its dataset, its curated table and the champion pointer',
+    );
+    const fn = this.driftJob.function;
     const quality = this.qualityJob.function;
-    objects.read(quality, {
-      sid: 'ReadCaptures',
-      objects: [{ bucket: 'capture', prefix: capture.datasetPrefix(dataset) }],
-      why: 'captures are keyed by model version, hour and request id.',
-    });
-    objects.list(quality, 'capture', `${capture.datasetPrefix(dataset)}*`, 'ListCaptures');
-    objects.write(quality, {
-      sid: 'WriteQualityReports',
-      objects: [{ bucket: 'capture', prefix: capture.qualityReportsPrefix(dataset) }],
-      why: 'reports are keyed by the time of their run.',
-    });
     objects.read(quality, {
       sid: 'ReadCuratedTable',
       objects: [{ bucket: 'curated', prefix: curated.tablesPrefix(dataset) }],
       why: "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.",
     });
     objects.list(quality, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListCuratedTable');
-    objects.read(quality, {
-      sid: 'ReadChampion',
-      objects: [{ bucket: 'models', prefix: models.championPrefix(dataset) }],
-      why: 'the champion pointer names the served version, whose estimated AUC the alarm watches.',
-    });
-    objects.list(quality, 'models', models.championPointerKey(dataset), 'ListChampionPointer');
-    new events.Rule(this, 'QualitySchedule', {
-      description: `mlp ${envName}: run the quality job every day`,
-      schedule: events.Schedule.rate(Duration.days(1)),
-      targets: [new targets.LambdaFunction(quality, { retryAttempts: 2 })],
-    });
     this.estimatedAucAlarm = new cloudwatch.Alarm(this, 'EstimatedAuc', {
       alarmName: `mlp-${envName}-estimated-auc`,
       alarmDescription:
@@ -210,14 +182,18 @@ export class MonitoringStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    const hourly = (metricName: string, dimensionsMap: Record<string, string> = { service: MONITORING_SERVICE }) =>
-      new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic: 'Maximum', period: Duration.hours(1) });
     this.driftAlarm = new cloudwatch.Alarm(this, 'DriftPsi', {
       alarmName: driftAlarmName(envName),
       alarmDescription:
         `A feature or the score of the served model drifted: PSI at or above ${config.alarms.driftPsi} in 2 of 3 ` +
         `hourly windows of at least ${config.alarms.driftMinRecords} records. Starts a retraining.`,
-      metric: hourly('MaxPsi'),
+      metric: new cloudwatch.Metric({
+        namespace,
+        metricName: 'MaxPsi',
+        dimensionsMap: { service: MONITORING_SERVICE },
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
       threshold: config.alarms.driftPsi,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,

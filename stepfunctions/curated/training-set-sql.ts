@@ -60,7 +60,12 @@ function windowLastDate(column: string): string {
  * The latest version of every key among the row versions of manifests 1 to `throughSeq`: the snapshot as of
  * the `throughSeq`th merged manifest. A key's versions are ordered by watermark, then by the manifest.
  */
-export function snapshotSql(source: string, columns: readonly string[], rules: TrainingSetRules, throughSeq: number) {
+export function snapshotSql(
+  source: string,
+  columns: readonly string[],
+  rules: Pick<TrainingSetRules, 'keyColumn' | 'watermarkColumn'>,
+  throughSeq: number,
+) {
   const list = columns.map(quoteName).join(', ');
   return (
     `SELECT ${list} FROM (SELECT ${list}, ROW_NUMBER() OVER (PARTITION BY ${quoteName(rules.keyColumn)} ` +

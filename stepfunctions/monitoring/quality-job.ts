@@ -13,7 +13,7 @@ import type { ArtifactStore } from '../artifact-store';
 import { CuratedTables } from '../curated/curated-table';
 import { quoteName, withEngine } from '../curated/duckdb-engine';
 import { parquetSource } from '../curated/training-set';
-import { SEQ_COLUMN } from '../curated/training-set-sql';
+import { snapshotSql } from '../curated/training-set-sql';
 import type { RetrainingSettings } from '../retraining-settings';
 import { type QualityReport, qualityReport, type ScoredPrediction } from './quality';
 
@@ -83,10 +83,7 @@ export async function runQualityJob(
   }
   const labels = await knownLabels(store, settings.retraining);
   const report = qualityReport(predictions, labels, { minLabelled: settings.minLabelled });
-  const reportUri = s3Uri(
-    settings.captureBucket,
-    `${capture.qualityReportsPrefix(dataset)}${now.toISOString().replace(/[-:.]/g, '')}.json`,
-  );
+  const reportUri = s3Uri(settings.captureBucket, capture.qualityReportKey(dataset, now));
   await store.put(reportUri, `${JSON.stringify({ ...report, problems: problems.slice(0, 20) }, null, 2)}\n`);
   const metrics: QualityMetric[] = [];
   for (const c of report.cohorts) {
@@ -115,13 +112,17 @@ async function knownLabels(
   const dir = mkdtempSync(join(tmpdir(), 'mlp-quality-'));
   try {
     const files = await tables.download(log, log.entries.length, dir);
-    const key = quoteName(settings.keyColumn);
-    const label = quoteName(settings.label);
+    // The latest version of every key as of the last merged manifest, as a training set's snapshot takes it.
+    const snapshot = snapshotSql(
+      parquetSource(files),
+      [settings.keyColumn, settings.label],
+      { keyColumn: settings.keyColumn, watermarkColumn: log.watermarkColumn },
+      log.entries.length,
+    );
     const rows = await withEngine((engine) =>
       engine.rows(
-        `SELECT k, l FROM (SELECT ${key} AS k, ${label} AS l, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ` +
-          `${quoteName(log.watermarkColumn)} DESC, ${quoteName(SEQ_COLUMN)} DESC) AS r FROM ${parquetSource(files)}) ` +
-          'WHERE r = 1 AND l IS NOT NULL',
+        `SELECT ${quoteName(settings.keyColumn)} AS k, ${quoteName(settings.label)} AS l FROM (${snapshot}) AS s ` +
+          `WHERE ${quoteName(settings.label)} IS NOT NULL`,
       ),
     );
     for (const row of rows) {
