@@ -148,9 +148,12 @@ export const capture = {
   driftReportsPrefix: (dataset: string) => `_monitoring/${dataset}/drift/`,
   /** Prefix of a dataset's quality reports (the quality job's grant). */
   qualityReportsPrefix: (dataset: string) => `_monitoring/${dataset}/quality/`,
+  /** Prefix of one version's drift reports. */
+  versionDriftReportsPrefix: (dataset: string, modelVersion: string) =>
+    `${capture.driftReportsPrefix(dataset)}${versionSegment(modelVersion)}/`,
   /** Key of a drift report, by version and the time of its run. */
   driftReportKey: (dataset: string, modelVersion: string, at: Date) =>
-    `${capture.driftReportsPrefix(dataset)}${versionSegment(modelVersion)}/${timeSegment(at)}.json`,
+    `${capture.versionDriftReportsPrefix(dataset, modelVersion)}${timeSegment(at)}.json`,
   /** Key of a quality report, by the time of its run. */
   qualityReportKey: (dataset: string, at: Date) => `${capture.qualityReportsPrefix(dataset)}${timeSegment(at)}.json`,
 } as const;

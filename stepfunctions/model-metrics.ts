@@ -76,3 +76,62 @@ export function binaryMetrics(labels: ArrayLike<number>, scores: ArrayLike<numbe
   }
   return { rows: n, positives, auc, gini: 2 * auc - 1, ks, brier: brier / n, calibrationError, calibration };
 }
+
+/** One point of a ROC curve: the rates of predicting positive at or above a threshold. */
+export interface RocPoint {
+  readonly falsePositiveRate: number;
+  readonly truePositiveRate: number;
+}
+
+/**
+ * The ROC curve from (0, 0) to (1, 1), one vertex per distinct score (highest first; tied scores move both
+ * rates at once, so the trapezoid area under the vertices is {@link binaryMetrics}' AUC exactly). Kept to at
+ * most `maxPoints` vertices for a chart: past that, vertices at evenly spaced ranks, the end points included.
+ */
+export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>, maxPoints = 201): RocPoint[] {
+  const n = labels.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i];
+  const negatives = n - positives;
+  if (n !== scores.length || positives === 0 || negatives === 0) {
+    throw new MetricsError('a ROC curve needs as many scores as labels and both classes');
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  const vertices: RocPoint[] = [{ falsePositiveRate: 0, truePositiveRate: 0 }];
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j < n && scores[order[j]] === scores[order[i]]) {
+      if (labels[order[j]] === 1) tp++;
+      else fp++;
+      j++;
+    }
+    vertices.push({ falsePositiveRate: fp / negatives, truePositiveRate: tp / positives });
+    i = j;
+  }
+  if (vertices.length <= maxPoints) return vertices;
+  const kept: RocPoint[] = [];
+  const step = (vertices.length - 1) / (maxPoints - 1);
+  for (let k = 0; k < maxPoints; k++) kept.push(vertices[Math.round(k * step)]);
+  return kept;
+}
+
+/** Test-split scores in equal-width bins over [0, 1], by outcome. */
+export interface ScoreHistogram {
+  /** Bin edges, `bins + 1` of them, from 0 to 1; bin b holds scores in [edges[b], edges[b + 1]), the last one 1 too. */
+  readonly edges: readonly number[];
+  readonly positives: readonly number[];
+  readonly negatives: readonly number[];
+}
+
+/** The histogram of probability scores by outcome, in `bins` equal bins (scores outside [0, 1] clamp to the ends). */
+export function scoreHistogram(labels: ArrayLike<number>, scores: ArrayLike<number>, bins = 20): ScoreHistogram {
+  const positives = new Array<number>(bins).fill(0);
+  const negatives = new Array<number>(bins).fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(scores[i] * bins)));
+    (labels[i] === 1 ? positives : negatives)[b]++;
+  }
+  return { edges: Array.from({ length: bins + 1 }, (_, b) => b / bins), positives, negatives };
+}

@@ -46,6 +46,7 @@ const PRINTING = [
   'synth',
   'drift',
   'monitor',
+  'report',
 ];
 
 test('the commands are the documented ones', () => {

@@ -73,16 +73,7 @@ export async function models(options: RegistryOptions): Promise<void> {
 
 /** `mlp lineage VERSION`. */
 export async function lineage(version: string, options: RegistryOptions): Promise<void> {
-  const target = targetOf(options);
-  const { versions, store } = await registryView(target);
-  const record = versions.find((v) => v.modelVersion === version);
-  if (!record) {
-    const known = versions.map((v) => v.modelVersion);
-    throw new UsageError(
-      `no model version ${version} in ${describeTarget(target)}` +
-        (known.length ? `; it holds ${known.join(', ')}` : '; it holds none yet'),
-    );
-  }
+  const { record, store } = await findVersion(targetOf(options), version);
   const m = record.metadata;
   const trainingSet = m.trainingSetUri ? await readTrainingSet(store, m.trainingSetUri) : undefined;
   const result = {
@@ -139,6 +130,20 @@ async function readTrainingSet(store: ArtifactStore, uri: string): Promise<Train
   } catch {
     return undefined;
   }
+}
+
+/** One registered version of `target` and the store its artifacts are in; a UsageError listing the known ones. */
+export async function findVersion(target: Target, version: string) {
+  const view = await registryView(target);
+  const record = view.versions.find((v) => v.modelVersion === version);
+  if (!record) {
+    const known = view.versions.map((v) => v.modelVersion);
+    throw new UsageError(
+      `no model version ${version} in ${describeTarget(target)}` +
+        (known.length ? `; it holds ${known.join(', ')}` : '; it holds none yet'),
+    );
+  }
+  return { ...view, record };
 }
 
 function describeTarget(target: Target): string {

@@ -36,13 +36,32 @@ export async function readObject(uri: string): Promise<Uint8Array> {
   return readFileSync(localPath(uri)); // synchronous: at start-up a thread-pool round trip only adds latency
 }
 
+/** Options of {@link writeObject}. */
+export interface WriteOptions {
+  readonly contentType?: string;
+  /** Gives up on an S3 write (its retries included) after this long. @default the SDK's own (no bound) */
+  readonly timeoutMs?: number;
+}
+
 /** Writes `body` at `uri`. Errors name the location, never credentials. */
-export async function writeObject(uri: string, body: string, contentType = 'application/json'): Promise<void> {
+export async function writeObject(uri: string, body: string, options: WriteOptions = {}): Promise<void> {
   const location = S3_URI.exec(uri);
   if (location) {
     const [, bucket, key] = location;
     const { client, sdk } = await s3();
-    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+    const command = new sdk.PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: options.contentType ?? 'application/json',
+    });
+    try {
+      await client.send(command, signal ? { abortSignal: signal } : {});
+    } catch (error) {
+      if (!signal?.aborted) throw error;
+      throw new Error(`s3://${bucket}/${key} was not written within ${options.timeoutMs} ms`, { cause: error });
+    }
     return;
   }
   const path = localPath(uri);

@@ -43,16 +43,24 @@ export interface CaptureSink {
 }
 
 /**
- * A sink under a prefix URI (`s3://bucket/<dataset>/`, or a local directory): each document at its
- * {@link capture.documentKey} below it.
+ * Longest a request waits for its capture (the S3 PUT and its retries): an in-region PUT through the gateway
+ * endpoint takes tens of milliseconds, so this bounds only a stalled one, which is then counted as a capture error
+ * and the request answered.
  */
-export function captureSink(prefixUri: string): CaptureSink {
+export const CAPTURE_TIMEOUT_MS = 500;
+
+/**
+ * A sink under a prefix URI (`s3://bucket/<dataset>/`, or a local directory): each document at its
+ * {@link capture.documentKey} below it, given up after `timeoutMs`.
+ */
+export function captureSink(prefixUri: string, timeoutMs = CAPTURE_TIMEOUT_MS): CaptureSink {
   const prefix = prefixUri.endsWith('/') ? prefixUri : `${prefixUri}/`;
   return {
     write: (document) =>
       writeObject(
         `${prefix}${capture.documentKey(document.modelVersion, new Date(document.capturedAt), document.requestId)}`,
         JSON.stringify(document),
+        { timeoutMs },
       ),
   };
 }

@@ -84,7 +84,8 @@ export async function runQualityJob(
   const labels = await knownLabels(store, settings.retraining);
   const report = qualityReport(predictions, labels, { minLabelled: settings.minLabelled });
   const reportUri = s3Uri(settings.captureBucket, capture.qualityReportKey(dataset, now));
-  await store.put(reportUri, `${JSON.stringify({ ...report, problems: problems.slice(0, 20) }, null, 2)}\n`);
+  const document = { at: now.toISOString(), ...report, problems: problems.slice(0, 20) };
+  await store.put(reportUri, `${JSON.stringify(document, null, 2)}\n`);
   const metrics: QualityMetric[] = [];
   for (const c of report.cohorts) {
     const dimensions = { ModelVersion: c.modelVersion, Cohort: c.cohort };

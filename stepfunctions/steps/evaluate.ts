@@ -14,7 +14,7 @@ import { models, s3Uri } from '../../contracts/s3-layout';
 import { parseTestRecords, type TestRecord } from '../../contracts/test-records';
 import type { ArtifactStore } from '../artifact-store';
 import { readChampion } from '../champion';
-import { binaryMetrics, type ModelMetrics } from '../model-metrics';
+import { binaryMetrics, type ModelMetrics, rocCurve, scoreHistogram } from '../model-metrics';
 import { StepError } from '../step-error';
 import type { PreparedData } from './prepare';
 import type { StepDependencies } from './validate-manifest';
@@ -64,11 +64,8 @@ function score(model: ScoringModel, rows: readonly TestRecord[]) {
   const names = model.vectorizer.spec.features.map((f) => f.name);
   const records = rows.map(({ record }) => Object.fromEntries(names.map((n) => [n, record[n] ?? null])));
   const predictions = model.score(records) as number[];
-  const metrics = binaryMetrics(
-    rows.map((r) => r.label),
-    predictions,
-  );
-  return { metrics, predictions };
+  const labels = rows.map((r) => r.label);
+  return { metrics: binaryMetrics(labels, predictions), labels, predictions };
 }
 
 /** Builds the step's handler. */
@@ -104,7 +101,12 @@ export function evaluateStep({ store, settings }: StepDependencies) {
       candidate: candidateMetrics,
       champion,
     };
-    await store.put(evaluationUri, `${JSON.stringify({ ...evaluation, training }, null, 2)}\n`);
+    // The curves go into the document only (the report draws them), not into the state machine's state.
+    const curves = {
+      roc: rocCurve(scored.labels, scored.predictions),
+      scoreHistogram: scoreHistogram(scored.labels, scored.predictions),
+    };
+    await store.put(evaluationUri, `${JSON.stringify({ ...evaluation, training, curves }, null, 2)}\n`);
     return evaluation;
   };
 }

@@ -5,6 +5,8 @@
  * the request; an unusable baseline (another version's, malformed) serves without counts and says why once.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -152,6 +154,34 @@ test('a capture that fails is counted and logged; the request is answered', asyn
   expect(result.statusCode).toBe(200);
   expect(output).toContain('capture failed');
   expect(output).toContain('"CaptureErrors"');
+});
+
+test('a capture S3 never answers is given up after its timeout; the request is answered all the same', async () => {
+  // An S3 endpoint that accepts connections and never replies.
+  const stalled = createServer(() => undefined);
+  await new Promise<void>((done) => stalled.listen(0, '127.0.0.1', done));
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`,
+    AWS_REGION: 'eu-west-2',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'stand-in-secret',
+  });
+  try {
+    const model = loadScoringModel({ modelUri: binary.files.tar, modelVersion: 'loans/7' });
+    const sink = captureSink('s3://mlp-capture/loans/', 300);
+    const started = Date.now();
+    const { result, output } = await captureOutput(() => handlerFor(model, sink)(request({ records }), context));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.statusCode).toBe(200);
+    expect(output).toContain('capture failed');
+    expect(output).toMatch(/s3:\/\/mlp-capture\/loans\/loans-7\/[^"]+ was not written within 300 ms/);
+    expect(output).not.toContain('stand-in-secret');
+  } finally {
+    process.env = saved;
+    stalled.closeAllConnections();
+    await new Promise((done) => stalled.close(done));
+  }
 });
 
 test.each([

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderPage, pixelsOf } from '../support/chromium';
 import { errorOf, MLP, progressOf, runMlp } from '../support/cli';
 
 jest.setTimeout(240_000);
@@ -201,6 +202,50 @@ test('models and lineage show each local environment on its own', () => {
   const unknown = inHome(home, ['lineage', 'mlp-prod-loans/1']);
   expect(unknown.status).toBe(2);
   expect(errorOf(unknown).message).toContain('no model version mlp-prod-loans/1 in the local registry of dev');
+});
+
+test("mlp report writes the champion's report, which headless Chromium renders with every chart and no request out", () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'mlp-report-')), 'nested', 'mlp-dev-loans-2.html');
+  const result = inHome(home, ['report', 'mlp-dev-loans/2', '--out', out, '--json']);
+  expect(result.status).toBe(0);
+  const data = JSON.parse(result.stdout);
+  expect(data).toMatchObject({
+    format: 'mlp.model-report/1',
+    path: out,
+    model: { version: 'mlp-dev-loans/2', status: 'Approved', lineage: { trigger: 'manifest' } },
+    evaluation: { champion: { modelVersion: 'mlp-dev-loans/1' } },
+    drift: { latest: { judged: true }, psiThreshold: 0.25 },
+    missing: [],
+  });
+  // The drifted feature leads the latest window; every feature the model splits on is ranked by its splits.
+  const latest = data.drift.latest.features as { name: string; psi: number; drifted: boolean }[];
+  expect(latest.filter((f) => f.drifted).map((f) => f.name)).toEqual(['annual_income']);
+  expect(data.importance.length).toBe(16);
+  expect(data.importance[0].splits).toBeGreaterThanOrEqual(data.importance.at(-1).splits);
+  expect(data.quality.cohorts[0]).toMatchObject({
+    estimatedAuc: expect.any(Number),
+    realised: { auc: expect.any(Number) },
+  });
+
+  const html = readFileSync(out, 'utf8');
+  // Self-contained: no script, nothing fetched (the only URLs are SVG's namespaces), and a policy that forbids it.
+  expect(html).not.toMatch(/<script|<img|<link|<iframe|@import|url\(/i);
+  expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(/https?:\/\//);
+  expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+
+  const page = renderPage(out, out.replace(/\.html$/, '.png'));
+  for (const id of ['roc', 'calibration', 'score-histogram', 'importance', 'psi', 'psi-history', 'quality']) {
+    // Each chart is an SVG of marks in the rendered DOM.
+    expect(page.dom).toMatch(new RegExp(`<figure id="${id}"><svg[^>]*>.*?class="mark-`, 's'));
+  }
+  expect(page.dom).toContain('Model report: mlp-dev-loans/2');
+  // Painted: the charts' own colours cover real areas of the screenshot (blue curves and bars, the histogram's
+  // negatives, the drifted feature's red bar, the estimated AUC's orange point).
+  expect([page.screenshot.width, page.screenshot.height]).toEqual([1100, 4200]);
+  expect(pixelsOf(page.screenshot, '#1f5fa8')).toBeGreaterThan(20_000);
+  expect(pixelsOf(page.screenshot, '#9ab8d8')).toBeGreaterThan(5_000);
+  expect(pixelsOf(page.screenshot, '#c0392b')).toBeGreaterThan(3_000);
+  expect(pixelsOf(page.screenshot, '#e08e0b')).toBeGreaterThan(20);
 });
 
 test('usage mistakes exit 2 before anything runs, and name the problem', () => {

@@ -20,7 +20,7 @@ import { prepareStep } from '../../stepfunctions/steps/prepare';
 import { MAX_CATEGORIES, MAX_CATEGORY_LENGTH } from '../../lambdas/features/feature-spec';
 import { validateManifestStep } from '../../stepfunctions/steps/validate-manifest';
 import { localSettings } from '../../local/local-home';
-import { binaryMetrics } from '../../stepfunctions/model-metrics';
+import { binaryMetrics, rocCurve, scoreHistogram } from '../../stepfunctions/model-metrics';
 
 const settings = localSettings(loadEnvironment('dev'));
 const numeric = settings.numericFeatures;
@@ -262,6 +262,38 @@ test('AUC and KS agree with their definitions (pairwise count, maximum CDF gap) 
   const brier = labels.reduce<number>((s, y, i) => s + (scores[i] - y) ** 2, 0) / n;
   expect(metrics.brier).toBeCloseTo(brier, 12);
   expect(metrics.calibration.reduce((s, b) => s + b.count, 0)).toBe(n);
+});
+
+test('the ROC curve runs from (0,0) to (1,1), its area is the AUC, and a long one is thinned to the limit', () => {
+  let seed = 5;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const labels = Array.from({ length: 3000 }, () => (random() < 0.25 ? 1 : 0));
+  const scores = labels.map((y) => Math.round((random() * 0.7 + y * 0.25) * 500) / 500); // ties on purpose
+  const area = (curve: ReturnType<typeof rocCurve>) =>
+    curve.reduce(
+      (sum, p, i) =>
+        i === 0
+          ? 0
+          : sum +
+            ((p.falsePositiveRate - curve[i - 1].falsePositiveRate) *
+              (p.truePositiveRate + curve[i - 1].truePositiveRate)) /
+              2,
+      0,
+    );
+  const full = rocCurve(labels, scores, 10_000);
+  expect(full[0]).toEqual({ falsePositiveRate: 0, truePositiveRate: 0 });
+  expect(full.at(-1)).toEqual({ falsePositiveRate: 1, truePositiveRate: 1 });
+  expect(full.length).toBe(new Set(scores).size + 1);
+  expect(area(full)).toBeCloseTo(binaryMetrics(labels, scores).auc, 12);
+  const thin = rocCurve(labels, scores, 50);
+  expect(thin).toHaveLength(50);
+  expect([thin[0], thin.at(-1)]).toEqual([full[0], full.at(-1)]);
+  expect(Math.abs(area(thin) - area(full))).toBeLessThan(0.01);
+  expect(() => rocCurve([1, 1], [0.2, 0.3])).toThrow(/both classes/);
+  const histogram = scoreHistogram(labels, scores, 10);
+  expect(histogram.edges).toHaveLength(11);
+  expect(histogram.positives.reduce((a, b) => a + b)).toBe(labels.filter((y) => y === 1).length);
+  expect(histogram.negatives[9] + histogram.positives[9]).toBe(scores.filter((s) => s >= 0.9).length);
 });
 
 test('every step function of the stack names an export of the Lambda entry module that is a handler', () => {

@@ -23,6 +23,8 @@ export interface XgbCase {
   /** XGBoost's transformed predictions. */
   readonly pred: ReadonlyArray<ReadonlyArray<number>>;
   readonly num_trees: number;
+  /** XGBoost's `get_score(importance_type="weight")`: splits per feature name (f0, f1, …), unused ones absent. */
+  readonly weight: Readonly<Record<string, number>>;
 }
 
 /** All fixtures of one training run. */

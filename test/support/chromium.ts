@@ -1,0 +1,69 @@
+/**
+ * Opens a local HTML file in Debian's headless Chromium (`apt-get install chromium`) as a reader inside a bank
+ * would: no sandbox (tests run as root), background networking, extensions and component updates off, a profile
+ * of its own. Fails loudly when Chromium is absent: the browser test never skips itself.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** What Chromium made of the page: its DOM after load and a screenshot. */
+export interface RenderedPage {
+  readonly dom: string;
+  readonly screenshot: PNG;
+  readonly screenshotPath: string;
+}
+
+function chromium(args: readonly string[], profile: string) {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get install --no-install-recommends chromium`);
+  }
+  const run = spawnSync(
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-extensions',
+      '--disable-sync',
+      '--no-first-run',
+      '--hide-scrollbars',
+      `--user-data-dir=${profile}`,
+      ...args,
+    ],
+    { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  if (run.status !== 0) throw new Error(`chromium failed (${run.status ?? run.signal}): ${run.stderr.slice(-2000)}`);
+  return run.stdout;
+}
+
+/** Loads `htmlPath` and screenshots it at `width` × `height` into `screenshotPath`. */
+export function renderPage(htmlPath: string, screenshotPath: string, width = 1100, height = 4200): RenderedPage {
+  const profile = mkdtempSync(join(tmpdir(), 'mlp-chromium-'));
+  try {
+    const url = `file://${htmlPath}`;
+    const dom = chromium(['--dump-dom', url], profile);
+    chromium([`--window-size=${width},${height}`, `--screenshot=${screenshotPath}`, url], profile);
+    return { dom, screenshot: PNG.sync.read(readFileSync(screenshotPath)), screenshotPath };
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** Pixels of a screenshot within `tolerance` (per channel) of the colour `#rrggbb`. */
+export function pixelsOf(png: PNG, hex: string, tolerance = 12): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  let n = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    const d = png.data;
+    if (Math.abs(d[i] - r) <= tolerance && Math.abs(d[i + 1] - g) <= tolerance && Math.abs(d[i + 2] - b) <= tolerance)
+      n++;
+  }
+  return n;
+}
