@@ -125,9 +125,12 @@ export class MonitoringStack extends Stack {
         objects: [{ bucket: 'capture', prefix: reports[name] }],
         why: 'reports are keyed by the time of their run.',
       });
+      // The pointer (which version serves); the drift job also its baseline, keyed by the version: never a model.
+      const pointer = { bucket: 'models' as const, prefix: models.championPointerKey(dataset) };
+      const baselines = { bucket: 'models' as const, prefix: servedBaselinesPattern(dataset) };
       objects.read(fn, {
         sid: 'ReadChampion',
-        objects: [{ bucket: 'models', prefix: models.championPrefix(dataset) }],
+        objects: name === 'drift' ? [pointer, baselines] : [pointer],
         why: 'the champion pointer names the served version, whose baseline is keyed by it.',
       });
       objects.list(fn, 'models', models.championPointerKey(dataset), 'ListChampionPointer');
@@ -326,4 +329,12 @@ export class MonitoringStack extends Stack {
     );
     return dashboard;
   }
+}
+
+/**
+ * Every served baseline of a dataset as an IAM key pattern (`champion/<dataset>/*` + `/baseline.json`): a version's
+ * baseline is `champion/<dataset>/<version segment>/baseline.json` (models.servingKeys).
+ */
+export function servedBaselinesPattern(dataset: string): string {
+  return `${models.championPrefix(dataset)}*/baseline.json`;
 }

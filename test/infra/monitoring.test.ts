@@ -7,6 +7,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { loadEnvironment } from '../../config';
 import { driftAlarmName } from '../../contracts/monitoring-metrics';
 import { driftAlarmPrefix } from '../../contracts/resource-names';
+import { models } from '../../contracts/s3-layout';
+import { servedBaselinesPattern } from '../../lib/stacks/monitoring-stack';
 import { parseMonitoringSettings } from '../../stepfunctions/monitoring/monitoring-settings';
 import { synthesizePlatform, templateOf } from '../support/platform';
 
@@ -96,7 +98,20 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
     expect(s3.ReadCaptures[0]).toBe('s3:GetObject');
     expect(s3.ReadCaptures[1]).toContain(`/${dataset}/*`);
     expect(s3.WriteDriftReports).toEqual(['s3:PutObject', expect.stringContaining(`/_monitoring/${dataset}/drift/*`)]);
-    expect(s3.ReadChampion[1]).toContain(`/champion/${dataset}/*`);
+    // The pointer and the served baselines, never a model: the pattern matches a version's baseline key only.
+    const champion = statements.filter((st) => st.Sid === 'ReadChampion').map((st) => JSON.stringify(st.Resource));
+    expect(champion).toHaveLength(2);
+    const drift = champion.find((r) => r.includes('baseline.json'))!;
+    expect(drift).toContain(`/champion/${dataset}/champion.json*`);
+    expect(drift).toContain(`/champion/${dataset}/*/baseline.json*`);
+    expect(champion.find((r) => !r.includes('baseline.json'))).toContain(`/champion/${dataset}/champion.json*`);
+    const pattern = new RegExp(`^${servedBaselinesPattern(dataset).replace(/[.]/g, '\\.').replace('*', '[^]*')}$`);
+    const served = models.servingKeys(dataset, `mlp-${envName}-${dataset}/12`);
+    expect([served.baseline, served.model, served.featureSpec].map((k) => pattern.test(k))).toEqual([
+      true,
+      false,
+      false,
+    ]);
     // Two writers (the drift and the quality job), each only under its own reports' prefix.
     const writes = statements.filter((s) => String(s.Action).includes('s3:PutObject'));
     expect(writes.map((s) => [s.Sid, JSON.stringify(s.Resource).match(/_monitoring\/[^"]+/)?.[0]]).sort()).toEqual([
