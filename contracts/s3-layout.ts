@@ -122,8 +122,8 @@ export const models = {
   },
 } as const;
 
-/** A model version as one key segment (`mlp-dev-loans/3` → `mlp-dev-loans-3`). */
-function versionSegment(modelVersion: string): string {
+/** A model version as one key segment or file name (`mlp-dev-loans/3` → `mlp-dev-loans-3`). */
+export function versionSegment(modelVersion: string): string {
   return modelVersion.replace(/\//g, '-');
 }
 

@@ -1,7 +1,8 @@
 /** `mlp report MODEL_VERSION`. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadEnvironment } from '../../config';
+import { versionSegment } from '../../contracts/s3-layout';
 import { localCaptureBucket } from '../../local/local-home';
 import { gatherModelReport } from '../../stepfunctions/monitoring/model-report';
 import { renderModelReport } from '../../stepfunctions/monitoring/model-report-html';
@@ -33,13 +34,19 @@ export async function report(version: string, options: ReportOptions): Promise<v
     new Date(),
   );
   const html = await renderModelReport(data);
-  const out = resolve(options.out ?? `${version.replace(/\//g, '-')}.report.html`);
+  const out = resolve(options.out ?? `${versionSegment(version)}.report.html`);
+  const partial = `${out}.tmp`;
   try {
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(`${out}.tmp`, html);
-    renameSync(`${out}.tmp`, out);
+    writeFileSync(partial, html);
+    renameSync(partial, out);
   } catch (error) {
-    throw new CommandError(`the report cannot be written to ${out}`, (error as NodeJS.ErrnoException).code);
+    try {
+      rmSync(partial, { force: true });
+    } catch {
+      // Nothing was written where nothing can be: the reason below is the one to tell.
+    }
+    throw new CommandError(`the report cannot be written to ${out}: ${(error as Error).message}`);
   }
   new CommandOutput(options).result(
     { ...data, path: out, bytes: Buffer.byteLength(html) },

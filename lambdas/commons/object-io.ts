@@ -39,7 +39,10 @@ export async function readObject(uri: string): Promise<Uint8Array> {
 /** Options of {@link writeObject}. */
 export interface WriteOptions {
   readonly contentType?: string;
-  /** Gives up on an S3 write (its retries included) after this long. @default the SDK's own (no bound) */
+  /**
+   * Aborts the S3 request after this long, counted from the call: whatever of it is still under way then (a reply
+   * awaited, a retry, its backoff) ends and the write fails. @default no bound but the SDK's own
+   */
   readonly timeoutMs?: number;
 }
 

@@ -93,10 +93,19 @@ export function parseFeatureSpec(document: unknown): FeatureSpec {
 /** Columns a spec produces, in order (one-hot features expand to `name=category`). */
 export function specColumns(spec: FeatureSpec): string[] {
   return spec.features.flatMap((feature) =>
-    feature.type === 'categorical' && feature.encoding === 'one-hot'
-      ? feature.categories.map((category) => `${feature.name}=${category}`)
-      : [feature.name],
+    isOneHot(feature) ? feature.categories.map((category) => `${feature.name}=${category}`) : [feature.name],
   );
+}
+
+/** For each column a spec produces, in order, the index of the feature it comes from (a one-hot column: its feature). */
+export function columnFeatures(spec: FeatureSpec): number[] {
+  return spec.features.flatMap((feature, i) => (isOneHot(feature) ? feature.categories.map(() => i) : [i]));
+}
+
+type Feature = FeatureSpec['features'][number];
+
+function isOneHot(feature: Feature): feature is Extract<Feature, { type: 'categorical' }> {
+  return feature.type === 'categorical' && feature.encoding === 'one-hot';
 }
 
 /** A spec of `count` numeric features named after the model's feature names, or f0…f{count-1}. */

@@ -100,6 +100,17 @@ function qualityTable(quality: NonNullable<ModelReportData['quality']>): string 
   );
 }
 
+/** Which window the drift charts rank by, and what became of the runs after it. */
+function driftLine(drift: NonNullable<ModelReportData['drift']>): string {
+  const { latest, history } = drift;
+  if (!latest.judged) return `no window judged yet (the latest had ${latest.records} records, too few).`;
+  const after = history.length - 1 - history.indexOf(latest);
+  return (
+    `latest judged window to ${escapeHtml(latest.at)}, max PSI ${number(latest.maxPsi)}` +
+    (after ? `; ${after} later window(s) had too few records to judge.` : '.')
+  );
+}
+
 /** The report of `data` as HTML text. */
 export async function renderModelReport(data: ModelReportData): Promise<string> {
   const { model, evaluation, drift, quality, importance } = data;
@@ -127,8 +138,7 @@ export async function renderModelReport(data: ModelReportData): Promise<string> 
 
   if (drift) {
     sections.push(
-      `<h2>Drift in production</h2><p>Alarm threshold: PSI ≥ ${drift.psiThreshold}; latest window ` +
-        `${drift.latest.judged ? 'judged' : 'not judged (too few records)'}, max PSI ${number(drift.latest.maxPsi)}.</p>` +
+      `<h2>Drift in production</h2><p>Alarm threshold: PSI ≥ ${drift.psiThreshold}; ${driftLine(drift)}</p>` +
         '<div class="charts">' +
         (await figure(psiSpec(drift), 'psi', 'The latest window judged no feature.')) +
         (await figure(psiHistorySpec(drift), 'psi-history', 'Fewer than two judged windows: no history yet.')) +

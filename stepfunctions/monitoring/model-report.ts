@@ -10,7 +10,7 @@ import * as z from 'zod/mini';
 import { describeIssues } from '../../contracts/describe-issues';
 import type { ModelMetrics } from '../../contracts/model-metrics';
 import { capture, s3Uri } from '../../contracts/s3-layout';
-import { parseFeatureSpec } from '../../lambdas/features/feature-spec';
+import { columnFeatures, parseFeatureSpec } from '../../lambdas/features/feature-spec';
 import { splitCounts } from '../../lambdas/xgboost/feature-importance';
 import { readModel } from '../../lambdas/xgboost/read-model';
 import type { ArtifactStore } from '../artifact-store';
@@ -59,8 +59,9 @@ export interface ModelReportData {
   readonly importance: readonly { readonly feature: string; readonly splits: number }[] | null;
   readonly drift: {
     readonly psiThreshold: number;
+    /** The latest judged run (the latest run when none was judged): the one the report ranks features by. */
     readonly latest: DriftRun;
-    /** Oldest first, the latest included. */
+    /** Oldest first, every run read (judged or not). */
     readonly history: readonly DriftRun[];
   } | null;
   readonly quality: { readonly at: string | null; readonly cohorts: readonly CohortQuality[] } | null;
@@ -95,7 +96,14 @@ const evaluationSchema = z.looseObject({
   curves: z.optional(
     z.looseObject({
       roc: z.array(z.looseObject({ falsePositiveRate: finite, truePositiveRate: finite })),
-      scoreHistogram: z.looseObject({ edges: z.array(finite), positives: z.array(count), negatives: z.array(count) }),
+      scoreHistogram: z
+        .looseObject({ edges: z.array(finite), positives: z.array(count), negatives: z.array(count) })
+        .check(
+          z.refine(
+            (h) => h.positives.length === h.edges.length - 1 && h.negatives.length === h.edges.length - 1,
+            'scoreHistogram: one count of positives and of negatives per bin between its edges',
+          ),
+        ),
     }),
   ),
 });
@@ -127,6 +135,16 @@ const qualitySchema = z.looseObject({
   ),
 });
 
+/**
+ * What a failure to read says in the report: an AWS SDK error by its name and HTTP status only (its message can
+ * carry the caller's ARN and account, which do not belong in a file passed around a bank), any other its message.
+ */
+function failure(error: unknown): string {
+  const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+  if (e?.$metadata) return `${e.name}${e.$metadata.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ''}`;
+  return String(e?.message ?? error).slice(0, 200);
+}
+
 /** Reads and validates one JSON document; throws naming the document and its problems. */
 async function readDocument<S extends z.ZodMiniType>(
   store: ArtifactStore,
@@ -137,7 +155,7 @@ async function readDocument<S extends z.ZodMiniType>(
   try {
     document = JSON.parse(Buffer.from(await store.get(uri)).toString('utf8'));
   } catch (error) {
-    throw new Error(`${uri} cannot be read: ${(error as Error).message.slice(0, 200)}`, { cause: error });
+    throw new Error(`${uri} cannot be read: ${failure(error)}`, { cause: error });
   }
   const result = schema.safeParse(document);
   if (!result.success) throw new Error(`${uri}: ${describeIssues(result.error.issues).slice(0, 3).join('; ')}`);
@@ -149,7 +167,7 @@ async function part<T>(missing: string[], what: string, read: () => Promise<T | 
   try {
     return await read();
   } catch (error) {
-    missing.push(`${what}: ${(error as Error).message}`);
+    missing.push(`${what}: ${failure(error)}`);
     return null;
   }
 }
@@ -177,7 +195,7 @@ export async function gatherModelReport(
     };
   });
   const importance = await part(missing, 'feature importance', () => featureImportance(store, record));
-  const drift = await part(missing, 'drift', () => driftRuns(store, sources, record.modelVersion));
+  const drift = await part(missing, 'drift', () => driftRuns(store, sources, record.modelVersion, missing));
   const quality = await part(missing, 'quality', () => latestQuality(store, sources, record.modelVersion));
   const lineageKeys = [
     'trainingJobName',
@@ -212,17 +230,30 @@ export async function gatherModelReport(
   };
 }
 
+/** Runs `read`, naming `uri` in what it throws. */
+async function named<T>(uri: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new Error(`${uri}: ${failure(error)}`, { cause: error });
+  }
+}
+
 /** Splits per feature of the version's artifact (checked against the registered SHA-256), by its feature spec. */
 async function featureImportance(store: ArtifactStore, record: ModelVersionRecord) {
   const { featureSpecUri, modelSha256 } = record.metadata;
   if (!featureSpecUri) throw new Error('the registry records no feature spec');
-  const spec = parseFeatureSpec(JSON.parse(Buffer.from(await store.get(featureSpecUri)).toString('utf8')));
-  const ensemble = readModel(await store.get(record.modelDataUrl), modelSha256 ? { sha256: modelSha256 } : {});
-  const owner: number[] = spec.features.flatMap((f, i) =>
-    f.type === 'categorical' && f.encoding === 'one-hot' ? f.categories.map(() => i) : [i],
+  const spec = await named(featureSpecUri, async () =>
+    parseFeatureSpec(JSON.parse(Buffer.from(await store.get(featureSpecUri)).toString('utf8'))),
   );
+  const ensemble = await named(record.modelDataUrl, async () =>
+    readModel(await store.get(record.modelDataUrl), modelSha256 ? { sha256: modelSha256 } : {}),
+  );
+  const owner = columnFeatures(spec);
   if (owner.length !== ensemble.numFeature) {
-    throw new Error(`the model has ${ensemble.numFeature} columns, its feature spec ${owner.length}`);
+    throw new Error(
+      `${record.modelDataUrl} has ${ensemble.numFeature} columns, its feature spec ${featureSpecUri} ${owner.length}`,
+    );
   }
   const splits = new Array<number>(spec.features.length).fill(0);
   splitCounts(ensemble).forEach((n, column) => (splits[owner[column]] += n));
@@ -231,15 +262,22 @@ async function featureImportance(store: ArtifactStore, record: ModelVersionRecor
     .sort((a, b) => b.splits - a.splits || (a.feature < b.feature ? -1 : 1));
 }
 
-/** The version's latest drift runs, oldest first; null when the drift job never judged it. */
-async function driftRuns(store: ArtifactStore, sources: ModelReportSources, version: string) {
+/**
+ * The version's latest drift runs, oldest first, and the latest judged one (ranked by in the report); a report
+ * that cannot be read or is of another version is left out and named in `missing`.
+ */
+async function driftRuns(store: ArtifactStore, sources: ModelReportSources, version: string, missing: string[]) {
   const prefix = s3Uri(sources.captureBucket, capture.versionDriftReportsPrefix(sources.dataset, version));
   const uris = (await store.list(prefix)).sort().slice(-DRIFT_HISTORY_RUNS);
   const history: DriftRun[] = [];
   let psiThreshold = 0;
   for (const uri of uris) {
-    const report = await readDocument(store, uri, driftSchema);
-    if (report.modelVersion !== version) throw new Error(`${uri} is a report of ${report.modelVersion}`);
+    const report = await part(missing, 'drift run', async () => {
+      const document = await readDocument(store, uri, driftSchema);
+      if (document.modelVersion !== version) throw new Error(`${uri} is a report of ${document.modelVersion}`);
+      return document;
+    });
+    if (!report) continue;
     psiThreshold = report.psiThreshold;
     history.push({
       at: report.window.to,
@@ -251,7 +289,7 @@ async function driftRuns(store: ArtifactStore, sources: ModelReportSources, vers
     });
   }
   if (history.length === 0) throw new Error('the drift job has not judged this version (never served, or no run yet)');
-  return { psiThreshold, latest: history.at(-1)!, history };
+  return { psiThreshold, latest: history.findLast((r) => r.judged) ?? history.at(-1)!, history };
 }
 
 /** The version's cohorts in the latest quality report. */

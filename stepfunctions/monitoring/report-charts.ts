@@ -22,12 +22,8 @@ const CONFIG = {
 };
 
 /** A loader that loads nothing: charts carry their data, and the report must not reach out. */
-const NO_LOADER = {
-  load: () => Promise.reject(new Error('report charts load no data')),
-  sanitize: () => Promise.reject(new Error('report charts load no data')),
-  http: () => Promise.reject(new Error('report charts load no data')),
-  file: () => Promise.reject(new Error('report charts load no data')),
-};
+const refuse = () => Promise.reject(new Error('report charts load no data'));
+const NO_LOADER = { load: refuse, sanitize: refuse, http: refuse, file: refuse };
 
 /** Renders one Vega-Lite specification to SVG markup. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -203,6 +199,7 @@ export function psiHistorySpec(drift: NonNullable<ModelReportData['drift']>, top
       })),
     ...(run.scorePsi === null ? [] : [{ at: run.at, series: '(score)', psi: run.scorePsi }]),
   ]);
+  if (values.length === 0) return null;
   return {
     width: WIDTH,
     height: HEIGHT,

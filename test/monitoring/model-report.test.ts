@@ -188,10 +188,12 @@ test('absent, unreadable and foreign parts are left out and named; the rest is s
   expect(partial.evaluation!.roc).toBeNull();
   expect(partial.missing).toEqual([
     'ROC curve and score histogram: evaluated before Evaluate recorded curves',
-    expect.stringContaining('feature importance: model checksum mismatch'),
-    expect.stringContaining(`drift: ${damaged} cannot be read`),
+    expect.stringContaining(`feature importance: ${r.modelDataUrl}: model checksum mismatch`),
+    expect.stringContaining(`drift run: ${damaged} cannot be read`),
     `quality: the latest quality report holds no prediction of ${VERSION}`,
   ]);
+  // One damaged run costs that run only: the other three still chart.
+  expect(partial.drift!.history.map((h) => h.maxPsi)).toEqual([0.05, 0.31, 0.4]);
   const rendered = await renderModelReport(partial);
   expect(rendered).toContain('No ROC curve recorded for this evaluation.');
   expect(rendered).toMatch(/<figure id="calibration"><svg /);
@@ -201,7 +203,47 @@ test('absent, unreadable and foreign parts are left out and named; the rest is s
   await store.delete(damaged);
   await store.put(foreign, JSON.stringify(driftDocument('mlp-dev-loans/1', 0.1, now.toISOString())));
   const other = await gatherModelReport(store, sources, r, now);
-  expect(other.missing).toContain(`drift: ${foreign} is a report of mlp-dev-loans/1`);
+  expect(other.missing).toContain(`drift run: ${foreign} is a report of mlp-dev-loans/1`);
+  expect(other.drift!.history).toHaveLength(3);
+});
+
+test('the latest judged run is the one ranked by; later runs with too few records are told, not charted', async () => {
+  const { store, record: r } = await fullStore();
+  const at = new Date(Date.UTC(2026, 11, 2, 12));
+  const base = driftDocument(VERSION, 0.9, at.toISOString());
+  const quiet = {
+    ...base,
+    records: 40,
+    judged: false,
+    maxPsi: null,
+    features: base.features.map((f) => ({ ...f, psi: null, status: 'insufficient' })),
+  };
+  await store.put(s3Uri('cap', capture.driftReportKey('loans', VERSION, at)), JSON.stringify(quiet));
+  const data = await gatherModelReport(store, sources, r, now);
+  expect(data.drift!.history.map((h) => h.judged)).toEqual([true, true, true, false]);
+  expect(data.drift!.latest).toMatchObject({ judged: true, maxPsi: 0.4, at: '2026-12-02T11:00:00.000Z' });
+  const html = await renderModelReport(data);
+  expect(html).toContain('latest judged window to 2026-12-02T11:00:00.000Z, max PSI 0.4000; 1 later window(s)');
+  expect(html).toMatch(/<figure id="psi"><svg /);
+});
+
+test("an AWS error is shown by its name and status, never its message (which carries the caller's ARN)", async () => {
+  const { store, record: r } = await fullStore();
+  const denied = Object.assign(
+    new Error('User: arn:aws:sts::123456789012:assumed-role/analyst/jo is not authorized to perform: s3:GetObject'),
+    { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } },
+  );
+  const get = store.get.bind(store);
+  store.get = async (uri: string) => {
+    if (uri === r.metadata.evaluationUri || uri === r.metadata.featureSpecUri) throw denied;
+    return get(uri);
+  };
+  const data = await gatherModelReport(store, sources, r, now);
+  expect(data.missing).toEqual([
+    `evaluation: ${r.metadata.evaluationUri} cannot be read: AccessDenied (HTTP 403)`,
+    `feature importance: ${r.metadata.featureSpecUri}: AccessDenied (HTTP 403)`,
+  ]);
+  expect(await renderModelReport(data)).not.toContain('123456789012');
 });
 
 test('text from the registry is escaped: a decision reason cannot inject markup', async () => {

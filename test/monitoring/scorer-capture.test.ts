@@ -14,6 +14,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createScoringHandler } from '../../lambdas/scorer/handler';
 import { loadScoringModel, type ScoringModel } from '../../lambdas/scorer/scoring-model';
 import { captureSink, parseCapture } from '../../lambdas/monitoring/capture';
+import type * as CaptureModule from '../../lambdas/monitoring/capture';
 import { binOf, DRIFT_BASELINE_FORMAT, numericBins } from '../../lambdas/monitoring/drift-baseline';
 import { captureOutput } from '../support/capture-output';
 import { context } from '../support/lambda-context';
@@ -160,16 +161,23 @@ test('a capture S3 never answers is given up after its timeout; the request is a
   // An S3 endpoint that accepts connections and never replies.
   const stalled = createServer(() => undefined);
   await new Promise<void>((done) => stalled.listen(0, '127.0.0.1', done));
-  const saved = { ...process.env };
-  Object.assign(process.env, {
+  const settings: Record<string, string> = {
     AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`,
     AWS_REGION: 'eu-west-2',
     AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'stand-in-secret',
-  });
+  };
+  const saved = Object.fromEntries(Object.keys(settings).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, settings);
   try {
+    // A module registry of its own: the lazily made S3 client is made here, with this endpoint, whatever ran before.
+    let isolated!: typeof CaptureModule;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module loaded inside isolateModules
+      isolated = require('../../lambdas/monitoring/capture');
+    });
     const model = loadScoringModel({ modelUri: binary.files.tar, modelVersion: 'loans/7' });
-    const sink = captureSink('s3://mlp-capture/loans/', 300);
+    const sink = isolated.captureSink('s3://mlp-capture/loans/', 300);
     const started = Date.now();
     const { result, output } = await captureOutput(() => handlerFor(model, sink)(request({ records }), context));
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -178,7 +186,10 @@ test('a capture S3 never answers is given up after its timeout; the request is a
     expect(output).toMatch(/s3:\/\/mlp-capture\/loans\/loans-7\/[^"]+ was not written within 300 ms/);
     expect(output).not.toContain('stand-in-secret');
   } finally {
-    process.env = saved;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
     stalled.closeAllConnections();
     await new Promise((done) => stalled.close(done));
   }

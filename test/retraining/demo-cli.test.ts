@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { renderPage, pixelsOf } from '../support/chromium';
+import { dirname, join } from 'node:path';
+import { figuresOf, pixelsOf, renderPage } from '../support/chromium';
 import { errorOf, MLP, progressOf, runMlp } from '../support/cli';
 
 jest.setTimeout(240_000);
@@ -204,7 +204,7 @@ test('models and lineage show each local environment on its own', () => {
   expect(errorOf(unknown).message).toContain('no model version mlp-prod-loans/1 in the local registry of dev');
 });
 
-test("mlp report writes the champion's report, which headless Chromium renders with every chart and no request out", () => {
+test("mlp report writes the champion's report, which headless Chromium lays out with every chart's marks", () => {
   const out = join(mkdtempSync(join(tmpdir(), 'mlp-report-')), 'nested', 'mlp-dev-loans-2.html');
   const result = inHome(home, ['report', 'mlp-dev-loans/2', '--out', out, '--json']);
   expect(result.status).toBe(0);
@@ -234,11 +234,37 @@ test("mlp report writes the champion's report, which headless Chromium renders w
   expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
 
   const page = renderPage(out, out.replace(/\.html$/, '.png'));
-  for (const id of ['roc', 'calibration', 'score-histogram', 'importance', 'psi', 'psi-history', 'quality']) {
-    // Each chart is an SVG of marks in the rendered DOM.
-    expect(page.dom).toMatch(new RegExp(`<figure id="${id}"><svg[^>]*>.*?class="mark-`, 's'));
-  }
   expect(page.dom).toContain('Model report: mlp-dev-loans/2');
+  // Each chart, as Chromium laid it out, draws one mark per datum of the report's data.
+  const figures = figuresOf(page.dom);
+  const marks = (id: string, kind: string) =>
+    [
+      ...(figures.get(id) ?? '').matchAll(
+        /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="([^"]+)"/g,
+      ),
+    ]
+      .filter((m) => m[2] === kind)
+      .map((m) => m[1]);
+  expect([...figures.keys()].sort()).toEqual(
+    ['calibration', 'importance', 'psi', 'psi-history', 'quality', 'roc', 'score-histogram'].sort(),
+  );
+  expect(marks('roc', 'line mark').length).toBeGreaterThanOrEqual(1);
+  const bins = data.evaluation.candidate.calibration.filter((b: { count: number }) => b.count > 0);
+  expect(marks('calibration', 'circle')).toHaveLength(bins.length);
+  expect(marks('score-histogram', 'bar')).toHaveLength(2 * (data.evaluation.scoreHistogram.edges.length - 1));
+  const importance = marks('importance', 'bar');
+  expect(importance).toHaveLength(data.importance.length);
+  for (const { feature, splits } of data.importance)
+    expect(importance).toContain(`Splits: ${splits}; feature: ${feature}`);
+  const psi = marks('psi', 'bar');
+  expect(psi).toHaveLength(latest.length + 1);
+  expect(psi.filter((label) => label.endsWith('Drifted: true'))).toEqual([expect.stringContaining('annual_income')]);
+  const judged = data.drift.history.filter((r: { judged: boolean }) => r.judged).length;
+  expect(marks('psi-history', 'line mark')).toHaveLength(7);
+  expect(marks('psi-history', 'point')).toHaveLength(7 * judged);
+  type Cohort = { estimatedAuc: number | null; realised: object | null };
+  const aucs = data.quality.cohorts.flatMap((c: Cohort) => [c.estimatedAuc, c.realised].filter((v) => v !== null));
+  expect(marks('quality', 'point')).toHaveLength(aucs.length);
   // Painted: the charts' own colours cover real areas of the screenshot (blue curves and bars, the histogram's
   // negatives, the drifted feature's red bar, the estimated AUC's orange point).
   expect([page.screenshot.width, page.screenshot.height]).toEqual([1100, 4200]);
@@ -246,6 +272,12 @@ test("mlp report writes the champion's report, which headless Chromium renders w
   expect(pixelsOf(page.screenshot, '#9ab8d8')).toBeGreaterThan(5_000);
   expect(pixelsOf(page.screenshot, '#c0392b')).toBeGreaterThan(3_000);
   expect(pixelsOf(page.screenshot, '#e08e0b')).toBeGreaterThan(20);
+
+  // A path it cannot write to is named with the reason, and leaves no partial file behind.
+  const blocked = inHome(home, ['report', 'mlp-dev-loans/2', '--out', join(out, 'under-a-file.html')]);
+  expect(blocked.status).toBe(1);
+  expect(errorOf(blocked).message).toMatch(/^mlp: the report cannot be written to .*under-a-file\.html: EEXIST/);
+  expect(readdirSync(dirname(out))).toEqual(['mlp-dev-loans-2.html', 'mlp-dev-loans-2.png']);
 });
 
 test('usage mistakes exit 2 before anything runs, and name the problem', () => {

@@ -1,12 +1,13 @@
 /**
  * Opens a local HTML file in Debian's headless Chromium (`apt-get install chromium`) as a reader inside a bank
- * would: no sandbox (tests run as root), background networking, extensions and component updates off, a profile
- * of its own. Fails loudly when Chromium is absent: the browser test never skips itself.
+ * would: no sandbox (tests run as root), background networking, extensions and component updates off, no host
+ * name resolving, a profile of its own. Fails loudly when Chromium is absent: the browser test never skips itself.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,6 +30,8 @@ function chromium(args: readonly string[], profile: string) {
       '--no-sandbox',
       '--disable-gpu',
       '--disable-background-networking',
+      // No name resolves: a page that tried to fetch anything would get nothing.
+      '--host-resolver-rules=MAP * ~NOTFOUND',
       '--disable-component-update',
       '--disable-extensions',
       '--disable-sync',
@@ -47,13 +50,18 @@ function chromium(args: readonly string[], profile: string) {
 export function renderPage(htmlPath: string, screenshotPath: string, width = 1100, height = 4200): RenderedPage {
   const profile = mkdtempSync(join(tmpdir(), 'mlp-chromium-'));
   try {
-    const url = `file://${htmlPath}`;
+    const url = pathToFileURL(htmlPath).href;
     const dom = chromium(['--dump-dom', url], profile);
     chromium([`--window-size=${width},${height}`, `--screenshot=${screenshotPath}`, url], profile);
     return { dom, screenshot: PNG.sync.read(readFileSync(screenshotPath)), screenshotPath };
   } finally {
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/** The inner markup of each `<figure id=…>` in a DOM, by id. */
+export function figuresOf(dom: string): Map<string, string> {
+  return new Map([...dom.matchAll(/<figure id="([^"]+)">(.*?)<\/figure>/gs)].map((m) => [m[1], m[2]]));
 }
 
 /** Pixels of a screenshot within `tolerance` (per channel) of the colour `#rrggbb`. */
