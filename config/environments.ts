@@ -44,6 +44,7 @@ const LOANS_MODEL: Omit<EnvironmentInput['retraining'], 'promotion' | 'requireAp
     min_child_weight: '5',
     seed: '7',
   },
+  outcomes: { dataset: 'loan_outcomes', label: 'defaulted_12m' },
   canary: { percent: 10, minutes: 10 },
 };
 
@@ -70,7 +71,7 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
     onPrem: {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.dev.bank.example',
-      datasets: ['loans'],
+      datasets: ['loans', 'loan_outcomes'],
     },
     retraining: {
       ...LOANS_MODEL,
@@ -101,7 +102,7 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
     onPrem: {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.staging.bank.example',
-      datasets: ['loans'],
+      datasets: ['loans', 'loan_outcomes'],
     },
     retraining: {
       ...LOANS_MODEL,
@@ -133,7 +134,7 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
     onPrem: {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.prod.bank.example',
-      datasets: ['loans'],
+      datasets: ['loans', 'loan_outcomes'],
     },
     retraining: {
       ...LOANS_MODEL,

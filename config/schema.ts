@@ -78,6 +78,16 @@ const retraining = z
     requireApproval: z.boolean(),
     /** EventBridge Scheduler expression for periodic retraining. */
     schedule: z.string().regex(/^(cron|rate)\(.+\)$/, 'must be an EventBridge cron(...) or rate(...) expression'),
+    /**
+     * Where realised outcomes come from: an agent dataset of their own (an `onPrem.datasets` entry, keyed by the
+     * same pseudonymous `keyColumn`, which the agent links with `linkAs`) and its label column. The quality job
+     * merges its extracts into its curated table and joins them to the scorer's captured predictions. Without it
+     * the quality job reads the label of the training dataset's curated table.
+     */
+    outcomes: z
+      .object({ dataset: z.string().regex(DATASET_NAME, `must match ${DATASET_NAME.source}`), label: columnName })
+      .strict()
+      .optional(),
     /** Canary: share of traffic the new scorer version takes, and for how long, before the full shift. */
     canary: z.object({ percent: z.number().int().min(1).max(50), minutes: z.number().int().min(1).max(120) }).strict(),
   })
@@ -158,6 +168,21 @@ export const environmentInputSchema = z
         code: 'custom',
         path: ['retraining', 'dataset'],
         message: `"${env.retraining.dataset}" is not one of onPrem.datasets`,
+      });
+    }
+    const outcomes = env.retraining.outcomes;
+    if (outcomes && !env.onPrem.datasets.includes(outcomes.dataset)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retraining', 'outcomes', 'dataset'],
+        message: `"${outcomes.dataset}" is not one of onPrem.datasets`,
+      });
+    }
+    if (outcomes?.dataset === env.retraining.dataset) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retraining', 'outcomes', 'dataset'],
+        message: 'is the training dataset: leave outcomes out to read its label column',
       });
     }
     const inputs = [...env.retraining.numericFeatures, ...env.retraining.categoricalFeatures];

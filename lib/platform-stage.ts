@@ -166,6 +166,11 @@ export class PlatformStage extends Stage {
           arnExport: this.data.curatedBucketArnExport,
           key: this.keys.landingKey,
         },
+        landing: {
+          name: this.data.landingBucket.bucketName,
+          arnExport: this.data.landingBucketArnExport,
+          key: this.keys.landingKey,
+        },
       },
       logsKey: this.keys.auditKey,
       alertTopic: this.alerts.topic,

@@ -15,6 +15,7 @@ import { type DriftJobResult, runDriftJob } from '../stepfunctions/monitoring/dr
 import { publishDriftMetrics } from '../stepfunctions/monitoring/monitoring-handlers';
 import {
   monitoringSettings,
+  outcomeSourceOf,
   QUALITY_DAYS,
   QUALITY_MIN_LABELLED,
 } from '../stepfunctions/monitoring/monitoring-settings';
@@ -63,6 +64,7 @@ export async function runLocalMonitor(options: {
       capture: localCaptureBucket(config.name),
       models: retraining.buckets.models,
       curated: retraining.buckets.curated,
+      landing: retraining.buckets.landing,
     },
     namespace,
   );
@@ -70,7 +72,13 @@ export async function runLocalMonitor(options: {
   const drift = await runDriftJob(store, settings, champion, now);
   const quality = await runQualityJob(
     store,
-    { retraining, captureBucket: settings.captureBucket, days: QUALITY_DAYS, minLabelled: QUALITY_MIN_LABELLED },
+    {
+      dataset: settings.dataset,
+      captureBucket: settings.captureBucket,
+      outcomes: outcomeSourceOf(settings),
+      days: QUALITY_DAYS,
+      minLabelled: QUALITY_MIN_LABELLED,
+    },
     now,
     champion?.modelVersion,
   );

@@ -190,24 +190,33 @@ async function extractPhase(
     stateDir: join(layout.home, 'agent-state'),
   };
   const task = phases.progress.task(name === 'agent' ? 'extract and anonymise' : 'extract the increment');
-  const source = new SqliteSource(bank);
-  const extract = await phases.timed(
+  // Every dataset of the config, as the agent's own command runs them: the loans, then their known outcomes.
+  const [extract, ...others] = await phases.timed(
     name,
-    () =>
-      runExtract(agentConfig, agentConfig.datasets[0], {
-        source,
-        store: new FilesystemStore(layout.landingRoot),
-        key: readFileSync(keyFile),
-        // The agent runs at the bank's own date (the day after its clock), so the demo is the same whenever run.
-        now: () => agentClock(bank, agentConfig.datasets[0].watermark.lagSeconds),
-        progress: ({ rows }) => task.update(`${rows.toLocaleString('en-GB')} rows`),
-      }).finally(() => source.close()),
+    async () => {
+      const results = [];
+      for (const dataset of agentConfig.datasets) {
+        const source = new SqliteSource(bank);
+        results.push(
+          await runExtract(agentConfig, dataset, {
+            source,
+            store: new FilesystemStore(layout.landingRoot),
+            key: readFileSync(keyFile),
+            // The agent runs at the bank's own date (the day after its clock): the demo is the same whenever run.
+            now: () => agentClock(bank, dataset.watermark.lagSeconds),
+            progress: ({ rows }) => task.update(`${dataset.name}: ${rows.toLocaleString('en-GB')} rows`),
+          }).finally(() => source.close()),
+        );
+      }
+      return results;
+    },
     task,
   );
   task.done(
-    `${extract.rows.toLocaleString('en-GB')} rows in ${extract.parts} part(s), ${extract.suppressedRows} suppressed`,
+    `${extract.rows.toLocaleString('en-GB')} rows in ${extract.parts} part(s), ${extract.suppressedRows} suppressed` +
+      others.map((o) => `; ${o.dataset} ${o.rows.toLocaleString('en-GB')} rows`).join(''),
   );
-  return extract;
+  return { ...extract, alongside: others.map(({ dataset, rows, manifestKey }) => ({ dataset, rows, manifestKey })) };
 }
 
 /** The moment an agent run covers the whole of the bank's current day: its next midnight plus the lag. */

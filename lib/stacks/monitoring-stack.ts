@@ -3,8 +3,9 @@
  * champion's captured traffic against its baseline and publishes PSI per feature and of the score), the drift
  * alarm — MaxPsi at or above `driftPsi` in 2 of 3 hourly periods, named `mlp-<env>-drift-psi` so that the
  * retraining trigger starts an execution when it fires — alarms on failed retraining executions and on the job
- * itself, all to the alerts topic, and the environment's dashboard. The daily quality job (DuckDB, reading the
- * curated table's outcomes) publishes estimated and realised AUC; the champion's estimated AUC below the
+ * itself, all to the alerts topic, and the environment's dashboard. The daily quality job (DuckDB; it merges the
+ * outcomes dataset's landed extracts into that dataset's curated table and reads the outcomes there) publishes
+ * estimated and realised AUC; the champion's estimated AUC below the
  * gate's floor (`promotion.minAuc`) raises `mlp-<env>-estimated-auc`.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
@@ -19,7 +20,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config';
-import { capture, curated, models } from '../../contracts/s3-layout';
+import { capture, curated, landing, models } from '../../contracts/s3-layout';
 import { NATIVE_MODULES } from '../lambda-bundling';
 import { SCORER_METRIC, SCORER_SERVICE, scorerMetricsNamespace } from '../../contracts/scorer-metrics';
 import { driftAlarmName, MONITORING_SERVICE } from '../../contracts/monitoring-metrics';
@@ -36,6 +37,8 @@ export interface MonitoringStackProps extends StackProps {
     readonly capture: { readonly name: string; readonly arnExport: string; readonly key: kms.IKey };
     readonly models: { readonly name: string; readonly arnExport: string; readonly key: kms.IKey };
     readonly curated: { readonly name: string; readonly arnExport: string; readonly key: kms.IKey };
+    /** Where the outcomes dataset's extracts land (the quality job merges them). */
+    readonly landing: { readonly name: string; readonly arnExport: string; readonly key: kms.IKey };
   };
   readonly logsKey: kms.IKey;
   readonly alertTopic: sns.ITopic;
@@ -63,6 +66,7 @@ export class MonitoringStack extends Stack {
       capture: { arnExport: props.buckets.capture.arnExport, key: props.buckets.capture.key },
       models: { arnExport: props.buckets.models.arnExport, key: props.buckets.models.key },
       curated: { arnExport: props.buckets.curated.arnExport, key: props.buckets.curated.key },
+      landing: { arnExport: props.buckets.landing.arnExport, key: props.buckets.landing.key },
     });
     const settings = this.toJsonString(
       monitoringSettings(
@@ -71,6 +75,7 @@ export class MonitoringStack extends Stack {
           capture: props.buckets.capture.name,
           models: props.buckets.models.name,
           curated: props.buckets.curated.name,
+          landing: props.buckets.landing.name,
         },
         namespace,
       ),
@@ -161,12 +166,22 @@ export class MonitoringStack extends Stack {
     );
     const fn = this.driftJob.function;
     const quality = this.qualityJob.function;
-    objects.read(quality, {
-      sid: 'ReadCuratedTable',
-      objects: [{ bucket: 'curated', prefix: curated.tablesPrefix(dataset) }],
-      why: "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.",
-    });
-    objects.list(quality, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListCuratedTable');
+    // Outcomes: the outcomes dataset's curated table, which the job merges the landed extracts into (read and
+    // write, that table only); without an outcomes dataset, the training dataset's table, read only.
+    const outcomes = config.retraining.outcomes?.dataset;
+    const table = { bucket: 'curated' as const, prefix: curated.tablesPrefix(outcomes ?? dataset) };
+    const why = "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.";
+    objects.read(quality, { sid: 'ReadCuratedTable', objects: [table], why });
+    objects.list(quality, 'curated', `${table.prefix}*`, 'ListCuratedTable');
+    if (outcomes) {
+      objects.write(quality, { sid: 'MergeOutcomes', objects: [table], why });
+      objects.read(quality, {
+        sid: 'ReadOutcomeExtracts',
+        objects: [{ bucket: 'landing', prefix: landing.datasetPrefix(outcomes) }],
+        why: "extracts are keyed by the agent's run id.",
+      });
+      objects.list(quality, 'landing', `${landing.datasetPrefix(outcomes)}*`, 'ListOutcomeExtracts');
+    }
     this.estimatedAucAlarm = new cloudwatch.Alarm(this, 'EstimatedAuc', {
       alarmName: `mlp-${envName}-estimated-auc`,
       alarmDescription:

@@ -1,7 +1,8 @@
 /**
  * Compiles a column policy into the function that turns a source value into the text written out (or null).
  * Pseudonyms are HMAC-SHA256 under a per-column key derived from the master key (domain separation: the same
- * national id gives unrelated pseudonyms in two columns or datasets), over the NFC form of the value.
+ * national id gives unrelated pseudonyms in two columns or datasets), over the NFC form of the value. Columns
+ * that declare one linkage domain (`linkAs`) share its key instead, so the datasets they are in join on them.
  */
 import { createHmac } from 'node:crypto';
 import type { ColumnPolicy } from '../config/agent-config';
@@ -13,6 +14,8 @@ export type ColumnTransform = (value: SourceValue) => string | null;
 
 /** Label of the domain-separation derivation, versioned so a scheme change cannot collide with the old one. */
 export const PSEUDONYM_SCHEME = 'mlp-pseudonym/v1';
+/** Label of a declared linkage domain's derivation (`linkAs`): never equal to a dataset's and column's. */
+export const LINKED_PSEUDONYM_SCHEME = 'mlp-pseudonym-link/v1';
 
 /** Context a transform may need. */
 export interface TransformContext {
@@ -32,9 +35,11 @@ export function compileTransform(policy: ColumnPolicy, context: TransformContext
     case 'drop':
       return () => null;
     case 'hmac': {
-      const columnKey = createHmac('sha256', context.key)
-        .update(`${PSEUDONYM_SCHEME}\0${context.dataset}\0${context.column}`)
-        .digest();
+      const domain =
+        policy.linkAs === undefined
+          ? `${PSEUDONYM_SCHEME}\0${context.dataset}\0${context.column}`
+          : `${LINKED_PSEUDONYM_SCHEME}\0${policy.linkAs}`;
+      const columnKey = createHmac('sha256', context.key).update(domain).digest();
       return (v) => {
         const t = text(v);
         return t === null ? null : createHmac('sha256', columnKey).update(t.normalize('NFC'), 'utf8').digest('hex');

@@ -36,7 +36,20 @@ const policy = z.discriminatedUnion('policy', [
   z.object({ policy: z.literal('drop') }).strict(),
   // `identifier: false`: reviewed, the column is not a direct identifier whatever its name or values look like.
   z.object({ policy: z.literal('keep'), identifier: z.literal(false).optional() }).strict(),
-  z.object({ policy: z.literal('hmac') }).strict(),
+  z
+    .object({
+      policy: z.literal('hmac'),
+      /**
+       * A linkage domain: every column pseudonymised with the same `linkAs` (in any dataset) gets the same
+       * pseudonym for the same value, so datasets join on it (loans and their outcomes, by loan). Without it a
+       * column's pseudonyms are its own: they link to nothing else.
+       */
+      linkAs: z
+        .string()
+        .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, _ or -')
+        .optional(),
+    })
+    .strict(),
   z
     .object({
       policy: z.literal('generalise'),

@@ -198,6 +198,9 @@ SELECT l.loan_id, l.customer_id, c.full_name, c.national_id, c.email, c.phone, c
        CAST(ROUND(a.avg_monthly_spend / MAX(a.avg_monthly_inflow, 1), 4) AS REAL) AS spend_to_inflow,
        l.missed_payments_6m, l.updated_at, l.defaulted_12m
 FROM loans l JOIN customers c USING (customer_id) JOIN customer_aggregates a USING (customer_id);
+CREATE VIEW loan_outcomes_known AS
+SELECT o.loan_id, o.defaulted AS defaulted_12m, o.known_on
+FROM loan_outcomes o JOIN bank_clock k ON k.id = 1 AND o.known_on <= k.as_of;
 `;
 
 /** Days until a loan's outcome is known: the label is default within 12 months of origination. */
@@ -282,7 +285,8 @@ export type ShiftableFeature = (typeof SHIFTABLE_FEATURES)[number];
 /**
  * Writes customers with their accounts, six months of transactions, aggregates and perhaps a loan. A loan's
  * outcome is drawn when it originates (from the same features, so the label is learnable) and kept in
- * `loan_outcomes`, outside the view: the view shows `defaulted_12m` only once the horizon has passed.
+ * `loan_outcomes`, outside the view: the view shows `defaulted_12m` only once the horizon has passed, and the
+ * outcomes view (`loan_outcomes_known`, the agent's labels dataset) the outcomes known by the bank's date.
  */
 export class BankWriter {
   private readonly insertCustomer;

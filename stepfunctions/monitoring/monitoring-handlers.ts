@@ -13,6 +13,7 @@ import { type QualityJobResult, type QualityMetric, runQualityJob } from './qual
 import { readChampionAt } from '../champion';
 import {
   monitoredPointerUri,
+  outcomeSourceOf,
   parseMonitoringSettings,
   QUALITY_DAYS,
   QUALITY_MIN_LABELLED,
@@ -45,12 +46,8 @@ export async function qualityJob(): Promise<Omit<QualityJobResult, 'report'> & {
   const result = await runQualityJob(
     store,
     {
-      retraining: {
-        dataset: settings.dataset,
-        buckets: { landing: '', curated: settings.curatedBucket, models: settings.modelsBucket },
-        keyColumn: settings.keyColumn,
-        label: settings.label,
-      },
+      dataset: settings.dataset,
+      outcomes: outcomeSourceOf(settings),
       captureBucket: settings.captureBucket,
       days: QUALITY_DAYS,
       minLabelled: QUALITY_MIN_LABELLED,

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { describeIssues } from '../../contracts/describe-issues';
 import { models, s3Uri } from '../../contracts/s3-layout';
 import type { EnvironmentConfig } from '../../config';
+import type { OutcomeSource } from './quality-job';
 
 const schema = z.strictObject({
   dataset: z.string().check(z.minLength(1)),
@@ -15,8 +16,13 @@ const schema = z.strictObject({
   psiThreshold: z.number().check(z.gt(0)),
   minRecords: z.number().check(z.int(), z.gte(1)),
   windowHours: z.number().check(z.int(), z.gte(1)),
-  /** The curated bucket, the table's key and label columns (the quality job reads outcomes there). */
+  /**
+   * Where the quality job reads outcomes: the curated table of `outcomesDataset` (the training dataset's own, or
+   * an outcomes dataset whose extracts in the landing bucket the job merges itself), its key and label columns.
+   */
   curatedBucket: z.string().check(z.minLength(3)),
+  landingBucket: z.string().check(z.minLength(3)),
+  outcomesDataset: z.string().check(z.minLength(1)),
   keyColumn: z.string().check(z.minLength(1)),
   label: z.string().check(z.minLength(1)),
 });
@@ -32,9 +38,10 @@ export type MonitoringSettings = z.infer<typeof schema>;
 /** The settings of an environment, for its buckets. */
 export function monitoringSettings(
   config: Pick<EnvironmentConfig, 'name' | 'retraining' | 'alarms'>,
-  buckets: { readonly capture: string; readonly models: string; readonly curated: string },
+  buckets: { readonly capture: string; readonly models: string; readonly curated: string; readonly landing: string },
   metricsNamespace: string,
 ): MonitoringSettings {
+  const { outcomes } = config.retraining;
   return {
     dataset: config.retraining.dataset,
     captureBucket: buckets.capture,
@@ -44,8 +51,21 @@ export function monitoringSettings(
     minRecords: config.alarms.driftMinRecords,
     windowHours: config.alarms.driftWindowHours,
     curatedBucket: buckets.curated,
+    landingBucket: buckets.landing,
+    outcomesDataset: outcomes?.dataset ?? config.retraining.dataset,
     keyColumn: config.retraining.keyColumn,
-    label: config.retraining.label,
+    label: outcomes?.label ?? config.retraining.label,
+  };
+}
+
+/** Where the quality job of `settings` reads outcomes. */
+export function outcomeSourceOf(settings: MonitoringSettings): OutcomeSource {
+  return {
+    dataset: settings.outcomesDataset,
+    keyColumn: settings.keyColumn,
+    label: settings.label,
+    buckets: { landing: settings.landingBucket, curated: settings.curatedBucket },
+    mergeLanded: settings.outcomesDataset !== settings.dataset,
   };
 }
 

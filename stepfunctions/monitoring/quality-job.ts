@@ -1,26 +1,45 @@
 /**
  * The quality job: reads the captured predictions of every model version of the last `days` (days of capture),
- * the labels the curated table holds (the latest row version of each key whose outcome is known), and reports
- * estimated and realised quality per version and cohort month (quality.ts). The report goes beside the drift
- * reports; its metrics are EstimatedAuc and RealisedAuc (dimensions ModelVersion and Cohort).
+ * the realised outcomes (the latest row version of each key whose outcome is known) and reports estimated and
+ * realised quality per version and cohort month (quality.ts). Outcomes come from an agent dataset of their own
+ * (config `retraining.outcomes`), whose landed extracts the job merges into that dataset's curated table first,
+ * as Prepare does for the training dataset (checksums, schema, gaps); or, without one, from the label column of
+ * the training dataset's curated table. The report goes beside the drift reports; its metrics are EstimatedAuc
+ * and RealisedAuc (dimensions ModelVersion and Cohort).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capture, s3Uri } from '../../contracts/s3-layout';
+import { capture, landing, s3Uri } from '../../contracts/s3-layout';
 import { CaptureError, parseCapture } from '../../lambdas/monitoring/capture';
 import type { ArtifactStore } from '../artifact-store';
-import { CuratedTables } from '../curated/curated-table';
-import { quoteName, withEngine } from '../curated/duckdb-engine';
+import { CuratedTables, type TableLog } from '../curated/curated-table';
+import { type Engine, quoteName, withEngine } from '../curated/duckdb-engine';
 import { parquetSource } from '../curated/training-set';
 import { snapshotSql } from '../curated/training-set-sql';
-import type { RetrainingSettings } from '../retraining-settings';
+import { loadManifest } from '../extract-manifest';
+import { StepError } from '../step-error';
 import { type QualityReport, qualityReport, type ScoredPrediction } from './quality';
+
+/** Where realised outcomes are: a dataset's curated table, its key and label columns. */
+export interface OutcomeSource {
+  readonly dataset: string;
+  readonly keyColumn: string;
+  readonly label: string;
+  readonly buckets: { readonly landing: string; readonly curated: string };
+  /**
+   * True for an outcomes dataset of its own: nothing else merges its extracts, so the job merges what landed
+   * before reading. False for the training dataset, whose table retraining merges.
+   */
+  readonly mergeLanded: boolean;
+}
 
 /** What the quality job reads, and how it judges. */
 export interface QualityJobSettings {
-  readonly retraining: Pick<RetrainingSettings, 'dataset' | 'buckets' | 'keyColumn' | 'label'>;
+  /** The model's dataset: its captures are read. */
+  readonly dataset: string;
   readonly captureBucket: string;
+  readonly outcomes: OutcomeSource;
   /** Days of captures read, back from today (UTC). */
   readonly days: number;
   /** Fewest labelled predictions a cohort needs for a realised figure. */
@@ -54,7 +73,7 @@ export async function runQualityJob(
   /** The served version: its latest cohort of at least `minLabelled` predictions is published alone too. */
   championVersion?: string,
 ): Promise<QualityJobResult> {
-  const { dataset } = settings.retraining;
+  const { dataset } = settings;
   const predictions: ScoredPrediction[] = [];
   const problems: string[] = [];
   const since = now.getTime() - settings.days * DAY_MS;
@@ -81,7 +100,7 @@ export async function runQualityJob(
       problems.push(error.message);
     }
   }
-  const labels = await knownLabels(store, settings.retraining);
+  const labels = await knownLabels(store, settings.outcomes, problems);
   const report = qualityReport(predictions, labels, { minLabelled: settings.minLabelled });
   const reportUri = s3Uri(settings.captureBucket, capture.qualityReportKey(dataset, now));
   const document = { at: now.toISOString(), ...report, problems: problems.slice(0, 20) };
@@ -101,37 +120,82 @@ export async function runQualityJob(
   return { report, reportUri, captures, problems: problems.slice(0, 20), metrics };
 }
 
-/** Key → label of every key whose latest row version in the current curated table has a known label. */
-async function knownLabels(
-  store: ArtifactStore,
-  settings: QualityJobSettings['retraining'],
-): Promise<Map<string, number>> {
-  const tables = new CuratedTables(store, settings);
-  const log = await tables.current();
+/**
+ * Key → label of every key whose latest row version in the outcomes table has a known 0/1 label. An outcomes
+ * extract that cannot be merged (damaged, of another schema) is told in `problems`; the table read is then the
+ * one merged so far.
+ */
+async function knownLabels(store: ArtifactStore, source: OutcomeSource, problems: string[]) {
+  const tables = new CuratedTables(store, {
+    dataset: source.dataset,
+    keyColumn: source.keyColumn,
+    buckets: { ...source.buckets, models: '' },
+  });
   const labels = new Map<string, number>();
-  if (!log || log.entries.length === 0) return labels;
   const dir = mkdtempSync(join(tmpdir(), 'mlp-quality-'));
   try {
-    const files = await tables.download(log, log.entries.length, dir);
-    // The latest version of every key as of the last merged manifest, as a training set's snapshot takes it.
-    const snapshot = snapshotSql(
-      parquetSource(files),
-      [settings.keyColumn, settings.label],
-      { keyColumn: settings.keyColumn, watermarkColumn: log.watermarkColumn },
-      log.entries.length,
-    );
-    const rows = await withEngine((engine) =>
-      engine.rows(
-        `SELECT ${quoteName(settings.keyColumn)} AS k, ${quoteName(settings.label)} AS l FROM (${snapshot}) AS s ` +
-          `WHERE ${quoteName(settings.label)} IS NOT NULL`,
-      ),
-    );
-    for (const row of rows) {
-      const value = Number(row.l);
-      if (value === 0 || value === 1) labels.set(String(row.k), value);
-    }
+    await withEngine(async (engine) => {
+      if (source.mergeLanded) await mergeLanded(store, tables, source, engine, problems);
+      const log = await tables.current();
+      if (!log || log.entries.length === 0) return;
+      const missing = [source.keyColumn, source.label].filter((c) => !(c in log.schema));
+      if (missing.length > 0) {
+        problems.push(`the curated ${source.dataset} table has no column ${missing.join(' or ')}: no outcomes read`);
+        return;
+      }
+      for (const row of await engine.rows(
+        labelsSql(log, source, await tables.download(log, log.entries.length, dir)),
+      )) {
+        const value = Number(row.l);
+        if (value === 0 || value === 1) labels.set(String(row.k), value);
+      }
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return labels;
+}
+
+/** The latest version of every key as of the last merged manifest (as a training set's snapshot takes it). */
+function labelsSql(log: TableLog, source: OutcomeSource, files: readonly string[]): string {
+  const snapshot = snapshotSql(
+    parquetSource(files),
+    [source.keyColumn, source.label],
+    { keyColumn: source.keyColumn, watermarkColumn: log.watermarkColumn },
+    log.entries.length,
+  );
+  return (
+    `SELECT ${quoteName(source.keyColumn)} AS k, ${quoteName(source.label)} AS l FROM (${snapshot}) AS s ` +
+    `WHERE ${quoteName(source.label)} IS NOT NULL`
+  );
+}
+
+/** Merges the outcomes dataset's latest landed extract, and whatever landed before it that the table lacks. */
+async function mergeLanded(
+  store: ArtifactStore,
+  tables: CuratedTables,
+  source: OutcomeSource,
+  engine: Engine,
+  problems: string[],
+): Promise<void> {
+  const bucket = s3Uri(source.buckets.landing, '');
+  const manifests = (await store.list(s3Uri(source.buckets.landing, landing.datasetPrefix(source.dataset))))
+    .map((uri) => uri.slice(bucket.length))
+    .filter((key) => landing.isManifestKey(key, source.dataset))
+    .sort();
+  const latest = manifests.at(-1);
+  if (latest === undefined) return;
+  try {
+    const loaded = await loadManifest(store, s3Uri(source.buckets.landing, latest));
+    if (loaded.manifest.dataset !== source.dataset) {
+      throw new StepError('ManifestInvalid', `${latest} describes dataset ${loaded.manifest.dataset}`);
+    }
+    for (const earlier of await tables.missingBefore(loaded, latest)) {
+      await tables.merge(engine, earlier, earlier.uri.slice(bucket.length));
+    }
+    await tables.merge(engine, loaded, latest);
+  } catch (error) {
+    if (!(error instanceof StepError)) throw error;
+    problems.push(`outcomes extract ${latest} not merged: ${error.message.slice(0, 300)}`);
+  }
 }

@@ -61,7 +61,10 @@ test('agent run: dry run writes nothing, a run stores a manifest, the next is in
   expect(dry.status).toBe(0);
   expect(JSON.parse(dry.stdout)).toMatchObject({
     dryRun: true,
-    datasets: [{ dataset: 'loans', sql: expect.stringContaining('FROM "loan_features"') }],
+    datasets: [
+      { dataset: 'loans', sql: expect.stringContaining('FROM "loan_features"') },
+      { dataset: 'loan_outcomes', sql: expect.stringContaining('FROM "loan_outcomes_known"') },
+    ],
   });
   expect(existsSync(join(home, 's3'))).toBe(false);
 
@@ -70,13 +73,21 @@ test('agent run: dry run writes nothing, a run stores a manifest, the next is in
   // Off a terminal, progress is JSON lines on stderr; the result is one JSON line per dataset on stdout.
   const progress = progressOf(real);
   expect(progress[0]).toMatchObject({ progress: 'loans: read and anonymise', event: 'start' });
-  expect(progress.at(-1)).toMatchObject({ progress: 'loans: store parts', event: 'done' });
-  const [result] = jsonLines(real.stdout) as { dataset: string; rows: number; manifestKey: string }[];
-  expect(result).toMatchObject({ dataset: 'loans', manifestKey: expect.stringMatching(/_manifest\.json$/) });
-  const manifest = join(home, 's3', 'mlp-local-landing', ...result.manifestKey.split('/'));
-  expect(JSON.parse(readFileSync(manifest, 'utf8')).totalRows).toBe(result.rows);
+  expect(progress.at(-1)).toMatchObject({ progress: 'loan_outcomes: store parts', event: 'done' });
+  const results = jsonLines(real.stdout) as { dataset: string; rows: number; manifestKey: string }[];
+  expect(results.map((r) => r.dataset)).toEqual(['loans', 'loan_outcomes']);
+  for (const result of results) {
+    expect(result.manifestKey).toMatch(new RegExp(`^landing/${result.dataset}/.*/_manifest\\.json$`));
+    const manifest = join(home, 's3', 'mlp-local-landing', ...result.manifestKey.split('/'));
+    expect(JSON.parse(readFileSync(manifest, 'utf8')).totalRows).toBe(result.rows);
+  }
   const next = run(['agent', 'run', '--config', config, '--json']);
-  expect(JSON.parse(next.stdout)).toMatchObject({ datasets: [{ dataset: 'loans', rows: 0, manifestKey: null }] });
+  expect(JSON.parse(next.stdout)).toMatchObject({
+    datasets: [
+      { dataset: 'loans', rows: 0, manifestKey: null },
+      { dataset: 'loan_outcomes', rows: 0, manifestKey: null },
+    ],
+  });
 
   const broken = join(dir, 'broken.yaml');
   writeFileSync(

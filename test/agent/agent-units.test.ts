@@ -35,6 +35,21 @@ describe('column transforms', () => {
     );
   });
 
+  test('a declared linkage domain gives one pseudonym per value across datasets and columns, and only there', () => {
+    const linked = (column: string, dataset: string, linkAs = 'loan') =>
+      compileTransform({ policy: 'hmac', linkAs }, ctx(column, dataset));
+    expect(linked('loan_id', 'loan_outcomes')('1042')).toBe(linked('loan_id', 'loans')('1042'));
+    expect(linked('id', 'arrears')('1042')).toBe(linked('loan_id', 'loans')('1042'));
+    expect(linked('loan_id', 'loans')('1043')).not.toBe(linked('loan_id', 'loans')('1042'));
+    // Another domain, an undeclared column, or another key: unrelated.
+    expect(linked('loan_id', 'loans', 'customer')('1042')).not.toBe(linked('loan_id', 'loans')('1042'));
+    expect(compileTransform({ policy: 'hmac' }, ctx('loan_id'))('1042')).not.toBe(linked('loan_id', 'loans')('1042'));
+    // A dataset named like the domain cannot reproduce it.
+    expect(compileTransform({ policy: 'hmac' }, ctx('loan', 'link'))('1042')).not.toBe(
+      linked('loan_id', 'loans')('1042'),
+    );
+  });
+
   test('generalisations: buckets, age bands, postcode prefixes and months', () => {
     const buckets = compileTransform({ policy: 'generalise', method: 'buckets', edges: [20000, 50000] }, ctx('income'));
     expect([buckets(1000), buckets(20000), buckets(49999.99), buckets(50000), buckets(null), buckets('x')]).toEqual([
@@ -143,6 +158,10 @@ describe('agent config', () => {
 
   test.each([
     [(c: any) => (c.datasets[0].columns.loan_id = { policy: 'encrypt' }), 'datasets.0.columns.loan_id'],
+    [
+      (c: any) => (c.datasets[0].columns.loan_id = { policy: 'hmac', linkAs: 'Loan ID' }),
+      'datasets.0.columns.loan_id.linkAs: must be lower-case letters',
+    ],
     [
       (c: any) => (c.datasets[0].primaryKey = 'loan_id; DROP TABLE x'),
       'datasets.0.primaryKey: must be a plain SQL identifier',

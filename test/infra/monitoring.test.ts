@@ -112,12 +112,20 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
       false,
       false,
     ]);
-    // Two writers (the drift and the quality job), each only under its own reports' prefix.
+    // Two writers (the drift and the quality job), each only under its own reports' prefix; the quality job also
+    // merges the outcomes dataset's extracts (read from landing) into that dataset's table, and writes no other.
+    const outcomes = config.retraining.outcomes!.dataset;
     const writes = statements.filter((s) => String(s.Action).includes('s3:PutObject'));
-    expect(writes.map((s) => [s.Sid, JSON.stringify(s.Resource).match(/_monitoring\/[^"]+/)?.[0]]).sort()).toEqual([
+    expect(
+      writes.map((s) => [s.Sid, JSON.stringify(s.Resource).match(/(_monitoring|\w+\/table)\/[^"]*/)?.[0]]).sort(),
+    ).toEqual([
+      ['MergeOutcomes', `${outcomes}/table/*`],
       ['WriteDriftReports', `_monitoring/${dataset}/drift/*`],
       ['WriteQualityReports', `_monitoring/${dataset}/quality/*`],
     ]);
+    expect(s3.ReadOutcomeExtracts).toEqual(['s3:GetObject', expect.stringContaining(`/landing/${outcomes}/*`)]);
+    expect(s3.ReadCuratedTable).toEqual(['s3:GetObject', expect.stringContaining(`/${outcomes}/table/*`)]);
+    expect(parsed).toMatchObject({ outcomesDataset: outcomes, label: config.retraining.outcomes!.label });
   });
 
   test('the dashboard shows traffic, latency, PSI per feature, drifted share, retraining and alarms', () => {

@@ -55,7 +55,10 @@ describe.each(['dev', 'staging', 'prod'])('%s on-prem access', (envName) => {
     template.resourceCountIs('AWS::IAM::Policy', 0);
     expect(policies[0].Properties.Roles).toEqual([{ Ref: 'AgentRoleF4A42D6B' }]);
     const bucketArn = { 'Fn::ImportValue': `mlp-${envName}-landing-bucket-arn` };
-    const objects = config.onPrem.datasets.map((d) => ({ 'Fn::Join': ['', [bucketArn, `/landing/${d}/*`]] }));
+    // CDK orders a statement's resources; the datasets' prefixes, in that order.
+    const objects = [...config.onPrem.datasets]
+      .sort()
+      .map((d) => ({ 'Fn::Join': ['', [bucketArn, `/landing/${d}/*`]] }));
     expect(policies[0].Properties.PolicyDocument.Statement).toEqual([
       {
         Sid: 'PutAndReadBackExtracts',
@@ -94,12 +97,12 @@ describe.each(['dev', 'staging', 'prod'])('%s on-prem access', (envName) => {
 test('each configured dataset gets its own prefix, and nothing broader', () => {
   const dev = ENVIRONMENTS.dev;
   const { stages } = synthesizePlatform(['dev'], {
-    environments: { dev: { ...dev, onPrem: { ...dev.onPrem, datasets: ['loans', 'cards'] } } },
+    environments: { dev: { ...dev, onPrem: { ...dev.onPrem, datasets: ['loans', 'loan_outcomes', 'cards'] } } },
   });
   const statement = Object.values(templateOf(stages.dev, 'onPremAccess').findResources('AWS::IAM::ManagedPolicy'))[0]
     .Properties.PolicyDocument.Statement[0];
   const tails = (statement.Resource as Array<{ 'Fn::Join': [string, [unknown, string]] }>).map(
     (r) => r['Fn::Join'][1][1],
   );
-  expect(tails.sort()).toEqual(['/landing/cards/*', '/landing/loans/*']);
+  expect(tails.sort()).toEqual(['/landing/cards/*', '/landing/loan_outcomes/*', '/landing/loans/*']);
 });

@@ -57,6 +57,13 @@ test('the demo seeds, extracts, retrains, serves and scores, and can run again i
         realised: expect.objectContaining({ auc: expect.any(Number) }),
       }),
     ]);
+    // The outcomes came as the agent's own dataset: every outcome the bank knew, then the month's matured ones.
+    expect(out.extract.alongside).toEqual([
+      expect.objectContaining({ dataset: 'loan_outcomes', rows: out.seeded.labelledLoans }),
+    ]);
+    expect(out.secondMonth.extract.alongside).toEqual([
+      expect.objectContaining({ dataset: 'loan_outcomes', rows: out.secondMonth.advanced.matured }),
+    ]);
     expect(existsSync(join(home, 'examples', 'loans-shifted.csv'))).toBe(true);
     expect(out.secondMonth.extract.rows).toBeLessThan(out.extract.rows / 4);
     expect(out.secondMonth.retraining.trainingRows).toBeGreaterThan(out.retraining.trainingRows);
