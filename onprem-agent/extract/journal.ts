@@ -124,13 +124,17 @@ export class Journal {
     return readJson(this.file('watermark.json'));
   }
 
-  openRun(): RunPlan | null {
+  /** The open run's plan, and where its pass ended (absent from a journal an earlier agent wrote). */
+  openRun(): (RunPlan & { readonly to?: WatermarkPosition | null }) | null {
     return readJson(this.file('run.json'));
   }
 
-  /** Records a new run's plan durably before anything is uploaded. */
-  startRun(plan: RunPlan): void {
-    writeDurably(this.file('run.json'), JSON.stringify(plan));
+  /**
+   * Records a new run's plan durably before anything is uploaded, with the position its pass ended at: the raw
+   * position the watermark advances to once the manifest is stored (the manifest carries the key as written).
+   */
+  startRun(plan: RunPlan, to: WatermarkPosition | null): void {
+    writeDurably(this.file('run.json'), JSON.stringify({ ...plan, to }));
     rmSync(this.file('parts.jsonl'), { force: true });
   }
 

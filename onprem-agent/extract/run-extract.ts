@@ -16,6 +16,7 @@ import { uniqueTestFailures } from './data-tests';
 import { dataTestsFailed, ExtractAbort } from './extract-abort';
 import { type ExtractPlan, planExtract, windowClause } from './extract-plan';
 import { Journal, RunLocked, type WatermarkPosition } from './journal';
+import { compileTransform } from '../anonymise/column-transform';
 import { runManifest } from './run-manifest';
 import { sha256 } from './sha256';
 import { removeSpool } from './spool';
@@ -105,7 +106,7 @@ async function extractOnce(
       if (pass.rows === 0) return { ...NOTHING_NEW, dataset: dataset.name };
       const { suppressed, rows: suppressedRows } = kAnonymityGate(dataset, pass);
 
-      if (!planned.resuming) journal.startRun(plan);
+      if (!planned.resuming) journal.startRun(plan, pass.last);
       const { parts, rows } = await storeParts({
         dataset,
         runId: plan.runId,
@@ -117,7 +118,21 @@ async function extractOnce(
         progress: (stored) => deps.progress?.({ phase: 'stored', rows: stored }),
       });
       // The manifest goes last: until it is stored no reader sees the run; then the watermark advances.
-      const manifest = runManifest(config, dataset, planned, { parts, rows, suppressedRows, last: pass.last });
+      const keyPolicy = dataset.columns[dataset.primaryKey];
+      const writeKey = compileTransform(keyPolicy, {
+        dataset: dataset.name,
+        column: dataset.primaryKey,
+        key: deps.key,
+        asOf: plan.startedAt.slice(0, 10),
+      });
+      const keyAsWritten = (key: string | number) => (keyPolicy.policy === 'keep' ? key : writeKey(key));
+      const manifest = runManifest(
+        config,
+        dataset,
+        planned,
+        { parts, rows, suppressedRows, last: pass.last },
+        keyAsWritten,
+      );
       const manifestBody = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
       const manifestKey = landing.manifestKey(dataset.name, plan.runId);
       await deps.store.putIfAbsent(manifestKey, manifestBody, sha256(manifestBody));
@@ -154,7 +169,10 @@ async function closeFinishedRun(
   // A listing, not a HEAD: in S3 a HEAD on a key that does not exist yet is 403 unless the role may list the bucket.
   if (!(await store.list(manifestKey)).includes(manifestKey)) return null;
   const manifest = JSON.parse(Buffer.from(await store.get(manifestKey)).toString('utf8')) as ExtractManifest;
-  journal.finishRun(manifest.watermark.to as WatermarkPosition | null); // the position this agent wrote
+  // The raw position the run's pass ended at (the manifest's has the key as written; an older journal lacks it,
+  // and its agent wrote the raw position into the manifest).
+  const open = journal.openRun();
+  journal.finishRun(open && 'to' in open ? (open.to ?? null) : (manifest.watermark.to as WatermarkPosition | null));
   return {
     dataset: dataset.name,
     runId,

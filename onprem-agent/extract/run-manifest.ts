@@ -1,7 +1,8 @@
 /**
  * The manifest of a finished extract run (contracts/extract-manifest.ts): its parts with their checksums, the
  * output schema, the policy and key id it was anonymised under, the k-anonymity parameters and the watermark
- * window it covers. Stored after every part, it is what makes a run visible to the pipeline.
+ * window it covers (positions with the primary key as the extract writes it). Stored after every part, it is what
+ * makes a run visible to the pipeline.
  */
 import { type ExtractManifest, MANIFEST_FORMAT } from '../../contracts/extract-manifest';
 import type { AgentConfig, DatasetConfig } from '../config/agent-config';
@@ -21,14 +22,22 @@ export interface RunOutput {
   readonly last: WatermarkPosition | null;
 }
 
+/**
+ * The primary key as the extract writes it (its column policy: a pseudonym under `hmac`): a watermark position
+ * leaves the bank with that, never the raw key.
+ */
+export type KeyAsWritten = (key: string | number) => string | number | null;
+
 /** The manifest of a run. */
 export function runManifest(
   config: AgentConfig,
   dataset: DatasetConfig,
   planned: ExtractPlan & { readonly columns: readonly SourceColumn[] },
   output: RunOutput,
+  keyAsWritten: KeyAsWritten,
 ): ExtractManifest {
   const { plan } = planned;
+  const position = (p: WatermarkPosition | null) => p && { value: p.value, key: keyAsWritten(p.key) };
   return {
     format: MANIFEST_FORMAT,
     dataset: dataset.name,
@@ -42,7 +51,12 @@ export function runManifest(
     kid: config.pseudonymisation.kid,
     k: dataset.k,
     quasiIdentifiers: dataset.quasiIdentifiers,
-    watermark: { column: dataset.watermark.column, from: plan.from, to: output.last, upperBound: plan.upperBound },
+    watermark: {
+      column: dataset.watermark.column,
+      from: position(plan.from),
+      to: position(output.last),
+      upperBound: plan.upperBound,
+    },
     agentVersion: AGENT_VERSION,
   };
 }

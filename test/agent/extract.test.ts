@@ -130,6 +130,10 @@ describe('extract', () => {
     }
     expect(checked).toBeGreaterThan(10_000);
     expect(existsSync(join(config.stateDir, dataset.name, 'spool.bin'))).toBe(false); // the local spool is gone
+    // The watermark position leaves the bank with the loan's pseudonym; the raw key stays in the local journal.
+    const committed = JSON.parse(readFileSync(join(config.stateDir, dataset.name, 'watermark.json'), 'utf8'));
+    expect(typeof committed.key).toBe('number');
+    expect(manifest.watermark.to).toEqual({ value: committed.value, key: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   test("parts are gzip streams of several members that Python's gzip reads to the same text", async () => {
@@ -182,6 +186,44 @@ describe('extract', () => {
     expect(third.rows).toBe(1);
     const fourth = await extract(config, dataset, store, new Date(NOW.getTime() + 3 * 3_600_000));
     expect(fourth).toMatchObject({ rows: 0, manifestKey: null });
+  });
+
+  test('a manifest stored but not acknowledged is closed on the next run from the raw position it ended at', async () => {
+    const { db, config, store } = workspace(2000);
+    const dataset = { ...config.datasets[0], quasiIdentifiers: [] };
+    let lose = true;
+    const lossy: ObjectStore = {
+      head: (k) => store.head(k),
+      get: (k) => store.get(k),
+      list: (p) => store.list(p),
+      putIfAbsent: async (k, body, sha) => {
+        const stored = await store.putIfAbsent(k, body, sha);
+        if (k.endsWith('_manifest.json') && lose) {
+          lose = false;
+          throw new Error('connection reset'); // the PUT landed; its reply did not
+        }
+        return stored;
+      },
+    };
+    await expect(extract(config, dataset, lossy)).rejects.toThrow('connection reset');
+    const closed = await extract(config, dataset, lossy);
+    expect(closed.resumed).toBe(true);
+    // The next increment: two changed loans and a new one tying with the old high-water mark (a higher key),
+    // which only a raw key in the committed position finds.
+    const writable = new Database(db);
+    const high = writable.prepare('SELECT MAX(updated_at) m, MAX(loan_id) id FROM loans').get() as {
+      m: string;
+      id: number;
+    };
+    writable.prepare("UPDATE loans SET updated_at = '2026-11-20T08:00:00Z' WHERE loan_id IN (1, 2)").run();
+    writable
+      .prepare(
+        'INSERT INTO loans SELECT ?, customer_id, amount, term_months, interest_rate, purpose, originated_on, missed_payments_6m, defaulted_12m, ? FROM loans WHERE loan_id = 5',
+      )
+      .run(high.id + 1, high.m);
+    writable.close();
+    const next = await extract(config, dataset, store);
+    expect(next.rows).toBe(3);
   });
 
   test('a run killed after some parts resumes without re-sending them, and writes one manifest', async () => {
