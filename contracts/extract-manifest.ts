@@ -34,6 +34,12 @@ const manifestSchema = z.object({
   policySha256: z.string(),
   /** Key id of the pseudonymisation key. */
   kid: z.string(),
+  /**
+   * Each pseudonymised column's derivation domain (`column:<dataset>/<column>`, or `link:<domain>` for a declared
+   * linkage): with the key id, what decides whether its pseudonyms join another extract's. Absent from manifests
+   * of agents before it was recorded.
+   */
+  pseudonyms: z.record(z.string(), z.string()).optional(),
   k: z.number(),
   quasiIdentifiers: z.array(z.string()),
   /** The incremental window: the watermark column and the values it ran from, to and up to. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { type ExtractManifest, parseExtractManifest } from '../contracts/extract-manifest';
-import type { ArtifactStore } from './artifact-store';
+import { type ArtifactStore, ArtifactNotFoundError } from './artifact-store';
 import { StepError } from './step-error';
 
 /** A manifest with where it came from and its version. */
@@ -17,13 +17,18 @@ export interface LoadedManifest {
   readonly datasetVersion: string;
 }
 
-/** Reads and validates a manifest; any problem is a `ManifestInvalid` naming it. */
+/**
+ * Reads and validates a manifest; a missing or malformed one is a `ManifestInvalid` naming it. Any other failure
+ * to read it (denied, throttled, the network) is thrown as it came: not a fault of the manifest, and its message
+ * is not copied into one.
+ */
 export async function loadManifest(store: ArtifactStore, uri: string): Promise<LoadedManifest> {
   let bytes: Uint8Array;
   try {
     bytes = await store.get(uri);
   } catch (error) {
-    throw new StepError('ManifestInvalid', `cannot read ${uri}: ${(error as Error).message}`);
+    if (!(error instanceof ArtifactNotFoundError)) throw error;
+    throw new StepError('ManifestInvalid', `${uri} does not exist`);
   }
   let document: unknown;
   try {

@@ -90,6 +90,7 @@ export async function monitor(options: MonitorOptions): Promise<void> {
     ...summary,
     report: drift.report,
     quality: quality.report,
+    qualityProblems: quality.problems,
     alarm,
     retraining,
   };
@@ -98,6 +99,7 @@ export async function monitor(options: MonitorOptions): Promise<void> {
       ...(r.report ? reportLines(r.report) : [`nothing judged: ${r.skipped}`]),
       ...(r.unreadable ? [`${r.unreadable} capture(s) unreadable, set aside: ${r.problems[0]}`] : []),
       ...qualityLines(quality.report),
+      ...r.qualityProblems.map((p) => `quality: ${p}`),
       `${alarm.name}: ${alarm.state}${alarm.entered ? ' (entered now)' : ''}; MaxPsi of the last runs: ` +
         alarm.periods.map((p) => (p === null ? '—' : p.toFixed(3))).join(', '),
       ...(retraining ? ['retraining started by the drift alarm:', ...outcomeLines(retraining)] : []),

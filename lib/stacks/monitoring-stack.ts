@@ -54,6 +54,7 @@ export class MonitoringStack extends Stack {
   readonly retrainingFailedAlarm: cloudwatch.Alarm;
   readonly qualityJob: PlatformFunction;
   readonly estimatedAucAlarm: cloudwatch.Alarm;
+  readonly outcomesAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
@@ -174,6 +175,14 @@ export class MonitoringStack extends Stack {
     objects.read(quality, { sid: 'ReadCuratedTable', objects: [table], why });
     objects.list(quality, 'curated', `${table.prefix}*`, 'ListCuratedTable');
     if (outcomes) {
+      // The training table's pointer: its key id must be the outcomes table's, or their keys cannot join.
+      const trainingPointer = { bucket: 'curated' as const, prefix: curated.currentTableKey(dataset) };
+      objects.read(quality, {
+        sid: 'ReadTrainingTablePointer',
+        objects: [trainingPointer],
+        why: "the prefix is the pointer's own key (the helper ends every prefix with a wildcard).",
+      });
+      objects.list(quality, 'curated', trainingPointer.prefix, 'ListTrainingTablePointer');
       objects.write(quality, { sid: 'MergeOutcomes', objects: [table], why });
       objects.read(quality, {
         sid: 'ReadOutcomeExtracts',
@@ -197,6 +206,26 @@ export class MonitoringStack extends Stack {
       threshold: config.retraining.promotion.minAuc,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // Outcomes that cannot count (none landed, an extract not merged, keys that cannot join) freeze every realised
+    // figure without failing the job: the job publishes how many such problems it met, 0 included.
+    this.outcomesAlarm = new cloudwatch.Alarm(this, 'OutcomeProblems', {
+      alarmName: `mlp-${envName}-outcomes`,
+      alarmDescription:
+        "The quality job's outcomes do not count: none landed, an extract could not be merged, or their keys " +
+        'cannot join the captured predictions. Its latest quality report names the problem.',
+      metric: new cloudwatch.Metric({
+        namespace,
+        metricName: 'OutcomeProblems',
+        dimensionsMap: { service: MONITORING_SERVICE },
+        statistic: 'Maximum',
+        period: Duration.days(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
@@ -252,7 +281,13 @@ export class MonitoringStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.driftAlarm, this.retrainingFailedAlarm, this.estimatedAucAlarm, jobErrors]) {
+    for (const alarm of [
+      this.driftAlarm,
+      this.retrainingFailedAlarm,
+      this.estimatedAucAlarm,
+      this.outcomesAlarm,
+      jobErrors,
+    ]) {
       alarm.addAlarmAction(new actions.SnsAction(props.alertTopic));
       alarm.addOkAction(new actions.SnsAction(props.alertTopic));
     }
@@ -327,7 +362,7 @@ export class MonitoringStack extends Stack {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.driftAlarm, this.retrainingFailedAlarm, this.estimatedAucAlarm],
+        alarms: [this.driftAlarm, this.retrainingFailedAlarm, this.estimatedAucAlarm, this.outcomesAlarm],
         width: 12,
       }),
     );

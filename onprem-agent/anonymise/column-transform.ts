@@ -17,6 +17,15 @@ export const PSEUDONYM_SCHEME = 'mlp-pseudonym/v1';
 /** Label of a declared linkage domain's derivation (`linkAs`): never equal to a dataset's and column's. */
 export const LINKED_PSEUDONYM_SCHEME = 'mlp-pseudonym-link/v1';
 
+/**
+ * The derivation domain of a pseudonymised column, as the manifest records it: `link:<domain>` for a declared
+ * linkage, else `column:<dataset>/<column>`. Two extracts' pseudonyms of a column join only when domain and key
+ * id agree.
+ */
+export function pseudonymDomain(policy: { readonly linkAs?: string }, dataset: string, column: string): string {
+  return policy.linkAs === undefined ? `column:${dataset}/${column}` : `link:${policy.linkAs}`;
+}
+
 /** Context a transform may need. */
 export interface TransformContext {
   readonly dataset: string;

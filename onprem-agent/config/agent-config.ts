@@ -40,9 +40,9 @@ const policy = z.discriminatedUnion('policy', [
     .object({
       policy: z.literal('hmac'),
       /**
-       * A linkage domain: every column pseudonymised with the same `linkAs` (in any dataset) gets the same
-       * pseudonym for the same value, so datasets join on it (loans and their outcomes, by loan). Without it a
-       * column's pseudonyms are its own: they link to nothing else.
+       * A linkage domain, on a primary key only: every key pseudonymised with the same `linkAs` (in any dataset)
+       * gets the same pseudonym for the same value, so the datasets join on it (loans and their outcomes, by
+       * loan). Without it a column's pseudonyms are its own: they link to nothing else.
        */
       linkAs: z
         .string()
@@ -130,6 +130,15 @@ const dataset = z
           message:
             `"${column}" is named like a direct identifier and would leave the bank as it is: use hmac or drop ` +
             '(or, once reviewed, keep it with identifier: false)',
+        });
+      }
+    }
+    for (const [column, p] of Object.entries(d.columns)) {
+      if (p.policy === 'hmac' && p.linkAs !== undefined && column !== d.primaryKey) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', column, 'linkAs'],
+          message: `only the primary key (${d.primaryKey}) may link datasets: a linked ${column} would join rows the policy keeps apart`,
         });
       }
     }

@@ -5,6 +5,7 @@
  * makes a run visible to the pipeline.
  */
 import { type ExtractManifest, MANIFEST_FORMAT } from '../../contracts/extract-manifest';
+import { pseudonymDomain } from '../anonymise/column-transform';
 import type { AgentConfig, DatasetConfig } from '../config/agent-config';
 import type { SourceColumn } from '../source/source';
 import type { ExtractPlan } from './extract-plan';
@@ -49,6 +50,12 @@ export function runManifest(
     schema: Object.fromEntries(planned.outputColumns.map((name) => [name, outputType(dataset, planned.columns, name)])),
     policySha256: plan.policySha256,
     kid: config.pseudonymisation.kid,
+    pseudonyms: Object.fromEntries(
+      planned.outputColumns.flatMap((name) => {
+        const policy = dataset.columns[name];
+        return policy.policy === 'hmac' ? [[name, pseudonymDomain(policy, dataset.name, name)]] : [];
+      }),
+    ),
     k: dataset.k,
     quasiIdentifiers: dataset.quasiIdentifiers,
     watermark: {

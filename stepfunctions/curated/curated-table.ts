@@ -57,6 +57,8 @@ export interface TableLog {
   readonly watermarkColumn: string;
   /** Column → `string`, `integer` or `number`, as in the manifests. */
   readonly schema: Readonly<Record<string, string>>;
+  /** The pseudonymised columns' derivation domains of the first manifest (absent when it recorded none). */
+  readonly pseudonyms?: Readonly<Record<string, string>>;
   readonly entries: readonly TableEntry[];
 }
 
@@ -81,6 +83,24 @@ export function asOfOf(manifest: Pick<ExtractManifest, 'watermark' | 'createdAt'
 }
 
 /** The refusal of an increment pseudonymised under another key id than the current table's. */
+/** Refuses a manifest whose pseudonymised columns are derived in other domains than the table's first. */
+function checkDomains(log: TableLog, manifest: ExtractManifest): void {
+  if (JSON.stringify(log.pseudonyms ?? null) === JSON.stringify(manifest.pseudonyms ?? null)) return;
+  throw new StepError(
+    'KeyMismatch',
+    `run ${manifest.runId} pseudonymises its columns in other domains than the curated ${log.dataset} table of ` +
+      `key id ${manifest.kid} (${describeDomains(manifest.pseudonyms)}, the table ${describeDomains(log.pseudonyms)}): ` +
+      'its keys would not join. A changed pseudonym policy needs a new key id and a full re-extract.',
+  );
+}
+
+/** Pseudonym domains for a message: `column → domain`, or that none were recorded. */
+function describeDomains(domains: Readonly<Record<string, string>> | undefined): string {
+  if (!domains) return 'none recorded';
+  const list = Object.entries(domains).map(([column, domain]) => `${column} → ${domain}`);
+  return list.length ? list.join(', ') : 'none';
+}
+
 function keyMismatch(manifest: ExtractManifest, dataset: string, currentKid: string): StepError {
   return new StepError(
     'KeyMismatch',
@@ -163,6 +183,7 @@ export class CuratedTables {
 
   /** Downloads the Parquet files of entries 1 to `seq` into `dir`; returns their paths. */
   async download(log: TableLog, seq: number, dir: string): Promise<string[]> {
+    mkdirSync(dir, { recursive: true });
     const paths: string[] = [];
     for (const entry of log.entries.slice(0, seq)) {
       const path = join(dir, `${String(entry.seq).padStart(6, '0')}.parquet`);
@@ -206,6 +227,7 @@ export class CuratedTables {
     }
     const existing = await this.log(manifest.kid);
     const watermarkColumn = manifest.watermark.column;
+    if (existing) checkDomains(existing, manifest);
     if (existing) {
       const same = JSON.stringify(Object.entries(existing.schema)) === JSON.stringify(Object.entries(manifest.schema));
       if (!same || existing.watermarkColumn !== watermarkColumn || existing.keyColumn !== keyColumn) {
@@ -223,6 +245,7 @@ export class CuratedTables {
       keyColumn,
       watermarkColumn,
       schema: manifest.schema,
+      ...(manifest.pseudonyms ? { pseudonyms: manifest.pseudonyms } : {}),
       entries: [],
     };
     const dir = join(engine.scratch, 'table');
@@ -288,6 +311,8 @@ export class CuratedTables {
     checkNames(manifest);
     if (isFull(manifest)) return [];
     const log = await this.log(manifest.kid);
+    // Pseudonyms of another domain never follow on from the table's: said as what it is, not as a gap.
+    if (log) checkDomains(log, manifest);
     const merged = new Set(log?.entries.map((e) => e.manifestSha256) ?? []);
     if (merged.has(loaded.datasetVersion)) return [];
     const last = log?.entries.at(-1);

@@ -103,7 +103,9 @@ function qualityTable(quality: NonNullable<ModelReportData['quality']>): string 
 /** Which window the drift charts rank by, and what became of the runs after it. */
 function driftLine(drift: NonNullable<ModelReportData['drift']>): string {
   const { latest, history } = drift;
-  if (!latest.judged) return `no window judged yet (the latest had ${latest.records} records, too few).`;
+  if (!latest.judged) {
+    return `no window judged in the ${history.length} latest run(s) (the latest had ${latest.records} records, too few).`;
+  }
   const after = history.length - 1 - history.indexOf(latest);
   return (
     `latest judged window to ${escapeHtml(latest.at)}, max PSI ${number(latest.maxPsi)}` +

@@ -58,6 +58,7 @@ export async function qualityJob(): Promise<Omit<QualityJobResult, 'report'> & {
   publishDriftMetrics(metrics, result.metrics);
   const { report, ...summary } = result;
   logger.info('quality job done', { captures: summary.captures, cohorts: report.cohorts.length });
+  if (summary.problems.length > 0) logger.warn('quality job problems', { problems: summary.problems });
   return { ...summary, cohorts: report.cohorts.length };
 }
 

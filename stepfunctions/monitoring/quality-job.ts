@@ -7,8 +7,6 @@
  * the training dataset's curated table. The report goes beside the drift reports; its metrics are EstimatedAuc
  * and RealisedAuc (dimensions ModelVersion and Cohort).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capture, landing, s3Uri } from '../../contracts/s3-layout';
 import { CaptureError, parseCapture } from '../../lambdas/monitoring/capture';
@@ -17,7 +15,7 @@ import { CuratedTables, type TableLog } from '../curated/curated-table';
 import { type Engine, quoteName, withEngine } from '../curated/duckdb-engine';
 import { parquetSource } from '../curated/training-set';
 import { snapshotSql } from '../curated/training-set-sql';
-import { loadManifest } from '../extract-manifest';
+import { type LoadedManifest, loadManifest } from '../extract-manifest';
 import { StepError } from '../step-error';
 import { type QualityReport, qualityReport, type ScoredPrediction } from './quality';
 
@@ -48,9 +46,12 @@ export interface QualityJobSettings {
 
 /** A quality metric the job publishes. */
 export interface QualityMetric {
-  readonly name: 'EstimatedAuc' | 'RealisedAuc' | 'ChampionEstimatedAuc';
+  readonly name: 'EstimatedAuc' | 'RealisedAuc' | 'ChampionEstimatedAuc' | 'OutcomeProblems';
   readonly value: number;
-  /** ModelVersion and Cohort; none for ChampionEstimatedAuc, which the estimated-AUC alarm watches. */
+  /**
+   * ModelVersion and Cohort; none for ChampionEstimatedAuc and OutcomeProblems (what keeps outcomes from counting:
+   * none landed, an extract not merged, keys that cannot join), which alarms watch.
+   */
   readonly dimensions: Readonly<Record<string, string>>;
 }
 
@@ -100,12 +101,16 @@ export async function runQualityJob(
       problems.push(error.message);
     }
   }
-  const labels = await knownLabels(store, settings.outcomes, problems);
+  const outcomeProblems: string[] = [];
+  const labels = await knownLabels(store, settings, outcomeProblems);
+  // What keeps outcomes from counting comes first: one of them freezes every realised figure.
+  problems.unshift(...outcomeProblems);
   const report = qualityReport(predictions, labels, { minLabelled: settings.minLabelled });
   const reportUri = s3Uri(settings.captureBucket, capture.qualityReportKey(dataset, now));
   const document = { at: now.toISOString(), ...report, problems: problems.slice(0, 20) };
   await store.put(reportUri, `${JSON.stringify(document, null, 2)}\n`);
-  const metrics: QualityMetric[] = [];
+  // Published on every run, 0 included, so that its alarm tells a run with problems from one that did not run.
+  const metrics: QualityMetric[] = [{ name: 'OutcomeProblems', value: outcomeProblems.length, dimensions: {} }];
   for (const c of report.cohorts) {
     const dimensions = { ModelVersion: c.modelVersion, Cohort: c.cohort };
     if (c.estimatedAuc !== null) metrics.push({ name: 'EstimatedAuc', value: c.estimatedAuc, dimensions });
@@ -121,38 +126,52 @@ export async function runQualityJob(
 }
 
 /**
- * Key → label of every key whose latest row version in the outcomes table has a known 0/1 label. An outcomes
- * extract that cannot be merged (damaged, of another schema) is told in `problems`; the table read is then the
- * one merged so far.
+ * Key → label of every key whose latest row version in the outcomes table has a known 0/1 label. What keeps
+ * outcomes from counting is told in `problems`: none landed yet, an extract that cannot be merged (damaged, of
+ * another schema or pseudonym domain; the table read is then the one merged so far), a table under another key
+ * id than the training data's (its keys cannot join), labels other than 0 and 1.
  */
-async function knownLabels(store: ArtifactStore, source: OutcomeSource, problems: string[]) {
+async function knownLabels(store: ArtifactStore, settings: QualityJobSettings, problems: string[]) {
+  const source = settings.outcomes;
   const tables = new CuratedTables(store, {
     dataset: source.dataset,
     keyColumn: source.keyColumn,
     buckets: { ...source.buckets, models: '' },
   });
   const labels = new Map<string, number>();
-  const dir = mkdtempSync(join(tmpdir(), 'mlp-quality-'));
-  try {
-    await withEngine(async (engine) => {
-      if (source.mergeLanded) await mergeLanded(store, tables, source, engine, problems);
-      const log = await tables.current();
-      if (!log || log.entries.length === 0) return;
-      const missing = [source.keyColumn, source.label].filter((c) => !(c in log.schema));
-      if (missing.length > 0) {
-        problems.push(`the curated ${source.dataset} table has no column ${missing.join(' or ')}: no outcomes read`);
+  await withEngine(async (engine) => {
+    if (source.mergeLanded) await mergeLanded(store, tables, source, engine, problems);
+    const log = await tables.current();
+    if (!log || log.entries.length === 0) return;
+    if (source.mergeLanded) {
+      const trainingKid = await new CuratedTables(store, {
+        dataset: settings.dataset,
+        keyColumn: source.keyColumn,
+        buckets: { ...source.buckets, models: '' },
+      }).currentKid();
+      if (trainingKid !== undefined && trainingKid !== log.kid) {
+        problems.push(
+          `the ${source.dataset} table is pseudonymised under key id ${log.kid}, the ${settings.dataset} table under ` +
+            `${trainingKid}: their keys do not join, no outcomes read (re-extract ${source.dataset} under ${trainingKid})`,
+        );
         return;
       }
-      for (const row of await engine.rows(
-        labelsSql(log, source, await tables.download(log, log.entries.length, dir)),
-      )) {
-        const value = Number(row.l);
-        if (value === 0 || value === 1) labels.set(String(row.k), value);
-      }
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    }
+    const missing = [source.keyColumn, source.label].filter((c) => !(c in log.schema));
+    if (missing.length > 0) {
+      problems.push(`the curated ${source.dataset} table has no column ${missing.join(' or ')}: no outcomes read`);
+      return;
+    }
+    // Into the directory merge downloads to: the files it fetched are not fetched again.
+    const files = await tables.download(log, log.entries.length, join(engine.scratch, 'table'));
+    let other = 0;
+    for (const row of await engine.rows(labelsSql(log, source, files))) {
+      const value = Number(row.l);
+      if (value === 0 || value === 1) labels.set(String(row.k), value);
+      else other++;
+    }
+    if (other > 0) problems.push(`${other} outcome(s) of ${source.label} are neither 0 nor 1: left out`);
+  });
   return labels;
 }
 
@@ -170,6 +189,24 @@ function labelsSql(log: TableLog, source: OutcomeSource, files: readonly string[
   );
 }
 
+/** An outcomes extract must be of the dataset and carry the key and a numeric label. */
+function checkOutcomes({ manifest }: LoadedManifest, source: OutcomeSource): void {
+  if (manifest.dataset !== source.dataset) {
+    throw new StepError('ManifestInvalid', `run ${manifest.runId} describes dataset ${manifest.dataset}`);
+  }
+  const problems = [
+    ...(source.keyColumn in manifest.schema ? [] : [`${source.keyColumn} is missing`]),
+    ...(!(source.label in manifest.schema)
+      ? [`${source.label} is missing`]
+      : ['integer', 'number'].includes(manifest.schema[source.label])
+        ? []
+        : [`${source.label} (label) is not numeric`]),
+  ];
+  if (problems.length > 0) {
+    throw new StepError('SchemaMismatch', `run ${manifest.runId} is no outcomes extract: ${problems.join('; ')}`);
+  }
+}
+
 /** Merges the outcomes dataset's latest landed extract, and whatever landed before it that the table lacks. */
 async function mergeLanded(
   store: ArtifactStore,
@@ -179,18 +216,21 @@ async function mergeLanded(
   problems: string[],
 ): Promise<void> {
   const bucket = s3Uri(source.buckets.landing, '');
-  const manifests = (await store.list(s3Uri(source.buckets.landing, landing.datasetPrefix(source.dataset))))
+  const prefix = landing.datasetPrefix(source.dataset);
+  const manifests = (await store.list(s3Uri(source.buckets.landing, prefix)))
     .map((uri) => uri.slice(bucket.length))
     .filter((key) => landing.isManifestKey(key, source.dataset))
     .sort();
   const latest = manifests.at(-1);
-  if (latest === undefined) return;
+  if (latest === undefined) {
+    problems.push(`no outcomes extract under ${prefix} yet: realised quality waits for the agent's ${source.dataset}`);
+    return;
+  }
   try {
     const loaded = await loadManifest(store, s3Uri(source.buckets.landing, latest));
-    if (loaded.manifest.dataset !== source.dataset) {
-      throw new StepError('ManifestInvalid', `${latest} describes dataset ${loaded.manifest.dataset}`);
-    }
+    checkOutcomes(loaded, source);
     for (const earlier of await tables.missingBefore(loaded, latest)) {
+      checkOutcomes(earlier, source);
       await tables.merge(engine, earlier, earlier.uri.slice(bucket.length));
     }
     await tables.merge(engine, loaded, latest);

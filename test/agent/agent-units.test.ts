@@ -163,6 +163,10 @@ describe('agent config', () => {
       'datasets.0.columns.loan_id.linkAs: must be lower-case letters',
     ],
     [
+      (c: any) => (c.datasets[0].columns.customer_id = { policy: 'hmac', linkAs: 'customer' }),
+      'datasets.0.columns.customer_id.linkAs: only the primary key (loan_id) may link datasets',
+    ],
+    [
       (c: any) => (c.datasets[0].primaryKey = 'loan_id; DROP TABLE x'),
       'datasets.0.primaryKey: must be a plain SQL identifier',
     ],

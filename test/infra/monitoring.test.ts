@@ -4,7 +4,7 @@
  * alerts topic, and the dashboard's widgets.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { loadEnvironment } from '../../config';
+import { ENVIRONMENTS, loadEnvironment } from '../../config';
 import { driftAlarmName } from '../../contracts/monitoring-metrics';
 import { driftAlarmPrefix } from '../../contracts/resource-names';
 import { models } from '../../contracts/s3-layout';
@@ -53,6 +53,18 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
       (f) => f.Properties.Handler === 'index.qualityJob',
     );
     expect(quality.Properties).toMatchObject({ MemorySize: 4096, EphemeralStorage: { Size: 10_240 } });
+  });
+
+  test('the outcomes alarm: any problem that keeps outcomes from counting, daily, to SNS', () => {
+    expect(alarms().find((a) => a.AlarmName === `mlp-${envName}-outcomes`)).toMatchObject({
+      MetricName: 'OutcomeProblems',
+      Dimensions: [{ Name: 'service', Value: 'mlp-monitoring' }],
+      Period: 86_400,
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [expect.anything()],
+    });
   });
 
   test('only the drift alarm is under the prefix the retraining trigger matches', () => {
@@ -125,6 +137,11 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
     ]);
     expect(s3.ReadOutcomeExtracts).toEqual(['s3:GetObject', expect.stringContaining(`/landing/${outcomes}/*`)]);
     expect(s3.ReadCuratedTable).toEqual(['s3:GetObject', expect.stringContaining(`/${outcomes}/table/*`)]);
+    // The training table's pointer alone, for its key id.
+    expect(s3.ReadTrainingTablePointer).toEqual([
+      's3:GetObject',
+      expect.stringContaining(`/${dataset}/table/current.json*`),
+    ]);
     expect(parsed).toMatchObject({ outcomesDataset: outcomes, label: config.retraining.outcomes!.label });
   });
 
@@ -150,4 +167,19 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
       expect(body).toContain(expected);
     }
   });
+});
+
+test('without an outcomes dataset the quality job reads the training table, and writes no table nor reads landing', () => {
+  const dev = ENVIRONMENTS.dev;
+  const { outcomes: _outcomes, ...retraining } = dev.retraining;
+  const { stages } = synthesizePlatform(['dev'], { environments: { dev: { ...dev, retraining } } });
+  const statements = Object.values(templateOf(stages.dev, 'monitoring').findResources('AWS::IAM::Policy')).flatMap(
+    (p) => p.Properties.PolicyDocument.Statement as { Sid: string; Resource: unknown }[],
+  );
+  const sids = statements.map((s) => s.Sid);
+  expect(sids).not.toContain('MergeOutcomes');
+  expect(sids).not.toContain('ReadOutcomeExtracts');
+  expect(sids).not.toContain('ReadTrainingTablePointer');
+  const table = statements.find((s) => s.Sid === 'ReadCuratedTable')!;
+  expect(JSON.stringify(table.Resource)).toContain(`/${dev.retraining.dataset}/table/*`);
 });

@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { curated, landing, s3Uri } from '../../contracts/s3-layout';
+import { curated, s3Uri } from '../../contracts/s3-layout';
 import { CAPTURE_FORMAT, captureSink } from '../../lambdas/monitoring/capture';
 import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { type AgentConfig, loadAgentConfig } from '../../onprem-agent/config/agent-config';
@@ -38,20 +38,22 @@ const outcomes: OutcomeSource = {
 };
 const VERSION = 'mlp-dev-loans/1';
 
+type Datasets = AgentConfig['datasets'];
+
 /** A bank, the agent over it (both datasets, landing in the store's landing bucket) and the store. */
-function workspace() {
+function workspace(edit: (datasets: Datasets) => Datasets = (d) => d) {
   const home = mkdtempSync(join(tmpdir(), 'mlp-outcomes-'));
   const bank = join(home, 'bank.db');
   seedBank(bank, { customers: 3000, seed: 11 });
   const store = new LocalArtifactStore(join(home, 's3'));
   const landingRoot = join(home, 's3', buckets.landing);
-  const config: AgentConfig = {
+  let config: AgentConfig = {
     ...example,
     source: { type: 'sqlite', path: bank },
     sink: { type: 'filesystem', root: landingRoot },
     stateDir: join(home, 'agent-state'),
     // No quasi-identifier: every loan reaches its extract, so every scored loan can find its outcome.
-    datasets: example.datasets.map((d) => ({ ...d, quasiIdentifiers: [] })),
+    datasets: edit(example.datasets.map((d) => ({ ...d, quasiIdentifiers: [] }))),
   };
   /** One agent run of every dataset at the bank's next midnight plus the lag; the landed manifest keys. */
   const extract = async () => {
@@ -75,7 +77,11 @@ function workspace() {
     }
     return keys;
   };
-  return { home, bank, store, extract, capturePrefix: join(home, 's3', 'cap', 'loans') };
+  /** Changes the agent's datasets for the runs after. */
+  const reconfigure = (change: (datasets: Datasets) => Datasets) => {
+    config = { ...config, datasets: change(config.datasets) };
+  };
+  return { home, bank, store, extract, reconfigure, capturePrefix: join(home, 's3', 'cap', 'loans') };
 }
 
 /** Pseudonym → label (null: not known yet) of every row a loans extract carries, its parts read by DuckDB. */
@@ -172,5 +178,86 @@ test('a damaged outcomes extract is named and not merged; the outcomes merged so
     `outcomes extract ${second.loan_outcomes} not merged: part ${manifest.parts[0].key} does not match its checksum in the manifest`,
   ]);
   expect(after.report.cohorts[0].labelled).toBe(before.report.cohorts[0].labelled);
-  expect(landing.isManifestKey(second.loan_outcomes, 'loan_outcomes')).toBe(true);
+  expect(after.metrics).toContainEqual({ name: 'OutcomeProblems', value: 1, dimensions: {} });
+  expect(before.metrics).toContainEqual({ name: 'OutcomeProblems', value: 0, dimensions: {} });
+});
+
+/** The outcomes dataset's config changed by `change`. */
+const outcomesChanged =
+  (change: (d: Datasets[number]) => Datasets[number]) =>
+  (datasets: Datasets): Datasets =>
+    datasets.map((d) => (d.name === 'loan_outcomes' ? change(d) : d));
+
+test('what keeps outcomes from counting is named first and counted: none landed, other domains, keys, labels', async () => {
+  // Nothing landed yet.
+  const empty = workspace();
+  const none = await runQualityJob(empty.store, settings, new Date('2026-11-02T12:00:00Z'));
+  expect(none.problems).toEqual([
+    "no outcomes extract under landing/loan_outcomes/ yet: realised quality waits for the agent's loan_outcomes",
+  ]);
+  expect(none.metrics).toContainEqual({ name: 'OutcomeProblems', value: 1, dimensions: {} });
+
+  // The agent stops linking the key: its increment's pseudonyms cannot join the table's, so it is refused.
+  const ws = workspace();
+  const first = await ws.extract();
+  const loans = await loansExtractLabels(ws.store, first.loans);
+  await captureScores(ws.capturePrefix, [...loans.keys()], loans);
+  const linked = await runQualityJob(ws.store, settings, new Date('2026-11-02T12:00:00Z'));
+  advanceBank(ws.bank, { days: 30 });
+  ws.reconfigure(outcomesChanged((d) => ({ ...d, columns: { ...d.columns, loan_id: { policy: 'hmac' as const } } })));
+  const second = await ws.extract();
+  const unlinked = await runQualityJob(ws.store, settings, new Date('2026-12-02T12:00:00Z'));
+  expect(unlinked.problems[0]).toMatch(
+    new RegExp(
+      `^outcomes extract ${second.loan_outcomes} not merged: run \\S+ pseudonymises its columns in other domains ` +
+        'than the curated loan_outcomes table of key id example-2026-11 \\(loan_id → column:loan_outcomes/loan_id, ' +
+        'the table loan_id → link:loan\\)',
+    ),
+  );
+  expect(unlinked.report.cohorts[0].labelled).toBe(linked.report.cohorts[0].labelled);
+
+  // The training table under another key id than the outcomes': nothing joins, said so.
+  await ws.store.put(s3Uri('curated', curated.currentTableKey('loans')), JSON.stringify({ kid: 'bank-2027-01' }));
+  const rekeyed = await runQualityJob(ws.store, settings, new Date('2026-12-02T12:00:00Z'));
+  expect(rekeyed.problems).toContainEqual(
+    expect.stringContaining(
+      'the loan_outcomes table is pseudonymised under key id example-2026-11, the loans table under bank-2027-01',
+    ),
+  );
+  expect(rekeyed.report.cohorts[0].labelled).toBe(0);
+});
+
+test('an outcomes extract without its label is refused before it makes a table; labels not 0 or 1 are counted', async () => {
+  const unlabelled = workspace(
+    outcomesChanged((d) => ({
+      ...d,
+      columns: { ...d.columns, defaulted_12m: { policy: 'drop' as const } },
+      tests: [],
+    })),
+  );
+  const first = await unlabelled.extract();
+  const refused = await runQualityJob(unlabelled.store, settings, new Date('2026-11-02T12:00:00Z'));
+  expect(refused.problems).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^outcomes extract ${first.loan_outcomes} not merged: run \\S+ is no outcomes extract: defaulted_12m is missing$`,
+      ),
+    ),
+  ]);
+  expect(await unlabelled.store.exists(s3Uri('curated', curated.currentTableKey('loan_outcomes')))).toBe(false);
+
+  const odd = workspace(outcomesChanged((d) => ({ ...d, tests: [] })));
+  const db = new Database(odd.bank);
+  const changed = db
+    .prepare(
+      'UPDATE loan_outcomes SET defaulted = 2 WHERE loan_id IN (SELECT loan_id FROM loan_outcomes_known LIMIT 3)',
+    )
+    .run().changes;
+  db.close();
+  expect(changed).toBe(3);
+  const landed = await odd.extract();
+  const loans = await loansExtractLabels(odd.store, landed.loans);
+  await captureScores(odd.capturePrefix, [...loans.keys()], loans);
+  const counted = await runQualityJob(odd.store, settings, new Date('2026-11-02T12:00:00Z'));
+  expect(counted.problems).toEqual(['3 outcome(s) of defaulted_12m are neither 0 nor 1: left out']);
 });

@@ -280,11 +280,14 @@ test("mlp report writes the champion's report, which headless Chromium lays out 
   expect(pixelsOf(page.screenshot, '#c0392b')).toBeGreaterThan(3_000);
   expect(pixelsOf(page.screenshot, '#e08e0b')).toBeGreaterThan(20);
 
-  // A path it cannot write to is named with the reason, and leaves no partial file behind.
-  const blocked = inHome(home, ['report', 'mlp-dev-loans/2', '--out', join(out, 'under-a-file.html')]);
+  // A path it cannot write to is named with the reason, and leaves no partial file behind: a directory there
+  // takes the written report's place only by rename, which fails after the partial file was written.
+  const taken = join(dirname(out), 'taken.html');
+  mkdirSync(join(taken, 'inside'), { recursive: true });
+  const blocked = inHome(home, ['report', 'mlp-dev-loans/2', '--out', taken]);
   expect(blocked.status).toBe(1);
-  expect(errorOf(blocked).message).toMatch(/^mlp: the report cannot be written to .*under-a-file\.html: EEXIST/);
-  expect(readdirSync(dirname(out))).toEqual(['mlp-dev-loans-2.html', 'mlp-dev-loans-2.png']);
+  expect(errorOf(blocked).message).toMatch(/^mlp: the report cannot be written to .*taken\.html: E(ISDIR|NOTEMPTY)/);
+  expect(readdirSync(dirname(out)).sort()).toEqual(['mlp-dev-loans-2.html', 'mlp-dev-loans-2.png', 'taken.html']);
 });
 
 test('usage mistakes exit 2 before anything runs, and name the problem', () => {

@@ -30,7 +30,8 @@ function chromium(args: readonly string[], profile: string) {
       '--no-sandbox',
       '--disable-gpu',
       '--disable-background-networking',
-      // No name resolves: a page that tried to fetch anything would get nothing.
+      // No host name resolves: a page that fetched by name would get nothing (IP literals and file: URLs are not
+      // blocked here; the report's own CSP, which the test checks, forbids every fetch).
       '--host-resolver-rules=MAP * ~NOTFOUND',
       '--disable-component-update',
       '--disable-extensions',
