@@ -87,6 +87,8 @@ interface DocTree {
   readonly condition: ArrayLike<number>;
   readonly defaultLeft: ArrayLike<number>;
   readonly categories?: Map<number, ArrayLike<number>>;
+  /** `sum_hessian`, when stored. */
+  readonly cover?: ArrayLike<number>;
 }
 
 /** Joins per-tree arrays into one {@link RawForest} of node records (categorical nodes re-keyed to global ones). */
@@ -97,7 +99,11 @@ function concatenate(trees: DocTree[]): RawForest {
   const condition = new Float32Array(1);
   const conditionBits = new Int32Array(condition.buffer);
   const categories = new Map<number, ArrayLike<number>>();
+  // Covers only when every tree has them, one per node.
+  const covered = trees.every((tree) => tree.cover !== undefined && tree.cover.length === tree.left.length);
+  const cover = covered ? new Float32Array(offset[trees.length]) : undefined;
   trees.forEach((tree, t) => {
+    if (cover) for (let i = 0; i < tree.left.length; i++) cover[offset[t] + i] = tree.cover![i];
     const n = tree.left.length;
     for (const values of [tree.right, tree.parent, tree.splitIndex, tree.condition, tree.defaultLeft]) {
       if (values.length !== n) throw new ModelFormatError(`tree ${t}: node arrays differ in length`);
@@ -122,7 +128,13 @@ function concatenate(trees: DocTree[]): RawForest {
     tree.categories?.forEach((cats, node) => categories.set(offset[t] + node, cats));
   });
   const start = offset.map((entry) => entry * NODE_WORDS).subarray(0, trees.length);
-  return { offset, start, nodes, categories: categories.size > 0 ? categories : undefined };
+  return {
+    offset,
+    start,
+    nodes,
+    categories: categories.size > 0 ? categories : undefined,
+    ...(cover ? { coverBits: new Int32Array(cover.buffer) } : {}),
+  };
 }
 
 function readTree(tree: Doc, t: number): DocTree {
@@ -167,6 +179,7 @@ function readTree(tree: Doc, t: number): DocTree {
     condition: numbers(tree.split_conditions, at('split_conditions')),
     defaultLeft: integers(tree.default_left, at('default_left')),
     categories,
+    ...(tree.sum_hessian === undefined ? {} : { cover: numbers(tree.sum_hessian, at('sum_hessian')) }),
   };
 }
 

@@ -130,7 +130,14 @@ function readTrees(words: Int32Array, numTrees: number): { trees: RawForest; byt
     offset[t + 1] = offset[t] + numNodes;
     w += TREE_PARAM_WORDS + size;
   }
-  return { trees: { offset, start, nodes: words }, bytes: w * 4 };
+  // Covers (RTreeNodeStat.sum_hess, the second of its four words), gathered by global node index.
+  const coverBits = new Int32Array(offset[numTrees]);
+  for (let t = 0; t < numTrees; t++) {
+    const stats = start[t] + (offset[t + 1] - offset[t]) * NODE_WORDS;
+    for (let i = 0; i < offset[t + 1] - offset[t]; i++)
+      coverBits[offset[t] + i] = words[stats + i * NODE_STAT_WORDS + 1];
+  }
+  return { trees: { offset, start, nodes: words, coverBits }, bytes: w * 4 };
 }
 
 /** Bounds-checked little-endian reader; every overrun names what was being read. */

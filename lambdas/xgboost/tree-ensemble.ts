@@ -32,6 +32,11 @@ export interface RawForest {
   readonly nodes: Int32Array;
   /** Categorical splits: global node index → categories that go right. */
   readonly categories?: ReadonlyMap<number, ArrayLike<number>>;
+  /**
+   * Each node's cover (XGBoost's `sum_hess`: the hessian sum of the training rows that reached it), by global
+   * node index, as float32 bits; absent when the file holds none. Only explanations (TreeSHAP) read it.
+   */
+  readonly coverBits?: Int32Array;
 }
 
 /** What a parser extracted besides the trees. */
@@ -73,6 +78,8 @@ export interface TreeEnsemble extends Omit<EnsembleHeader, 'baseScore' | 'treeGr
   readonly first: Int32Array;
   /** The other node arrays, in the layout its evaluator reads. */
   readonly nodes: FlatNodes | WalkNodes;
+  /** Each packed node's cover (hessian sum of the training rows that reached it), when the file holds it. */
+  readonly cover?: Float32Array;
 }
 
 /**
@@ -167,10 +174,13 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
   const first = new Int32Array(entries);
   const values = new Float32Array(entries); // `bound` of a flat model, `value` of a walked one
   const valueBits = new Int32Array(values.buffer);
+  const cover = forest.coverBits ? new Float32Array(entries) : undefined;
+  const coverBits = cover ? { coverBits: new Int32Array(cover.buffer) } : {};
   const out: PackedNodes = categorical
     ? {
         first,
         valueBits,
+        ...coverBits,
         walk: {
           feature: new Int32Array(entries),
           defaultLeft: new Uint8Array(entries),
@@ -178,7 +188,7 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
           categories: { offset: [], length: [], words: [] },
         },
       }
-    : { first, valueBits, slot: new Int32Array(entries) };
+    : { first, valueBits, ...coverBits, slot: new Int32Array(entries) };
   const order = new Int32Array(largest);
   const treeRoot = new Int32Array(numTrees);
   const treeDepth = new Int32Array(numTrees);
@@ -232,6 +242,7 @@ export function assembleEnsemble(header: EnsembleHeader, forest: RawForest): Tre
     treeDepth,
     first: cut(first),
     nodes,
+    ...(cover ? { cover: cut(cover) } : {}),
   };
 }
 
@@ -244,6 +255,8 @@ interface PackedNodes {
    */
   readonly valueBits: Int32Array;
   readonly slot?: Int32Array;
+  /** Float32 bits of each node's cover, when the forest has them. */
+  readonly coverBits?: Int32Array;
   readonly walk?: {
     readonly feature: Int32Array;
     readonly defaultLeft: Uint8Array;
@@ -273,8 +286,10 @@ function packTree(
   const n = forest.offset[t + 1] - forest.offset[t];
   const start = forest.start[t];
   const { nodes } = forest;
-  const { first, valueBits, slot, walk } = out;
+  const { first, valueBits, slot, walk, coverBits } = out;
   const leafSlot = leafKey(numFeature);
+  const covers = forest.coverBits;
+  const base = forest.offset[t];
   order[0] = 0;
   let count = 1;
   for (let head = 0; head < count; head++) {
@@ -285,6 +300,7 @@ function packTree(
     const r = nodes[word + 2];
     const sindex = nodes[word + 3];
     const bits = nodes[word + 4];
+    if (coverBits) coverBits[to] = covers![base + node];
     if (l === -1) {
       if (r !== -1 || sindex === -1 || (bits & FLOAT32_EXPONENT) === FLOAT32_EXPONENT) {
         throw nodeError(forest, t, node, numFeature);

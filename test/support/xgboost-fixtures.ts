@@ -25,6 +25,8 @@ export interface XgbCase {
   readonly num_trees: number;
   /** XGBoost's `get_score(importance_type="weight")`: splits per feature name (f0, f1, …), unused ones absent. */
   readonly weight: Readonly<Record<string, number>>;
+  /** XGBoost's `pred_contribs=True` per row: per group one value per feature then the bias, groups concatenated. */
+  readonly contribs: ReadonlyArray<ReadonlyArray<number>>;
 }
 
 /** All fixtures of one training run. */
