@@ -11,5 +11,8 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   testTimeout: 120000,
+  // Two workers even on two cores (Jest's default there is one): much of the suite waits on child processes
+  // (XGBoost, the demo, Chromium), so the second core is otherwise idle. Measured on 2 cores: 505 s against 751 s.
+  maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
