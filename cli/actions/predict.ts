@@ -2,10 +2,13 @@
 import { createWriteStream, type ReadStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { type FeatureSpec, FeatureSpecError, parseFeatureSpec } from '../../lambdas/features/feature-spec';
+import { type FeatureSpec, FeatureSpecError, parseFeatureSpec, specColumns } from '../../lambdas/features/feature-spec';
 import { RecordError, Vectorizer } from '../../lambdas/features/vectorizer';
 import { Predictor } from '../../lambdas/xgboost/predictor';
+import { ModelFormatError } from '../../lambdas/xgboost/model-error';
 import { readModel } from '../../lambdas/xgboost/read-model';
+import type { TreeEnsemble } from '../../lambdas/xgboost/tree-ensemble';
+import { TreeShap } from '../../lambdas/xgboost/tree-shap';
 import { UsageError } from '../../terminal/errors';
 import { namedRecords, openInput } from './csv-records';
 import { CommandOutput } from '../../terminal/output';
@@ -16,6 +19,7 @@ export interface PredictOptions {
   readonly input: string;
   readonly spec?: string;
   readonly margin?: boolean;
+  readonly contribs?: boolean;
   readonly output?: string;
   readonly json?: boolean;
 }
@@ -25,26 +29,37 @@ const BATCH_ROWS = 4096;
 /** Receives each batch's output values, `width` per row. */
 type BatchSink = (values: ArrayLike<number>, rows: number, width: number) => void;
 
+/** What each row becomes: `width` values computed from a batch of `rows` vectors. */
+interface RowOutput {
+  readonly width: number;
+  compute(x: Float32Array, rows: number): ArrayLike<number>;
+}
+
 /** `mlp predict`. */
 export async function predict(options: PredictOptions): Promise<void> {
-  const predictor = new Predictor(readModel(readFileSync(options.model)));
+  if (options.margin && options.contribs) throw new UsageError('give --margin or --contribs, not both');
+  const model = readModel(readFileSync(options.model));
+  const predictor = new Predictor(model);
   const spec = options.spec ? readSpec(options.spec) : undefined;
-  const input = await openInput(options.input);
   const margin = options.margin === true;
-  const width = margin ? predictor.numGroup : predictor.outputWidth;
+  const output = rowOutput(model, predictor, options);
+  const input = await openInput(options.input);
   const out = new CommandOutput(options);
-  const header = spec ? (width === 1 ? [margin ? 'margin' : 'prediction'] : columnNames(width, margin)) : undefined;
+  const header = spec ? headerOf(spec, predictor, options) : undefined;
   const started = Date.now();
 
   // Predictions as JSON on stdout: collected, printed whole once every row scored (a failure prints no half document).
   if (options.json && !options.output) {
     const predictions: (number | number[])[] = [];
-    const rows = await scoreFile(predictor, spec, input, options.input, margin, (values, n, w) => {
+    const rows = await scoreFile(predictor, spec, input, options.input, output, (values, n, w) => {
       for (let r = 0; r < n; r++) {
         predictions.push(w === 1 ? values[r] : Array.from({ length: w }, (_, k) => values[r * w + k]));
       }
     });
-    out.result({ rows, margin, predictions }, { human: () => JSON.stringify(predictions) }); // --json: never human
+    out.result(
+      { rows, margin, contribs: options.contribs === true, predictions },
+      { human: () => JSON.stringify(predictions) }, // --json: never human
+    );
     return;
   }
 
@@ -64,7 +79,7 @@ export async function predict(options: PredictOptions): Promise<void> {
       spec,
       input,
       options.input,
-      margin,
+      output,
       (values, n, w) => {
         const lines: string[] = [];
         for (let r = 0; r < n; r++) {
@@ -97,8 +112,47 @@ export async function predict(options: PredictOptions): Promise<void> {
   }
 }
 
-function columnNames(width: number, margin: boolean): string[] {
-  return Array.from({ length: width }, (_, k) => `${margin ? 'margin' : 'class'}_${k}`);
+/** Predictions, margins, or TreeSHAP contributions (XGBoost's pred_contribs layout) per row. */
+function rowOutput(model: TreeEnsemble, predictor: Predictor, options: PredictOptions): RowOutput {
+  if (options.contribs) {
+    let shap: TreeShap;
+    try {
+      shap = new TreeShap(model);
+    } catch (error) {
+      if (error instanceof ModelFormatError) throw new UsageError(`${options.model}: ${error.message}`);
+      throw error;
+    }
+    const width = (model.numFeature + 1) * model.numGroup;
+    const values = new Float64Array(BATCH_ROWS * width);
+    return {
+      width,
+      compute: (x, rows) => {
+        for (let r = 0; r < rows; r++) {
+          values.set(shap.contributions(x.subarray(r * model.numFeature, (r + 1) * model.numFeature)), r * width);
+        }
+        return values.subarray(0, rows * width);
+      },
+    };
+  }
+  if (options.margin) {
+    const margins = new Float32Array(BATCH_ROWS * predictor.numGroup);
+    return { width: predictor.numGroup, compute: (x, rows) => predictor.predictMargin(x, rows, margins) };
+  }
+  const outputs = new Float64Array(BATCH_ROWS * predictor.outputWidth);
+  return { width: predictor.outputWidth, compute: (x, rows) => predictor.predict(x, rows, outputs) };
+}
+
+/** The output's header line: one name per value. */
+function headerOf(spec: FeatureSpec, predictor: Predictor, options: PredictOptions): string[] {
+  const { model } = predictor;
+  if (options.contribs) {
+    const columns = [...specColumns(spec), 'bias'];
+    if (model.numGroup === 1) return columns;
+    return Array.from({ length: model.numGroup }, (_, k) => columns.map((c) => `class_${k}:${c}`)).flat();
+  }
+  const width = options.margin ? model.numGroup : predictor.outputWidth;
+  if (width === 1) return [options.margin ? 'margin' : 'prediction'];
+  return Array.from({ length: width }, (_, k) => `${options.margin ? 'margin' : 'class'}_${k}`);
 }
 
 function readSpec(path: string): FeatureSpec {
@@ -123,22 +177,18 @@ async function scoreFile(
   spec: FeatureSpec | undefined,
   stream: ReadStream,
   input: string,
-  margin: boolean,
+  output: RowOutput,
   sink: BatchSink,
   backpressure: () => Promise<unknown> | undefined = () => undefined,
 ): Promise<number> {
   const width = predictor.numFeature;
   const rows = new Float32Array(BATCH_ROWS * width);
-  const margins = new Float32Array(BATCH_ROWS * predictor.numGroup);
-  const outputs = new Float64Array(BATCH_ROWS * predictor.outputWidth);
-  const groups = margin ? predictor.numGroup : predictor.outputWidth;
   let pending = 0;
   let total = 0;
   const flush = async () => {
     if (pending === 0) return;
     const x = rows.subarray(0, pending * width);
-    const values = margin ? predictor.predictMargin(x, pending, margins) : predictor.predict(x, pending, outputs);
-    sink(values, pending, groups);
+    sink(output.compute(x, pending), pending, output.width);
     total += pending;
     pending = 0;
     await backpressure();

@@ -17,16 +17,20 @@ export function registerPredictCommand(program: Command, actions: () => typeof P
     .requiredOption('--input <file>', 'CSV rows: headerless feature vectors, or named columns with --spec')
     .option('--spec <path>', "feature-spec.json: the input's header names features; categories are text")
     .option('--margin', 'print raw margins instead of transformed predictions')
+    .option('--contribs', "print TreeSHAP contributions, XGBoost's pred_contribs layout: per feature, then the bias")
     .option('--output <file>', 'write the predictions (CSV) there and print a summary');
   withHelp(withJson(command), {
     examples: [
       'mlp predict --model model.tar.gz --input vectors.csv',
       'mlp predict --model model.tar.gz --spec feature-spec.json --input loans.csv --output scores.csv',
       'mlp predict --model model.json --input vectors.csv --margin --json',
+      'mlp predict --model model.tar.gz --input vectors.csv --contribs',
     ],
     notes:
       'Headerless input: one row per line, one value per model feature, empty or NaN = missing.\n' +
       'With --spec: columns the spec does not name are ignored (and listed on stderr); empty = missing.\n' +
-      'Output: one line per row (K values for a K-class model), with a header when the input has one.',
+      'Output: one line per row (K values for a K-class model), with a header when the input has one.\n' +
+      '--contribs: per row one value per model column then the bias (per class, classes concatenated); they sum\n' +
+      'to the margin.',
   }).action((options: PredictActions.PredictOptions) => actions().predict(options));
 }

@@ -53,6 +53,28 @@ describe('mlp predict with headerless vectors', () => {
     },
   );
 
+  test.each(['multi_softprob', 'categorical'])(
+    "%s: --contribs prints XGBoost's pred_contribs layout and values; --margin beside it is refused",
+    (name) => {
+      const fixture = fixtures.cases.find((c) => c.name === name)!;
+      const input = csvOf(fixture.rows);
+      const result = mlp('predict', '--model', fixture.files.json, '--input', input, '--contribs');
+      expect(result.stderr).toBe('');
+      const lines = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(',').map(Number));
+      expect(lines).toHaveLength(fixture.rows.length);
+      lines.forEach((values, r) => {
+        expect(values).toHaveLength(fixture.contribs[r].length);
+        values.forEach((v, i) => expect(Math.abs(v - fixture.contribs[r][i])).toBeLessThan(1e-5));
+      });
+      const both = mlp('predict', '--model', fixture.files.json, '--input', input, '--contribs', '--margin');
+      expect(both.status).toBe(2);
+      expect(errorOf(both).message).toContain('give --margin or --contribs, not both');
+    },
+  );
+
   test('--output writes the file only once every row scored, and prints a summary', () => {
     const input = csvOf(binary.rows);
     const output = join(dir, 'scores.csv');
@@ -92,6 +114,8 @@ describe('mlp predict with headerless vectors', () => {
   });
 });
 
+const names = (n: number) => Array.from({ length: n }, (_, i) => `x${i}`);
+
 describe('mlp predict --spec with named columns', () => {
   // Ten numeric features and one categorical one-hot feature of two categories: the model's twelve columns.
   const spec = {
@@ -125,6 +149,22 @@ describe('mlp predict --spec with named columns', () => {
     expect(jsonLines(result.stderr)).toEqual([
       expect.objectContaining({ message: `${input}: ignoring columns the feature spec does not name: loan_id` }),
     ]);
+    // Contributions are headed by the model's columns (a one-hot column as feature=category), then the bias.
+    const explained = mlp('predict', '--model', binary.files.tar, '--spec', specPath, '--input', input, '--contribs');
+    const [columns, ...rows] = explained.stdout.trim().split('\n');
+    expect(columns).toBe([...names(10), 'segment=retail', 'segment=sme', 'bias'].join(','));
+    const sums = rows.map((row) =>
+      row
+        .split(',')
+        .map(Number)
+        .reduce((a, b) => a + b, 0),
+    );
+    const margins = mlp('predict', '--model', binary.files.tar, '--spec', specPath, '--input', input, '--margin');
+    margins.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .forEach((m, r) => expect(Math.abs(sums[r] - Number(m))).toBeLessThan(1e-4));
   });
 
   test('a header without a feature, a bad number, bad CSV, an empty file and a bad spec are named', () => {
