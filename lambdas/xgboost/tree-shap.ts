@@ -10,19 +10,22 @@ import { leafKey } from './key-layout';
 import { ModelFormatError } from './model-error';
 import type { TreeEnsemble } from './tree-ensemble';
 
-/** One element of a unique path (the features split on from the root to here). */
-interface PathElement {
-  feature: number;
-  zero: number;
-  one: number;
-  weight: number;
+/**
+ * Unique paths (the features split on from the root to a node), one segment per recursion depth, as four
+ * parallel arrays: element i's feature, zero and one fractions and permutation weight.
+ */
+interface PathStore {
+  readonly feature: Int32Array;
+  readonly zero: Float64Array;
+  readonly one: Float64Array;
+  readonly weight: Float64Array;
 }
 
 /** Explains rows of one ensemble; the trees' mean values are computed once. */
 export class TreeShap {
   private readonly means: Float64Array;
   private readonly cover: Float32Array;
-  private readonly path: PathElement[];
+  private readonly path: PathStore;
 
   constructor(private readonly model: TreeEnsemble) {
     if (!model.cover) {
@@ -39,7 +42,12 @@ export class TreeShap {
     }
     // Segments of 1, 2, … elements, one per depth from the root's (at 1): room for a path one longer than the tree.
     const size = ((deepest + 3) * (deepest + 4)) / 2 + 1;
-    this.path = Array.from({ length: size }, () => ({ feature: -1, zero: 0, one: 0, weight: 0 }));
+    this.path = {
+      feature: new Int32Array(size),
+      zero: new Float64Array(size),
+      one: new Float64Array(size),
+      weight: new Float64Array(size),
+    };
   }
 
   /**
@@ -118,15 +126,31 @@ export class TreeShap {
     const path = this.path;
     // This node's segment follows the parent's: the parent's `depth` elements copied, then extended by one.
     const at = parentAt + depth + 1;
-    for (let i = 0; i < depth; i++) copy(path[parentAt + i], path[at + i]);
+    const { feature: features, zero: zeros, one: ones, weight: weights } = path;
+    for (let i = 0; i < depth; i++) {
+      features[at + i] = features[parentAt + i];
+      zeros[at + i] = zeros[parentAt + i];
+      ones[at + i] = ones[parentAt + i];
+      weights[at + i] = weights[parentAt + i];
+    }
     extend(path, at, depth, zero, one, feature);
     const { first } = this.model;
     if (first[node] === node) {
       const value = this.leafValue(node);
+      // An element whose one fraction is 0 (a cold edge on the way) unwinds to the same sum over the path's
+      // weights divided by its zero fraction: that sum is taken once per leaf.
+      let coldSum = Number.NaN;
       for (let i = 1; i <= depth; i++) {
-        const w = unwoundSum(path, at, depth, i);
-        const el = path[at + i];
-        phi[el.feature] += w * (el.one - el.zero) * value;
+        const one = path.one[at + i];
+        const zero = path.zero[at + i];
+        let w: number;
+        if (one !== 0 || zero === 0) {
+          w = unwoundSum(path, at, depth, i);
+        } else {
+          if (coldSum !== coldSum) coldSum = coldWeightSum(path, at, depth);
+          w = coldSum / zero;
+        }
+        phi[path.feature[at + i]] += w * (one - zero) * value;
       }
       return;
     }
@@ -140,10 +164,10 @@ export class TreeShap {
     let incomingOne = 1;
     let d = depth;
     let index = 0;
-    while (index <= d && path[at + index].feature !== split) index++;
+    while (index <= d && path.feature[at + index] !== split) index++;
     if (index !== d + 1) {
-      incomingZero = path[at + index].zero;
-      incomingOne = path[at + index].one;
+      incomingZero = path.zero[at + index];
+      incomingOne = path.one[at + index];
       unwind(path, at, d, index);
       d -= 1;
     }
@@ -152,64 +176,76 @@ export class TreeShap {
   }
 }
 
-function copy(from: PathElement, to: PathElement): void {
-  to.feature = from.feature;
-  to.zero = from.zero;
-  to.one = from.one;
-  to.weight = from.weight;
-}
+/** Reciprocals 1/k for k = 0…127 (paths are never longer): the hot loops multiply instead of dividing. */
+const RECIPROCAL = Float64Array.from({ length: 128 }, (_, k) => (k === 0 ? 0 : 1 / k));
 
 /** EXTEND: appends (zero, one, feature) at position `depth` of the path at `at`, updating the permutation weights. */
-function extend(path: PathElement[], at: number, depth: number, zero: number, one: number, feature: number): void {
-  const el = path[at + depth];
-  el.feature = feature;
-  el.zero = zero;
-  el.one = one;
-  el.weight = depth === 0 ? 1 : 0;
+function extend(path: PathStore, at: number, depth: number, zero: number, one: number, feature: number): void {
+  const { weight } = path;
+  path.feature[at + depth] = feature;
+  path.zero[at + depth] = zero;
+  path.one[at + depth] = one;
+  weight[at + depth] = depth === 0 ? 1 : 0;
   for (let i = depth - 1; i >= 0; i--) {
-    path[at + i + 1].weight += (one * path[at + i].weight * (i + 1)) / (depth + 1);
-    path[at + i].weight = (zero * path[at + i].weight * (depth - i)) / (depth + 1);
+    weight[at + i + 1] += (one * weight[at + i] * (i + 1)) / (depth + 1);
+    weight[at + i] = (zero * weight[at + i] * (depth - i)) / (depth + 1);
   }
 }
 
 /** UNWIND: removes element `index` from the path of `depth` + 1 elements at `at`. */
-function unwind(path: PathElement[], at: number, depth: number, index: number): void {
-  const { one, zero } = path[at + index];
-  let next = path[at + depth].weight;
+function unwind(path: PathStore, at: number, depth: number, index: number): void {
+  const { weight } = path;
+  const one = path.one[at + index];
+  const zero = path.zero[at + index];
+  let next = weight[at + depth];
   for (let i = depth - 1; i >= 0; i--) {
-    const el = path[at + i];
     if (one !== 0) {
-      const tmp = el.weight;
-      el.weight = (next * (depth + 1)) / ((i + 1) * one);
-      next = tmp - (el.weight * zero * (depth - i)) / (depth + 1);
+      const tmp = weight[at + i];
+      weight[at + i] = (next * (depth + 1)) / ((i + 1) * one);
+      next = tmp - (weight[at + i] * zero * (depth - i)) / (depth + 1);
     } else {
-      el.weight = (el.weight * (depth + 1)) / (zero * (depth - i));
+      weight[at + i] = (weight[at + i] * (depth + 1)) / (zero * (depth - i));
     }
   }
   for (let i = index; i < depth; i++) {
-    const to = path[at + i];
-    const from = path[at + i + 1];
-    to.feature = from.feature;
-    to.zero = from.zero;
-    to.one = from.one;
+    path.feature[at + i] = path.feature[at + i + 1];
+    path.zero[at + i] = path.zero[at + i + 1];
+    path.one[at + i] = path.one[at + i + 1];
   }
 }
 
-/** The total permutation weight of the path at `at` were element `index` unwound (without changing it). */
-function unwoundSum(path: PathElement[], at: number, depth: number, index: number): number {
-  const { one, zero } = path[at + index];
-  let next = path[at + depth].weight;
+/**
+ * The total permutation weight of the path at `at` were element `index` unwound (without changing it): XGBoost's
+ * UnwoundPathSum, with its divisions by small integers taken as multiplications by their reciprocals.
+ */
+function unwoundSum(path: PathStore, at: number, depth: number, index: number): number {
+  const { weight } = path;
+  const one = path.one[at + index];
+  const zero = path.zero[at + index];
+  const scale = depth + 1;
+  const inverse = RECIPROCAL[scale];
+  let next = weight[at + depth];
   let total = 0;
-  for (let i = depth - 1; i >= 0; i--) {
-    if (one !== 0) {
-      const tmp = (next * (depth + 1)) / ((i + 1) * one);
+  if (one !== 0) {
+    const factor = scale / one;
+    for (let i = depth - 1; i >= 0; i--) {
+      const tmp = next * factor * RECIPROCAL[i + 1];
       total += tmp;
-      next = path[at + i].weight - tmp * zero * ((depth - i) / (depth + 1));
-    } else if (zero !== 0) {
-      total += path[at + i].weight / zero / ((depth - i) / (depth + 1));
+      next = weight[at + i] - tmp * zero * ((depth - i) * inverse);
     }
+  } else if (zero !== 0) {
+    const factor = scale / zero;
+    for (let i = depth - 1; i >= 0; i--) total += weight[at + i] * factor * RECIPROCAL[depth - i];
   }
   return total;
+}
+
+/** Σ weight[i] × (depth + 1) / (depth − i): what {@link unwoundSum} sums for an element of one fraction 0, times its zero fraction. */
+function coldWeightSum(path: PathStore, at: number, depth: number): number {
+  const { weight } = path;
+  let total = 0;
+  for (let i = depth - 1; i >= 0; i--) total += weight[at + i] * RECIPROCAL[depth - i];
+  return total * (depth + 1);
 }
 
 /** A row's key vector for the flat layout (see flat-forest.ts): x and -x per feature, NaN as -Infinity. */
