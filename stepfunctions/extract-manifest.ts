@@ -19,16 +19,25 @@ export interface LoadedManifest {
 
 /**
  * Reads and validates a manifest; a missing or malformed one is a `ManifestInvalid` naming it. Any other failure
- * to read it (denied, throttled, the network) is thrown as it came: not a fault of the manifest, and its message
- * is not copied into one.
+ * to read it (denied, throttled, the network) is not the manifest's fault: thrown as an Error naming the URI and
+ * the failure's name and HTTP status only (an SDK message can carry the caller's ARN).
  */
 export async function loadManifest(store: ArtifactStore, uri: string): Promise<LoadedManifest> {
   let bytes: Uint8Array;
   try {
     bytes = await store.get(uri);
   } catch (error) {
-    if (!(error instanceof ArtifactNotFoundError)) throw error;
-    throw new StepError('ManifestInvalid', `${uri} does not exist`);
+    // S3 answers a missing key with 403 where the role may not list that far: a listing tells the two apart.
+    if (error instanceof ArtifactNotFoundError || !(await store.exists(uri))) {
+      throw new StepError('ManifestInvalid', `${uri} does not exist`);
+    }
+    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+    throw new Error(
+      `${uri} cannot be read: ${e.name}${e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ''}`,
+      {
+        cause: error,
+      },
+    );
   }
   let document: unknown;
   try {

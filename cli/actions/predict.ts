@@ -45,7 +45,7 @@ export async function predict(options: PredictOptions): Promise<void> {
   const output = rowOutput(model, predictor, options);
   const input = await openInput(options.input);
   const out = new CommandOutput(options);
-  const header = spec ? headerOf(spec, predictor, options) : undefined;
+  const header = spec ? headerOf(spec, predictor, options).map(csvField) : undefined;
   const started = Date.now();
 
   // Predictions as JSON on stdout: collected, printed whole once every row scored (a failure prints no half document).
@@ -140,6 +140,11 @@ function rowOutput(model: TreeEnsemble, predictor: Predictor, options: PredictOp
   }
   const outputs = new Float64Array(BATCH_ROWS * predictor.outputWidth);
   return { width: predictor.outputWidth, compute: (x, rows) => predictor.predict(x, rows, outputs) };
+}
+
+/** A CSV field: quoted when it holds a comma, a quote or a line break (category names are free text). */
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** The output's header line: one name per value. */

@@ -42,6 +42,7 @@ export class TreeShap {
     }
     // Segments of 1, 2, … elements, one per depth from the root's (at 1): room for a path one longer than the tree.
     const size = ((deepest + 3) * (deepest + 4)) / 2 + 1;
+    if (RECIPROCAL.length < deepest + 4) RECIPROCAL = reciprocals(deepest + 4);
     this.path = {
       feature: new Int32Array(size),
       zero: new Float64Array(size),
@@ -101,7 +102,7 @@ export class TreeShap {
   private hotChild(row: ArrayLike<number>, keys: Float64Array | undefined, node: number): number {
     const { nodes, first } = this.model;
     if (nodes.kind === 'flat') return first[node] + (keys![nodes.slot[node]] > nodes.bound[node] ? 1 : 0);
-    const v = row[nodes.feature[node]];
+    const v = Math.fround(row[nodes.feature[node]]); // as the evaluator reads it: a float32
     if (v !== v) return first[node];
     const left =
       nodes.categorical[node] !== 0 ? categoryGoesLeft(nodes, nodes.categorical[node] - 1, v) : v < nodes.value[node];
@@ -176,8 +177,12 @@ export class TreeShap {
   }
 }
 
-/** Reciprocals 1/k for k = 0…127 (paths are never longer): the hot loops multiply instead of dividing. */
-const RECIPROCAL = Float64Array.from({ length: 128 }, (_, k) => (k === 0 ? 0 : 1 / k));
+/** Reciprocals 1/k, k = 0, 1, …: the hot loops multiply instead of dividing. Grown for the deepest tree explained. */
+let RECIPROCAL = reciprocals(64);
+
+function reciprocals(length: number): Float64Array {
+  return Float64Array.from({ length }, (_, k) => (k === 0 ? 0 : 1 / k));
+}
 
 /** EXTEND: appends (zero, one, feature) at position `depth` of the path at `at`, updating the permutation weights. */
 function extend(path: PathStore, at: number, depth: number, zero: number, one: number, feature: number): void {

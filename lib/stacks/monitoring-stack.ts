@@ -175,14 +175,16 @@ export class MonitoringStack extends Stack {
     objects.read(quality, { sid: 'ReadCuratedTable', objects: [table], why });
     objects.list(quality, 'curated', `${table.prefix}*`, 'ListCuratedTable');
     if (outcomes) {
-      // The training table's pointer: its key id must be the outcomes table's, or their keys cannot join.
+      // The training table's pointer and logs: its key id and key domain must be the outcomes table's, or their
+      // keys cannot join. Never its files.
       const trainingPointer = { bucket: 'curated' as const, prefix: curated.currentTableKey(dataset) };
+      const trainingLogs = { bucket: 'curated' as const, prefix: `${curated.tablesPrefix(dataset)}*/_log.json` };
       objects.read(quality, {
-        sid: 'ReadTrainingTablePointer',
-        objects: [trainingPointer],
-        why: "the prefix is the pointer's own key (the helper ends every prefix with a wildcard).",
+        sid: 'ReadTrainingTableLog',
+        objects: [trainingPointer, trainingLogs],
+        why: "the pointer's and each key id's log key (the helper ends every prefix with a wildcard).",
       });
-      objects.list(quality, 'curated', trainingPointer.prefix, 'ListTrainingTablePointer');
+      objects.list(quality, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListTrainingTable');
       objects.write(quality, { sid: 'MergeOutcomes', objects: [table], why });
       objects.read(quality, {
         sid: 'ReadOutcomeExtracts',

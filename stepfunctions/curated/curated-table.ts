@@ -82,10 +82,13 @@ export function asOfOf(manifest: Pick<ExtractManifest, 'watermark' | 'createdAt'
   return manifest.createdAt.slice(0, 10);
 }
 
-/** The refusal of an increment pseudonymised under another key id than the current table's. */
-/** Refuses a manifest whose pseudonymised columns are derived in other domains than the table's first. */
+/**
+ * Refuses a manifest whose pseudonymised columns are derived in other domains than the table's. A table (or a
+ * manifest) from before domains were recorded has nothing to compare: it takes the first recorded ones.
+ */
 function checkDomains(log: TableLog, manifest: ExtractManifest): void {
-  if (JSON.stringify(log.pseudonyms ?? null) === JSON.stringify(manifest.pseudonyms ?? null)) return;
+  if (log.pseudonyms === undefined || manifest.pseudonyms === undefined) return;
+  if (JSON.stringify(log.pseudonyms) === JSON.stringify(manifest.pseudonyms)) return;
   throw new StepError(
     'KeyMismatch',
     `run ${manifest.runId} pseudonymises its columns in other domains than the curated ${log.dataset} table of ` +
@@ -101,6 +104,7 @@ function describeDomains(domains: Readonly<Record<string, string>> | undefined):
   return list.length ? list.join(', ') : 'none';
 }
 
+/** The refusal of an increment pseudonymised under another key id than the current table's. */
 function keyMismatch(manifest: ExtractManifest, dataset: string, currentKid: string): StepError {
   return new StepError(
     'KeyMismatch',
@@ -293,7 +297,11 @@ export class CuratedTables {
       bytes: statSync(file).size,
       policySha256: manifest.policySha256,
     };
-    const next: TableLog = { ...log, entries: [...log.entries, entry] };
+    const next: TableLog = {
+      ...log,
+      ...(log.pseudonyms === undefined && manifest.pseudonyms ? { pseudonyms: manifest.pseudonyms } : {}),
+      entries: [...log.entries, entry],
+    };
     await this.store.put(this.uri(curated.tableLogKey(dataset, manifest.kid)), `${JSON.stringify(next, null, 2)}\n`);
     await this.makeCurrent(manifest.kid, currentKid);
     return { log: next, entry, files: [...files, file] };

@@ -144,16 +144,9 @@ async function knownLabels(store: ArtifactStore, settings: QualityJobSettings, p
     const log = await tables.current();
     if (!log || log.entries.length === 0) return;
     if (source.mergeLanded) {
-      const trainingKid = await new CuratedTables(store, {
-        dataset: settings.dataset,
-        keyColumn: source.keyColumn,
-        buckets: { ...source.buckets, models: '' },
-      }).currentKid();
-      if (trainingKid !== undefined && trainingKid !== log.kid) {
-        problems.push(
-          `the ${source.dataset} table is pseudonymised under key id ${log.kid}, the ${settings.dataset} table under ` +
-            `${trainingKid}: their keys do not join, no outcomes read (re-extract ${source.dataset} under ${trainingKid})`,
-        );
+      const joins = await joinsTrainingTable(store, settings, log);
+      if (joins !== true) {
+        problems.push(`${joins}: their keys do not join, no outcomes read`);
         return;
       }
     }
@@ -173,6 +166,37 @@ async function knownLabels(store: ArtifactStore, settings: QualityJobSettings, p
     if (other > 0) problems.push(`${other} outcome(s) of ${source.label} are neither 0 nor 1: left out`);
   });
   return labels;
+}
+
+/**
+ * Whether the outcomes table's keys can join the training table's: the same key id, and the key pseudonymised
+ * in the same domain (where both tables recorded one). True, or what differs.
+ */
+async function joinsTrainingTable(store: ArtifactStore, settings: QualityJobSettings, log: TableLog) {
+  const { outcomes } = settings;
+  const tables = new CuratedTables(store, {
+    dataset: settings.dataset,
+    keyColumn: outcomes.keyColumn,
+    buckets: { ...outcomes.buckets, models: '' },
+  });
+  const kid = await tables.currentKid();
+  if (kid === undefined) return true;
+  if (kid !== log.kid) {
+    return (
+      `the ${outcomes.dataset} table is pseudonymised under key id ${log.kid}, the ${settings.dataset} table under ` +
+      `${kid} (re-extract ${outcomes.dataset} under ${kid})`
+    );
+  }
+  const training = await tables.log(kid);
+  const ours = log.pseudonyms?.[outcomes.keyColumn];
+  const theirs = training?.pseudonyms?.[training.keyColumn];
+  if (ours !== undefined && theirs !== undefined && ours !== theirs) {
+    return (
+      `the ${outcomes.dataset} table pseudonymises ${outcomes.keyColumn} as ${ours}, the ${settings.dataset} table ` +
+      `its key as ${theirs} (declare one linkAs on both keys, under a new key id)`
+    );
+  }
+  return true;
 }
 
 /** The latest version of every key as of the last merged manifest (as a training set's snapshot takes it). */

@@ -137,11 +137,11 @@ describe.each(['dev', 'staging', 'prod'])('%s monitoring', (envName) => {
     ]);
     expect(s3.ReadOutcomeExtracts).toEqual(['s3:GetObject', expect.stringContaining(`/landing/${outcomes}/*`)]);
     expect(s3.ReadCuratedTable).toEqual(['s3:GetObject', expect.stringContaining(`/${outcomes}/table/*`)]);
-    // The training table's pointer alone, for its key id.
-    expect(s3.ReadTrainingTablePointer).toEqual([
-      's3:GetObject',
-      expect.stringContaining(`/${dataset}/table/current.json*`),
-    ]);
+    // The training table's pointer and logs alone (key id and key domain), never its files.
+    const trainingLog = statements.find((st) => st.Sid === 'ReadTrainingTableLog')!;
+    expect(JSON.stringify(trainingLog.Resource)).toContain(`/${dataset}/table/current.json*`);
+    expect(JSON.stringify(trainingLog.Resource)).toContain(`/${dataset}/table/*/_log.json*`);
+    expect(JSON.stringify(trainingLog.Resource)).not.toContain(`/${dataset}/table/*"`);
     expect(parsed).toMatchObject({ outcomesDataset: outcomes, label: config.retraining.outcomes!.label });
   });
 
@@ -179,7 +179,7 @@ test('without an outcomes dataset the quality job reads the training table, and 
   const sids = statements.map((s) => s.Sid);
   expect(sids).not.toContain('MergeOutcomes');
   expect(sids).not.toContain('ReadOutcomeExtracts');
-  expect(sids).not.toContain('ReadTrainingTablePointer');
+  expect(sids).not.toContain('ReadTrainingTableLog');
   const table = statements.find((s) => s.Sid === 'ReadCuratedTable')!;
   expect(JSON.stringify(table.Resource)).toContain(`/${dev.retraining.dataset}/table/*`);
 });

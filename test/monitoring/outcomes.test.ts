@@ -18,7 +18,9 @@ import { advanceBank } from '../../onprem-agent/seed/advance-bank';
 import { readBankClock, seedBank } from '../../onprem-agent/seed/synthetic-bank';
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
+import { CuratedTables } from '../../stepfunctions/curated/curated-table';
 import { quoteText, withEngine } from '../../stepfunctions/curated/duckdb-engine';
+import { loadManifest } from '../../stepfunctions/extract-manifest';
 import { binaryMetrics } from '../../stepfunctions/model-metrics';
 import { type OutcomeSource, runQualityJob } from '../../stepfunctions/monitoring/quality-job';
 import Database from 'better-sqlite3';
@@ -141,6 +143,12 @@ test('outcomes land as their own dataset, are merged by the quality job and join
   );
   expect(log.kid).toBe(example.pseudonymisation.kid);
 
+  // A table from before pseudonym domains were recorded takes the next manifest's, and is not refused.
+  const logUri = s3Uri('curated', curated.tableLogKey('loan_outcomes', log.kid));
+  const { pseudonyms, ...unrecorded } = JSON.parse(Buffer.from(await ws.store.get(logUri)).toString());
+  expect(pseudonyms).toEqual({ loan_id: 'link:loan' });
+  await ws.store.put(logUri, JSON.stringify(unrecorded));
+
   // A month on: more outcomes are known. The next run merges the increment (once, however often it runs).
   advanceBank(ws.bank, { days: 30 });
   const second = await ws.extract();
@@ -159,6 +167,7 @@ test('outcomes land as their own dataset, are merged by the quality job and join
     first.loan_outcomes,
     second.loan_outcomes,
   ]);
+  expect(table.pseudonyms).toEqual({ loan_id: 'link:loan' });
 });
 
 test('a damaged outcomes extract is named and not merged; the outcomes merged so far still count', async () => {
@@ -225,6 +234,30 @@ test('what keeps outcomes from counting is named first and counted: none landed,
     ),
   );
   expect(rekeyed.report.cohorts[0].labelled).toBe(0);
+});
+
+test('outcomes whose key is not linked to the training table’s are named, not silently unlabelled', async () => {
+  const ws = workspace(
+    outcomesChanged((d) => ({ ...d, columns: { ...d.columns, loan_id: { policy: 'hmac' as const } } })),
+  );
+  const first = await ws.extract();
+  // The loans extract merged into the training table, as Prepare merges it.
+  const tables = new CuratedTables(ws.store, {
+    dataset: 'loans',
+    keyColumn: 'loan_id',
+    buckets: { ...buckets, models: '' },
+  });
+  await withEngine(async (engine) =>
+    tables.merge(engine, await loadManifest(ws.store, s3Uri(buckets.landing, first.loans)), first.loans),
+  );
+  const loans = await loansExtractLabels(ws.store, first.loans);
+  await captureScores(ws.capturePrefix, [...loans.keys()], loans);
+  const run = await runQualityJob(ws.store, settings, new Date('2026-11-02T12:00:00Z'));
+  expect(run.problems).toEqual([
+    'the loan_outcomes table pseudonymises loan_id as column:loan_outcomes/loan_id, the loans table its key as ' +
+      'link:loan (declare one linkAs on both keys, under a new key id): their keys do not join, no outcomes read',
+  ]);
+  expect(run.metrics).toContainEqual({ name: 'OutcomeProblems', value: 1, dimensions: {} });
 });
 
 test('an outcomes extract without its label is refused before it makes a table; labels not 0 or 1 are counted', async () => {

@@ -56,3 +56,23 @@ test('a row of the wrong width is refused by name', () => {
     `a row has 2 values, the model ${model.numFeature} features`,
   );
 });
+
+test('a row of plain numbers is read as the float32s the evaluator reads, right below a threshold too', () => {
+  const fixture = fixtures.cases.find((c) => c.name === 'categorical')!;
+  // XGBoost writes NaN (the condition of a categorical split) into its JSON.
+  const document = JSON.parse(readFileSync(fixture.files.json, 'utf8').replace(/\bNaN\b/g, 'null'));
+  const shap = new TreeShap(readModel(readFileSync(fixture.files.json)));
+  let checked = 0;
+  for (const tree of document.learner.gradient_booster.model.trees) {
+    tree.left_children.forEach((left: number, node: number) => {
+      const threshold = tree.split_conditions[node];
+      if (left === -1 || tree.split_type[node] !== 0 || typeof threshold !== 'number' || threshold === 0) return;
+      // A double just below a float32 threshold: it rounds to the threshold, which goes right.
+      const row = fixture.rows[0].map((v) => (v === null ? Number.NaN : v));
+      row[tree.split_indices[node]] = threshold - Math.abs(threshold) * 1e-12;
+      expect(Array.from(shap.contributions(row))).toEqual(Array.from(shap.contributions(Float32Array.from(row))));
+      checked++;
+    });
+  }
+  expect(checked).toBeGreaterThan(5);
+});
