@@ -11,6 +11,7 @@
 import { allocateKeys, fillKeys, type FlatForest, flattenForest } from './flat-forest';
 import { keyWidth } from './key-layout';
 import { outputWidth, transform } from './objective';
+import { walkChild } from './split-decision';
 import type { TreeEnsemble, WalkNodes } from './tree-ensemble';
 
 const f = Math.fround;
@@ -210,32 +211,10 @@ export class Predictor {
   }
 
   private walk(nodes: WalkNodes, x: Float32Array, offset: number, root: number): number {
-    const { feature, value, defaultLeft, categorical } = nodes;
+    const { feature } = nodes;
     const { first } = this.model;
     let n = root;
-    let split = feature[n];
-    while (split >= 0) {
-      const v = x[offset + split];
-      if (v !== v) {
-        n = first[n];
-      } else {
-        const left = categorical[n] !== 0 ? categoryGoesLeft(nodes, categorical[n] - 1, v) : v < value[n];
-        n = first[n] + (left === (defaultLeft[n] === 1) ? 0 : 1);
-      }
-      split = feature[n];
-    }
-    return value[n];
+    while (feature[n] >= 0) n = walkChild(nodes, first, n, x[offset + feature[n]]);
+    return nodes.value[n];
   }
-}
-
-/**
- * XGBoost 1.7's categorical Decision: categories in the node's set go right; everything else, including
- * negative, too large and never-seen categories, goes left. Fractional values are truncated.
- */
-function categoryGoesLeft(nodes: WalkNodes, split: number, v: number): boolean {
-  const words = nodes.catLength[split];
-  if (v < 0 || v >= words * 32) return true;
-  const c = Math.trunc(v);
-  const bits = nodes.catBits[nodes.catOffset[split] + (c >>> 5)];
-  return ((bits >>> (c & 31)) & 1) === 0;
 }

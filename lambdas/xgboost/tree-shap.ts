@@ -1,31 +1,65 @@
 /**
- * Exact TreeSHAP feature contributions of one row, as XGBoost 1.7's `predict(pred_contribs=True)` computes them
- * (Lundberg et al., "Consistent Individualized Feature Attribution for Tree Ensembles", Algorithm 2; XGBoost's
+ * Exact TreeSHAP feature contributions of one row, the values XGBoost 1.7's `predict(pred_contribs=True)`
+ * computes (Lundberg et al., "Consistent Individualized Feature Attribution for Tree Ensembles"; XGBoost's
  * `RegTree::CalculateContributions`): per output group one value per feature, then the bias (the base margin
  * plus every tree's cover-weighted mean leaf value). The contributions of a group sum to its margin. A row goes
  * down each split as the evaluator sends it (missing values to the default child, categories as XGBoost
- * decides); the other child is weighted by its share of the node's cover. Computed in double precision.
+ * decides); the other child is weighted by its share of the node's cover.
+ *
+ * How (the polynomial form of TreeSHAP, as in Yu et al., "Linear TreeShap", 2022): give each distinct feature
+ * j split on above a leaf the factor q_j(t) = o_j·t + z_j·(1 − t), where z_j is the product of the cover shares
+ * of the leaf's side at the splits on j and o_j is 1 when the row goes the leaf's way at all of them, else 0.
+ * The leaf, of value v, adds to feature i
+ *
+ *   v · (o_i − z_i) · ∫₀¹ Π_{j≠i} q_j(t) dt,
+ *
+ * the Shapley weights k!(d−k−1)!/d! being Beta integrals; this is what XGBoost's EXTEND/UNWIND recursion sums.
+ * The integrand is a polynomial of degree below the tree's depth, so a Gauss–Legendre rule of ⌈depth/2⌉ points
+ * integrates it exactly. Below a split on feature i every leaf shares the factors above it, so one walk over
+ * each tree carries the products down and the sums Σ v·Π q back up: a few multiplications per node and
+ * quadrature point, not a pass over every leaf's path. A feature split on again further down takes the
+ * combined factor there, and what the leaves below that split added at the upper split is taken back.
+ * Computed in double precision.
  */
-import { leafKey } from './key-layout';
+import { allocateKeys, fillKeys } from './flat-forest';
 import { ModelFormatError } from './model-error';
+import { walkChild } from './split-decision';
 import type { TreeEnsemble } from './tree-ensemble';
 
-/**
- * Unique paths (the features split on from the root to a node), one segment per recursion depth, as four
- * parallel arrays: element i's feature, zero and one fractions and permutation weight.
- */
-interface PathStore {
-  readonly feature: Int32Array;
-  readonly zero: Float64Array;
-  readonly one: Float64Array;
-  readonly weight: Float64Array;
-}
-
-/** Explains rows of one ensemble; the trees' mean values are computed once. */
+/** Explains rows of one ensemble. Build once per model; one call at a time (buffers are reused). */
 export class TreeShap {
+  /** Per node: the cover-weighted mean leaf value below it (XGBoost's FillNodeMeanValues). */
   private readonly means: Float64Array;
-  private readonly cover: Float32Array;
-  private readonly path: PathStore;
+  /** Per split node: the feature it splits on. Per leaf: its value times its tree's weight. */
+  private readonly splitFeature: Int32Array;
+  private readonly leafScaled: Float64Array;
+  /**
+   * Per child node c (the edge into it): z, the product of the cover shares on the way to c over every split
+   * on its parent's feature from the root; and the edge above it where that feature was last split on (the
+   * child on the path), or -1.
+   */
+  private readonly zeroFraction: Float64Array;
+  private readonly previousEdge: Int32Array;
+  /**
+   * Per child node: where 1/q(t_k) of its edge's factor starts in `inverse`, for o = 0 then o = 1 (its tree's
+   * points each; 0 where q is 0).
+   */
+  private readonly inverseAt: Int32Array;
+  private readonly inverse: Float64Array;
+  /** Per tree: how many quadrature points its paths need. Rules by number of points. */
+  private readonly treePoints: Int32Array;
+  private readonly rules: readonly QuadratureRule[];
+  /** The row's key vector (flat layout); per node the child the row goes to; per edge o (see above). */
+  private readonly keys: Float64Array | undefined;
+  private readonly hot: Int32Array;
+  private readonly oneFraction: Float64Array;
+  /** Per depth, per quadrature point: the product of the factors above a node, and the sum below it. */
+  private readonly product: Float64Array;
+  private readonly sum: Float64Array;
+  private points = 0;
+  private rule: QuadratureRule;
+  private phi = new Float64Array(0);
+  private phiAt = 0;
 
   constructor(private readonly model: TreeEnsemble) {
     if (!model.cover) {
@@ -33,55 +67,177 @@ export class TreeShap {
         'the model file holds no node covers (sum_hessian): its predictions cannot be explained',
       );
     }
-    this.cover = model.cover;
-    this.means = new Float64Array(model.first.length);
+    const cover = model.cover;
+    const { first, numTrees, treeRoot, treeWeight } = model;
+    const nodeCount = first.length;
+    this.means = new Float64Array(nodeCount);
+    this.splitFeature = new Int32Array(nodeCount).fill(-1);
+    this.leafScaled = new Float64Array(nodeCount);
+    this.zeroFraction = new Float64Array(nodeCount);
+    this.previousEdge = new Int32Array(nodeCount).fill(-1);
+    this.treePoints = new Int32Array(numTrees);
+    // The edge into the current node where each feature was last split on, along the path being walked.
+    const lastEdge = new Int32Array(model.numFeature).fill(-1);
     let deepest = 0;
-    for (let t = 0; t < model.numTrees; t++) {
-      this.fillMeans(model.treeRoot[t]);
-      deepest = Math.max(deepest, model.treeDepth[t]);
-    }
-    // Segments of 1, 2, … elements, one per depth from the root's (at 1): room for a path one longer than the tree.
-    const size = ((deepest + 3) * (deepest + 4)) / 2 + 1;
-    if (RECIPROCAL.length < deepest + 4) RECIPROCAL = reciprocals(deepest + 4);
-    this.path = {
-      feature: new Int32Array(size),
-      zero: new Float64Array(size),
-      one: new Float64Array(size),
-      weight: new Float64Array(size),
+    let distinct = 0;
+    let mostDistinct = 0;
+    const walk = (node: number, depth: number, weight: number): void => {
+      deepest = Math.max(deepest, depth);
+      mostDistinct = Math.max(mostDistinct, distinct);
+      if (first[node] === node) {
+        this.leafScaled[node] = this.leafValue(node) * weight;
+        return;
+      }
+      const feature = this.featureOf(node);
+      this.splitFeature[node] = feature;
+      const previous = lastEdge[feature];
+      if (previous < 0) distinct++;
+      for (const child of [first[node], first[node] + 1]) {
+        const above = previous < 0 ? 1 : this.zeroFraction[previous];
+        this.zeroFraction[child] = above * (cover[child] / cover[node]);
+        this.previousEdge[child] = previous;
+        lastEdge[feature] = child;
+        walk(child, depth + 1, weight);
+      }
+      lastEdge[feature] = previous;
+      if (previous < 0) distinct--;
     };
+    for (let t = 0; t < numTrees; t++) {
+      this.fillMeans(treeRoot[t], cover);
+      mostDistinct = 0;
+      walk(treeRoot[t], 0, treeWeight ? treeWeight[t] : 1);
+      // Π_{j≠i} q_j has degree below the path's distinct features: n points integrate degree 2n − 1 exactly.
+      this.treePoints[t] = Math.max(1, Math.ceil(mostDistinct / 2));
+    }
+    const most = this.treePoints.reduce((a, b) => Math.max(a, b), 1);
+    this.rules = Array.from({ length: most + 1 }, (_, n) => gaussLegendre(n));
+    this.rule = this.rules[1];
+    this.inverseAt = new Int32Array(nodeCount);
+    const inverses: number[] = [];
+    for (let t = 0; t < numTrees; t++) {
+      const { t: ts } = this.rules[this.treePoints[t]];
+      const fill = (node: number): void => {
+        if (first[node] === node) return;
+        for (const child of [first[node], first[node] + 1]) {
+          this.inverseAt[child] = inverses.length;
+          const zero = this.zeroFraction[child];
+          for (const one of [0, 1]) {
+            for (const t of ts) {
+              const q = one * t + zero * (1 - t);
+              inverses.push(q === 0 ? 0 : 1 / q);
+            }
+          }
+          fill(child);
+        }
+      };
+      fill(treeRoot[t]);
+    }
+    this.inverse = Float64Array.from(inverses);
+    this.product = new Float64Array((deepest + 1) * most);
+    this.sum = new Float64Array((deepest + 1) * most);
+    this.hot = new Int32Array(nodeCount);
+    this.oneFraction = new Float64Array(nodeCount);
+    this.keys = model.nodes.kind === 'flat' ? allocateKeys(1, model.numFeature) : undefined;
   }
 
   /**
-   * Contributions of `row` (numFeature values, NaN = missing): `numGroup` blocks of numFeature + 1 values, each
-   * the features' contributions then the bias (XGBoost's layout, groups concatenated).
+   * Contributions of `row` (numFeature values, NaN = missing; plain numbers are read as the float32s the
+   * evaluator reads): `numGroup` blocks of numFeature + 1 values, each the features' contributions then the
+   * bias (XGBoost's layout, groups concatenated).
    */
   contributions(row: ArrayLike<number>): Float64Array {
     const { numFeature, numGroup, numTrees, treeGroup, treeRoot, treeWeight, baseMargin } = this.model;
     if (row.length !== numFeature) throw new Error(`a row has ${row.length} values, the model ${numFeature} features`);
+    this.sendRow(row instanceof Float32Array ? row : Float32Array.from(row));
     const width = numFeature + 1;
-    const out = new Float64Array(numGroup * width);
-    const tree = new Float64Array(width);
-    const keys = this.model.nodes.kind === 'flat' ? keysOf(row, numFeature) : undefined;
+    const phi = new Float64Array(numGroup * width);
+    this.phi = phi;
     for (let t = 0; t < numTrees; t++) {
-      tree.fill(0);
       const root = treeRoot[t];
-      tree[numFeature] = this.means[root];
-      this.recurse(row, keys, tree, root, 0, 0, 1, 1, -1);
-      const weight = treeWeight ? treeWeight[t] : 1;
-      const at = treeGroup[t] * width;
-      for (let i = 0; i < width; i++) out[at + i] += tree[i] * weight;
+      this.phiAt = treeGroup[t] * width;
+      phi[this.phiAt + numFeature] += this.means[root] * (treeWeight ? treeWeight[t] : 1);
+      this.points = this.treePoints[t];
+      this.rule = this.rules[this.points];
+      this.product.fill(1, 0, this.points);
+      this.visit(root, 0);
     }
-    for (let g = 0; g < numGroup; g++) out[g * width + numFeature] += baseMargin[g];
-    return out;
+    for (let g = 0; g < numGroup; g++) phi[g * width + numFeature] += baseMargin[g];
+    this.phi = new Float64Array(0);
+    return phi;
+  }
+
+  /** Sends the row down every split: `hot[node]` becomes the child it goes to (a leaf's is itself). */
+  private sendRow(x: Float32Array): void {
+    const { nodes, first } = this.model;
+    const { hot } = this;
+    if (nodes.kind === 'flat') {
+      const keys = this.keys!;
+      fillKeys(x, 0, this.model.numFeature, keys, 0);
+      const { slot, bound } = nodes;
+      for (let n = 0; n < hot.length; n++) hot[n] = first[n] + (keys[slot[n]] > bound[n] ? 1 : 0);
+    } else {
+      const { feature } = nodes;
+      for (let n = 0; n < hot.length; n++) hot[n] = feature[n] < 0 ? n : walkChild(nodes, first, n, x[feature[n]]);
+    }
+  }
+
+  /**
+   * With the product of the factors above `node` at product[depth], writes Σ v·Π q over the leaves below it
+   * to sum[depth] and adds each of its edges' contributions to its split feature.
+   */
+  private visit(node: number, depth: number): void {
+    const { product, sum, points, hot, oneFraction, zeroFraction, inverse, inverseAt } = this;
+    const { t: ts, w: ws } = this.rule;
+    const here = depth * points;
+    const below = here + points;
+    const a = this.model.first[node];
+    if (a === node) {
+      const v = this.leafScaled[node];
+      for (let k = 0; k < points; k++) sum[here + k] = v * product[here + k];
+      return;
+    }
+    const previous = this.previousEdge[a];
+    const oneAbove = previous < 0 ? 1 : oneFraction[previous];
+    const zeroAbove = previous < 0 ? 1 : zeroFraction[previous];
+    // 1/q of the factor from above, which the combined one replaces (0 where that factor is 0: so is the product).
+    const above = previous < 0 ? -1 : inverseAt[previous] + oneAbove * points;
+    let contribution = 0;
+    for (let child = a; child <= a + 1; child++) {
+      // o is 1 on the row's side (and on every split on the feature above), else 0; branch-free.
+      const one = oneAbove * (1 - ((hot[node] - child) & 1));
+      const zero = zeroFraction[child];
+      oneFraction[child] = one;
+      for (let k = 0; k < points; k++) {
+        const t = ts[k];
+        const q = one * t + zero * (1 - t);
+        product[below + k] = (above < 0 ? product[here + k] : product[here + k] * inverse[above + k]) * q;
+      }
+      this.visit(child, depth + 1);
+      // (o − z) ∫ Σ v·Π q / q: an edge whose factor is 0 has o = z = 0 and 1/q stored as 0.
+      const own = inverseAt[child] + one * points;
+      let integral = 0;
+      for (let k = 0; k < points; k++) {
+        integral += ws[k] * sum[below + k] * inverse[own + k];
+        sum[here + k] = (child === a ? 0 : sum[here + k]) + sum[below + k];
+      }
+      contribution += (one - zero) * integral;
+    }
+    if (above >= 0) {
+      // The leaves below also counted at the split on this feature above, with its factor: taken back there.
+      let integral = 0;
+      for (let k = 0; k < points; k++) integral += ws[k] * sum[here + k] * inverse[above + k];
+      contribution -= (oneAbove - zeroAbove) * integral;
+    }
+    this.phi[this.phiAt + this.splitFeature[node]] += contribution;
   }
 
   /** Mean leaf value below `node`, weighted by cover (XGBoost's FillNodeMeanValues). */
-  private fillMeans(node: number): number {
+  private fillMeans(node: number, cover: Float32Array): number {
     const { first } = this.model;
     if (first[node] === node) return (this.means[node] = this.leafValue(node));
     const a = first[node];
     const b = a + 1;
-    const mean = (this.fillMeans(a) * this.cover[a] + this.fillMeans(b) * this.cover[b]) / this.cover[node];
+    const mean = (this.fillMeans(a, cover) * cover[a] + this.fillMeans(b, cover) * cover[b]) / cover[node];
     return (this.means[node] = mean);
   }
 
@@ -97,179 +253,36 @@ export class TreeShap {
     const slot = nodes.slot[node];
     return slot < numFeature ? slot : slot - numFeature;
   }
+}
 
-  /** The child the row goes to, as the evaluator sends it. */
-  private hotChild(row: ArrayLike<number>, keys: Float64Array | undefined, node: number): number {
-    const { nodes, first } = this.model;
-    if (nodes.kind === 'flat') return first[node] + (keys![nodes.slot[node]] > nodes.bound[node] ? 1 : 0);
-    const v = Math.fround(row[nodes.feature[node]]); // as the evaluator reads it: a float32
-    if (v !== v) return first[node];
-    const left =
-      nodes.categorical[node] !== 0 ? categoryGoesLeft(nodes, nodes.categorical[node] - 1, v) : v < nodes.value[node];
-    return first[node] + (left === (nodes.defaultLeft[node] === 1) ? 0 : 1);
-  }
+/** Points and weights of a Gauss–Legendre rule on [0, 1]. */
+interface QuadratureRule {
+  readonly t: Float64Array;
+  readonly w: Float64Array;
+}
 
-  /**
-   * XGBoost's TreeShap: the parent's unique path starts at `parentAt` in the path storage and holds `depth`
-   * elements; this node's holds them and its incoming edge (feature, zero and one fractions).
-   */
-  private recurse(
-    row: ArrayLike<number>,
-    keys: Float64Array | undefined,
-    phi: Float64Array,
-    node: number,
-    parentAt: number,
-    depth: number,
-    zero: number,
-    one: number,
-    feature: number,
-  ): void {
-    const path = this.path;
-    // This node's segment follows the parent's: the parent's `depth` elements copied, then extended by one.
-    const at = parentAt + depth + 1;
-    const { feature: features, zero: zeros, one: ones, weight: weights } = path;
-    for (let i = 0; i < depth; i++) {
-      features[at + i] = features[parentAt + i];
-      zeros[at + i] = zeros[parentAt + i];
-      ones[at + i] = ones[parentAt + i];
-      weights[at + i] = weights[parentAt + i];
-    }
-    extend(path, at, depth, zero, one, feature);
-    const { first } = this.model;
-    if (first[node] === node) {
-      const value = this.leafValue(node);
-      // An element whose one fraction is 0 (a cold edge on the way) unwinds to the same sum over the path's
-      // weights divided by its zero fraction: that sum is taken once per leaf.
-      let coldSum = Number.NaN;
-      for (let i = 1; i <= depth; i++) {
-        const one = path.one[at + i];
-        const zero = path.zero[at + i];
-        let w: number;
-        if (one !== 0 || zero === 0) {
-          w = unwoundSum(path, at, depth, i);
-        } else {
-          if (coldSum !== coldSum) coldSum = coldWeightSum(path, at, depth);
-          w = coldSum / zero;
-        }
-        phi[path.feature[at + i]] += w * (one - zero) * value;
+/** The n-point Gauss–Legendre rule on [0, 1] (Newton's method on the Legendre polynomial's roots). */
+function gaussLegendre(n: number): QuadratureRule {
+  const t = new Float64Array(n);
+  const w = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
+    let slope = 1;
+    for (let iteration = 0; iteration < 100; iteration++) {
+      let previous = 1;
+      let p = x;
+      for (let k = 2; k <= n; k++) {
+        const next = ((2 * k - 1) * x * p - (k - 1) * previous) / k;
+        previous = p;
+        p = next;
       }
-      return;
+      slope = (n * (x * p - previous)) / (x * x - 1);
+      const step = p / slope;
+      x -= step;
+      if (Math.abs(step) <= 1e-16) break;
     }
-    const split = this.featureOf(node);
-    const hot = this.hotChild(row, keys, node);
-    const cold = hot === first[node] ? first[node] + 1 : first[node];
-    const w = this.cover[node];
-    const hotZero = this.cover[hot] / w;
-    const coldZero = this.cover[cold] / w;
-    let incomingZero = 1;
-    let incomingOne = 1;
-    let d = depth;
-    let index = 0;
-    while (index <= d && path.feature[at + index] !== split) index++;
-    if (index !== d + 1) {
-      incomingZero = path.zero[at + index];
-      incomingOne = path.one[at + index];
-      unwind(path, at, d, index);
-      d -= 1;
-    }
-    this.recurse(row, keys, phi, hot, at, d + 1, hotZero * incomingZero, incomingOne, split);
-    this.recurse(row, keys, phi, cold, at, d + 1, coldZero * incomingZero, 0, split);
+    t[i] = (1 - x) / 2;
+    w[i] = 1 / ((1 - x * x) * slope * slope);
   }
-}
-
-/** Reciprocals 1/k, k = 0, 1, …: the hot loops multiply instead of dividing. Grown for the deepest tree explained. */
-let RECIPROCAL = reciprocals(64);
-
-function reciprocals(length: number): Float64Array {
-  return Float64Array.from({ length }, (_, k) => (k === 0 ? 0 : 1 / k));
-}
-
-/** EXTEND: appends (zero, one, feature) at position `depth` of the path at `at`, updating the permutation weights. */
-function extend(path: PathStore, at: number, depth: number, zero: number, one: number, feature: number): void {
-  const { weight } = path;
-  path.feature[at + depth] = feature;
-  path.zero[at + depth] = zero;
-  path.one[at + depth] = one;
-  weight[at + depth] = depth === 0 ? 1 : 0;
-  for (let i = depth - 1; i >= 0; i--) {
-    weight[at + i + 1] += (one * weight[at + i] * (i + 1)) / (depth + 1);
-    weight[at + i] = (zero * weight[at + i] * (depth - i)) / (depth + 1);
-  }
-}
-
-/** UNWIND: removes element `index` from the path of `depth` + 1 elements at `at`. */
-function unwind(path: PathStore, at: number, depth: number, index: number): void {
-  const { weight } = path;
-  const one = path.one[at + index];
-  const zero = path.zero[at + index];
-  let next = weight[at + depth];
-  for (let i = depth - 1; i >= 0; i--) {
-    if (one !== 0) {
-      const tmp = weight[at + i];
-      weight[at + i] = (next * (depth + 1)) / ((i + 1) * one);
-      next = tmp - (weight[at + i] * zero * (depth - i)) / (depth + 1);
-    } else {
-      weight[at + i] = (weight[at + i] * (depth + 1)) / (zero * (depth - i));
-    }
-  }
-  for (let i = index; i < depth; i++) {
-    path.feature[at + i] = path.feature[at + i + 1];
-    path.zero[at + i] = path.zero[at + i + 1];
-    path.one[at + i] = path.one[at + i + 1];
-  }
-}
-
-/**
- * The total permutation weight of the path at `at` were element `index` unwound (without changing it): XGBoost's
- * UnwoundPathSum, with its divisions by small integers taken as multiplications by their reciprocals.
- */
-function unwoundSum(path: PathStore, at: number, depth: number, index: number): number {
-  const { weight } = path;
-  const one = path.one[at + index];
-  const zero = path.zero[at + index];
-  const scale = depth + 1;
-  const inverse = RECIPROCAL[scale];
-  let next = weight[at + depth];
-  let total = 0;
-  if (one !== 0) {
-    const factor = scale / one;
-    for (let i = depth - 1; i >= 0; i--) {
-      const tmp = next * factor * RECIPROCAL[i + 1];
-      total += tmp;
-      next = weight[at + i] - tmp * zero * ((depth - i) * inverse);
-    }
-  } else if (zero !== 0) {
-    const factor = scale / zero;
-    for (let i = depth - 1; i >= 0; i--) total += weight[at + i] * factor * RECIPROCAL[depth - i];
-  }
-  return total;
-}
-
-/** Σ weight[i] × (depth + 1) / (depth − i): what {@link unwoundSum} sums for an element of one fraction 0, times its zero fraction. */
-function coldWeightSum(path: PathStore, at: number, depth: number): number {
-  const { weight } = path;
-  let total = 0;
-  for (let i = depth - 1; i >= 0; i--) total += weight[at + i] * RECIPROCAL[depth - i];
-  return total * (depth + 1);
-}
-
-/** A row's key vector for the flat layout (see flat-forest.ts): x and -x per feature, NaN as -Infinity. */
-function keysOf(row: ArrayLike<number>, numFeature: number): Float64Array {
-  const keys = new Float64Array(leafKey(numFeature) + 1);
-  for (let f = 0; f < numFeature; f++) {
-    const v = Math.fround(row[f]);
-    keys[f] = v === v ? v : -Infinity;
-    keys[numFeature + f] = v === v ? -v : -Infinity;
-  }
-  keys[leafKey(numFeature)] = -Infinity;
-  return keys;
-}
-
-/** XGBoost 1.7's categorical decision (as the evaluator's): categories in the node's set go right. */
-function categoryGoesLeft(nodes: Extract<TreeEnsemble['nodes'], { kind: 'walk' }>, split: number, v: number): boolean {
-  const words = nodes.catLength[split];
-  if (v < 0 || v >= words * 32) return true;
-  const c = Math.trunc(v);
-  const bits = nodes.catBits[nodes.catOffset[split] + (c >>> 5)];
-  return ((bits >>> (c & 31)) & 1) === 0;
+  return { t, w };
 }

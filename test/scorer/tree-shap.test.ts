@@ -76,3 +76,10 @@ test('a row of plain numbers is read as the float32s the evaluator reads, right 
   }
   expect(checked).toBeGreaterThan(5);
 });
+
+test('the deep fixture reaches paths longer than the feature count: features split on again, many quadrature points', () => {
+  const fixture = fixtures.cases.find((c) => c.name === 'deep_lossguide')!;
+  const model = readModel(readFileSync(fixture.files.json));
+  // Deeper than there are features: some path splits on a feature twice (the combined-factor case).
+  expect(Math.max(...model.treeDepth)).toBeGreaterThan(model.numFeature);
+});
