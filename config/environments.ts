@@ -45,6 +45,28 @@ const LOANS_MODEL: Omit<EnvironmentInput['retraining'], 'promotion' | 'requireAp
     seed: '7',
   },
   outcomes: { dataset: 'loan_outcomes', label: 'defaulted_12m' },
+  // The model scores the probability of default: a higher score goes against the applicant.
+  explanations: {
+    adverse: 'higher',
+    reasons: {
+      annual_income: { code: 'INC01', text: 'Income too low for the amount requested' },
+      n_accounts: { code: 'ACC01', text: 'Number of accounts held' },
+      total_balance: { code: 'BAL01', text: 'Balances held across accounts' },
+      avg_monthly_spend: { code: 'SPD01', text: 'Level of monthly spending' },
+      avg_monthly_inflow: { code: 'INF01', text: 'Level of monthly income into accounts' },
+      max_monthly_spend: { code: 'SPD02', text: 'Peaks in monthly spending' },
+      months_overdrawn: { code: 'OVD01', text: 'Months spent overdrawn' },
+      loan_amount: { code: 'AMT01', text: 'Amount requested' },
+      term_months: { code: 'TRM01', text: 'Length of the loan term' },
+      interest_rate: { code: 'RTE01', text: 'Interest rate of the loan' },
+      debt_to_income: { code: 'DTI01', text: 'Debt too high relative to income' },
+      spend_to_inflow: { code: 'SPD03', text: 'Spending high relative to income' },
+      missed_payments_6m: { code: 'DEL01', text: 'Missed payments in the last six months' },
+      region: { code: 'REG01', text: 'Region of residence' },
+      employment_status: { code: 'EMP01', text: 'Employment status' },
+      purpose: { code: 'PUR01', text: 'Purpose of the loan' },
+    },
+  },
   canary: { percent: 10, minutes: 10 },
 };
 

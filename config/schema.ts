@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { cidrsOverlap, parseIpv4Cidr, type Ipv4Block } from './cidr';
 import { KNOWN_REGIONS, LOG_RETENTION_DAYS } from './regions';
+import { MAX_REASON_TEXT, REASON_CODE_PATTERN, reasonTableProblem } from '../contracts/reason-codes';
 
 const cidr = z.string().superRefine((value, ctx) => {
   const parsed = parseIpv4Cidr(value);
@@ -86,6 +87,26 @@ const retraining = z
      */
     outcomes: z
       .object({ dataset: z.string().regex(DATASET_NAME, `must match ${DATASET_NAME.source}`), label: columnName })
+      .strict()
+      .optional(),
+    /**
+     * How the model's decisions are explained (contracts/reason-codes.ts): which way of the score goes against
+     * the applicant, and a reason code and text for every feature. Prepare writes it into each model's feature
+     * spec; the scorer answers `explain: true` from it.
+     */
+    explanations: z
+      .object({
+        adverse: z.enum(['higher', 'lower']),
+        reasons: z.record(
+          columnName,
+          z
+            .object({
+              code: z.string().regex(REASON_CODE_PATTERN, 'must be 1-16 of A-Z, 0-9, _ and -'),
+              text: z.string().min(1).max(MAX_REASON_TEXT),
+            })
+            .strict(),
+        ),
+      })
       .strict()
       .optional(),
     /** Canary: share of traffic the new scorer version takes, and for how long, before the full shift. */
@@ -189,6 +210,11 @@ export const environmentInputSchema = z
     const clash = inputs.find(
       (c, i) => inputs.indexOf(c) !== i || c === env.retraining.label || c === env.retraining.keyColumn,
     );
+    const explanations = env.retraining.explanations;
+    const reasonProblem = explanations && reasonTableProblem(explanations.reasons, inputs);
+    if (reasonProblem) {
+      ctx.addIssue({ code: 'custom', path: ['retraining', 'explanations', 'reasons'], message: reasonProblem });
+    }
     if (clash) {
       ctx.addIssue({
         code: 'custom',

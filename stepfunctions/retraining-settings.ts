@@ -6,6 +6,7 @@
 import type { EnvironmentConfig } from '../config';
 import { glueDatabaseName, modelPackageGroupName } from '../contracts/resource-names';
 import { models, s3Uri } from '../contracts/s3-layout';
+import type { Explanations } from '../contracts/reason-codes';
 
 /** Settings shared by every retraining step. */
 export interface RetrainingSettings {
@@ -31,6 +32,8 @@ export interface RetrainingSettings {
   readonly buckets: { readonly landing: string; readonly curated: string; readonly models: string };
   /** SageMaker Model Package Group of the dataset's models. */
   readonly modelPackageGroup: string;
+  /** The reason-code table Prepare writes into each model's feature spec (config `retraining.explanations`). */
+  readonly explanations?: Explanations;
 }
 
 /** Settings of an environment's retraining, with the given bucket names. */
@@ -51,6 +54,7 @@ export function retrainingSettings(
     promotion: r.promotion,
     buckets,
     modelPackageGroup: modelPackageGroupName(config.name, r.dataset),
+    ...(r.explanations ? { explanations: r.explanations } : {}),
   };
 }
 

@@ -53,6 +53,20 @@ describe('environment configuration', () => {
       'vpcCidr: Invalid input: expected string, received number',
     ],
     ['a malformed CIDR', (e: Record<string, unknown>) => (e.vpcCidr = '10.0.0.0/33'), 'vpcCidr: "10.0.0.0/33"'],
+    [
+      'a reason-code table missing a feature',
+      (e: Record<string, unknown>) =>
+        delete (e.retraining as { explanations: { reasons: Record<string, unknown> } }).explanations.reasons.purpose,
+      'retraining.explanations.reasons: the reason-code table does not cover feature(s) purpose',
+    ],
+    [
+      'a reason code with spaces',
+      (e: Record<string, unknown>) =>
+        ((
+          e.retraining as { explanations: { reasons: Record<string, { code: string }> } }
+        ).explanations.reasons.region.code = 'R 1'),
+      'retraining.explanations.reasons.region.code: must be 1-16 of A-Z, 0-9, _ and -',
+    ],
     ['a CIDR with host bits', (e: Record<string, unknown>) => (e.vpcCidr = '10.40.0.1/20'), 'host bits'],
     [
       'a VPC too large',

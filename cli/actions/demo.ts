@@ -415,7 +415,8 @@ function writeExamples(home: string, heldOut: readonly TestRecord[]): { request:
   const dir = join(home, 'examples');
   mkdirSync(dir, { recursive: true });
   const request = join(dir, 'request.json');
-  writeFileSync(request, `${JSON.stringify({ records: heldOut.slice(0, 3).map((e) => e.record) }, null, 2)}\n`);
+  const body = { records: heldOut.slice(0, 3).map((e) => e.record), explain: true };
+  writeFileSync(request, `${JSON.stringify(body, null, 2)}\n`);
   const loans = join(dir, 'loans.csv');
   writeFileSync(loans, loansCsv(heldOut));
   return { request, loans };
@@ -438,11 +439,14 @@ function loansCsv(heldOut: readonly TestRecord[]): string {
 
 /** Scores loans through the local scorer, which follows the alias Deploy just moved. */
 async function scoreThree(layout: LocalLayout, loans: readonly TestRecord[]) {
-  const { url, answers } = await throughLocalScorer(layout, [{ records: loans.map((e) => e.record) }]);
+  const body = { records: loans.map((e) => e.record), explain: true, reasons: 3 };
+  const { url, answers } = await throughLocalScorer(layout, [body]);
   return {
     url,
     modelVersion: answers[0].modelVersion,
     predictions: answers[0].predictions,
+    // Each decision's strongest adverse reasons, from the reason-code table Prepare wrote into the spec.
+    reasons: (answers[0].explanations ?? []).map((e) => e.reasons.map((r) => r.code)),
     labels: loans.map((e) => e.label),
   };
 }
@@ -465,7 +469,12 @@ async function throughLocalScorer(layout: LocalLayout, bodies: readonly object[]
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      const answer = (await response.json()) as { modelVersion: string; predictions: number[]; error?: string };
+      const answer = (await response.json()) as {
+        modelVersion: string;
+        predictions: number[];
+        explanations?: { reasons: { code: string }[] }[];
+        error?: string;
+      };
       if (response.status !== 200) throw new Error(`the local scorer answered ${response.status}: ${answer.error}`);
       answers.push(answer);
     }
@@ -485,7 +494,7 @@ function demoLines(
       extract: { rows: number };
       retraining: { trainingRows: number | null };
     };
-    scored: { predictions: number[]; labels: number[]; modelVersion: string; url: string } | null;
+    scored: { predictions: number[]; reasons: string[][]; labels: number[]; modelVersion: string; url: string } | null;
     drift: {
       shifted: string;
       scored: number;
@@ -515,7 +524,10 @@ function demoLines(
       `4. scored ${r.scored.predictions.length} held-out loans at ${r.scored.url}/score with ${r.scored.modelVersion}:`,
     );
     r.scored.predictions.forEach((p, i) =>
-      lines.push(`   P(default) ${p.toFixed(4)}  (defaulted: ${r.scored!.labels[i] ? 'yes' : 'no'})`),
+      lines.push(
+        `   P(default) ${p.toFixed(4)}  (defaulted: ${r.scored!.labels[i] ? 'yes' : 'no'})  ` +
+          `reasons: ${r.scored!.reasons[i]?.join(', ') || 'none adverse'}`,
+      ),
     );
   } else {
     lines.push('4. nothing deployed, so nothing to score');

@@ -8,7 +8,9 @@
  *   "features": [
  *     { "name": "income", "type": "numeric" },
  *     { "name": "region", "type": "categorical", "encoding": "one-hot", "categories": ["north", "south"] },
- *     { "name": "segment", "type": "categorical", "encoding": "ordinal", "categories": ["retail", "sme"] } ] }
+ *     { "name": "segment", "type": "categorical", "encoding": "ordinal", "categories": ["retail", "sme"] } ],
+ *   "explanations": { "adverse": "higher", "reasons": {
+ *     "income": { "code": "INC", "text": "Income too low for the amount requested" }, … } } }
  * ```
  *
  * Columns: a numeric feature is one column (its value as float32); a one-hot feature one column per
@@ -17,6 +19,7 @@
  */
 import * as z from 'zod/mini';
 import { describeIssues } from '../../contracts/describe-issues'; // zod/mini: the scorer bundle stays small
+import { MAX_REASON_TEXT, REASON_CODE_PATTERN, reasonTableProblem } from '../../contracts/reason-codes';
 
 /** Identifier of this spec format, stored in every spec file. */
 export const FEATURE_SPEC_FORMAT = 'mlp.feature-spec/1';
@@ -49,6 +52,20 @@ function buildFeatureSpecSchema() {
       /** Training label column (informational; never part of the scoring vector). */
       label: z.optional(name),
       features: z.array(featureSchema).check(z.minLength(1), z.maxLength(10_000)),
+      /** How decisions are explained: the adverse direction and a reason per feature (contracts/reason-codes.ts). */
+      explanations: z.optional(
+        z.strictObject({
+          adverse: z.enum(['higher', 'lower']),
+          class: z.optional(z.number().check(z.int(), z.nonnegative())),
+          reasons: z.record(
+            z.string(),
+            z.strictObject({
+              code: z.string().check(z.regex(REASON_CODE_PATTERN, 'must be 1-16 of A-Z, 0-9, _ and -')),
+              text: z.string().check(z.minLength(1), z.maxLength(MAX_REASON_TEXT)),
+            }),
+          ),
+        }),
+      ),
     })
     .check(
       z.superRefine((spec, ctx) => {
@@ -61,6 +78,13 @@ function buildFeatureSpecSchema() {
             ctx.addIssue({ code: 'custom', path: ['features', i, 'categories'], message: 'lists a category twice' });
           }
         });
+        if (spec.explanations) {
+          const problem = reasonTableProblem(
+            spec.explanations.reasons,
+            spec.features.map((f) => f.name),
+          );
+          if (problem) ctx.addIssue({ code: 'custom', path: ['explanations', 'reasons'], message: problem });
+        }
       }),
     );
 }

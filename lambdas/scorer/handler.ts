@@ -6,7 +6,9 @@
  * (`FunctionVersion` dimension), which is what a canary is judged on. Records' values are never logged or echoed.
  * With a capture sink, every answered request leaves one capture document (monitoring/capture.ts): the drift
  * counts of its records against the model's baseline and its predictions with their pseudonymous keys. A
- * capture that fails is counted (CaptureErrors) and logged; the request is answered all the same.
+ * capture that fails is counted (CaptureErrors) and logged; the request is answered all the same. A request
+ * with `explain: true` also gets each record's strongest adverse reasons (decision-reasons.ts; counted as
+ * Explained); a model that cannot explain answers it 501, naming why.
  *
  * Environment: MODEL_URI (with FEATURE_SPEC_URI, MODEL_VERSION, MODEL_SHA256, BASELINE_URI) or
  * CHAMPION_POINTER_URI, CAPTURE_URI (where captures go), and POWERTOOLS_* settings.
@@ -21,6 +23,7 @@ import { SCORER_METRIC, SCORER_SERVICE, VERSION_DIMENSION } from '../../contract
 import { RecordError } from '../features/vectorizer';
 import { HttpError, isApiGatewayEvent, parseScoringEvent } from './request';
 import { loadChampionModel, loadScoringModel, type ScoringModel } from './scoring-model';
+import type { DecisionReason } from './decision-reasons';
 import { CAPTURE_FORMAT, type CaptureSink, captureSinkFromEnvironment } from '../monitoring/capture';
 
 const logger = new Logger({ serviceName: SCORER_SERVICE });
@@ -64,7 +67,13 @@ if (process.env.AWS_LAMBDA_FUNCTION_NAME && (process.env.MODEL_URI || process.en
 
 /** Response of a direct invocation, or the body of an API Gateway response. */
 export type ScoringResponse =
-  | { modelVersion: string; requestId: string; predictions: number[] | number[][] }
+  | {
+      modelVersion: string;
+      requestId: string;
+      predictions: number[] | number[][];
+      /** With explain: true, per record its strongest adverse reasons. */
+      explanations?: { reasons: DecisionReason[] }[];
+    }
   | { statusCode: number; error: string; requestId: string };
 
 /** API Gateway proxy response. */
@@ -125,13 +134,18 @@ async function answer(
   const requestId = context.awsRequestId;
   const viaApiGateway = isApiGatewayEvent(event);
   try {
-    const { records, keys } = parseScoringEvent(event);
+    const { records, keys, explain } = parseScoringEvent(event);
     const loaded = await loadedModel(model);
+    if (explain && loaded.explainProblem) {
+      throw new HttpError(501, `this model cannot explain its decisions: ${loaded.explainProblem}`);
+    }
     if (loaded.baselineProblem && !warnedBaselines.has(loaded)) {
       warnedBaselines.add(loaded);
       logger.warn('serving without drift counts', { modelVersion: loaded.version, reason: loaded.baselineProblem });
     }
     const predictions = loaded.score(records);
+    const explanations = explain ? loaded.explain(records, explain.reasons).map((reasons) => ({ reasons })) : undefined;
+    if (explanations) metrics.addMetric('Explained', MetricUnit.Count, records.length);
     if (capture) await captured(capture, loaded, requestId, predictions, keys, { logger, metrics });
     metrics.addMetric('Records', MetricUnit.Count, records.length);
     for (let i = 0; i < Math.min(SCORE_SAMPLES, predictions.length); i++) {
@@ -140,7 +154,8 @@ async function answer(
     }
     metrics.addMetric('Latency', MetricUnit.Milliseconds, performance.now() - started);
     logger.info('scored', { records: records.length, modelVersion: loaded.version });
-    return respond(viaApiGateway, 200, { modelVersion: loaded.version, requestId, predictions }, loaded.version);
+    const body = { modelVersion: loaded.version, requestId, predictions, ...(explanations ? { explanations } : {}) };
+    return respond(viaApiGateway, 200, body, loaded.version);
   } catch (error) {
     if (error instanceof HttpError || error instanceof RecordError) {
       const status = error instanceof HttpError ? error.statusCode : 400;

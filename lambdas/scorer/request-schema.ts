@@ -8,7 +8,8 @@
  */
 import { FLOAT32_MAX } from '../features/vectorizer';
 import { PSEUDONYM_PATTERN } from '../../contracts/pseudonym';
-import { MAX_RECORDS } from './request';
+import { MAX_REASONS } from '../../contracts/reason-codes';
+import { DEFAULT_REASONS, MAX_EXPLAINED_RECORDS, MAX_RECORDS } from './request';
 
 /** A feature as the request schema needs it. */
 export interface RequestFeature {
@@ -30,9 +31,10 @@ export interface JsonSchema {
   readonly pattern?: string;
   readonly minimum?: number;
   readonly maximum?: number;
-  readonly enum?: readonly (string | null)[];
+  readonly enum?: readonly (string | boolean | null)[];
   readonly anyOf?: readonly JsonSchema[];
   readonly oneOf?: readonly JsonSchema[];
+  readonly not?: JsonSchema;
 }
 
 /** Schema of one record: the model's features, each optional (a missing field is a missing value). */
@@ -63,7 +65,8 @@ export function recordSchema(features: readonly RequestFeature[]): JsonSchema {
 
 /**
  * Schema of a request body: `{"records": [record, …], "keys"?: [key, …]}` or `{"record": record, "key"?: key}`,
- * a key being the record's pseudonymous key, captured with its prediction for the join with outcomes. The cap of
+ * a key being the record's pseudonymous key, captured with its prediction for the join with outcomes; either
+ * with `"explain": true` (and `"reasons": k`) for each decision's adverse reasons. The cap of
  * records per request is stated, not enforced here: the handler answers 413 beyond it, which a schema failure
  * (400) would contradict.
  */
@@ -82,8 +85,20 @@ export function scoringRequestSchema(features: readonly RequestFeature[]): JsonS
       keys: { type: 'array', minItems: 1, items: key },
       record,
       key,
+      explain: {
+        type: 'boolean',
+        description: `true: each decision's strongest adverse reasons too (at most ${MAX_EXPLAINED_RECORDS} records)`,
+      },
+      reasons: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_REASONS,
+        description: `reasons per explained decision (default ${DEFAULT_REASONS}); only with explain: true`,
+      },
     },
     additionalProperties: false,
     oneOf: [{ required: ['records'] }, { required: ['record'] }],
+    // reasons only with explain: true
+    anyOf: [{ not: { required: ['reasons'] } }, { required: ['explain'], properties: { explain: { enum: [true] } } }],
   };
 }

@@ -13,6 +13,7 @@ import { Predictor } from '../xgboost/predictor';
 import { readModel } from '../xgboost/read-model';
 import { type DriftBaseline, readDriftBaseline } from '../monitoring/drift-baseline';
 import { DriftCounter } from '../monitoring/drift-counts';
+import { type DecisionReason, DecisionReasons, ExplanationsUnavailable } from './decision-reasons';
 
 /** Where a scoring model comes from. */
 export interface ScoringModelSource {
@@ -38,6 +39,9 @@ export class ScoringModel {
   readonly drift?: DriftCounter;
   /** Why a baseline was given but is not used (null when it is used or none was given). */
   readonly baselineProblem: string | null;
+  /** Why this model cannot explain its decisions (null when it can: see {@link explain}). */
+  readonly explainProblem: string | null;
+  private readonly reasons?: DecisionReasons;
   private rows: Float32Array;
   private raw: Float64Array;
   private outputs: Float64Array;
@@ -72,6 +76,28 @@ export class ScoringModel {
     }
     this.rows = new Float32Array(predictor.numFeature);
     this.outputs = new Float64Array(predictor.outputWidth);
+    let explainProblem: string | null = null;
+    try {
+      this.reasons = new DecisionReasons(predictor.model, spec);
+    } catch (error) {
+      if (!(error instanceof ExplanationsUnavailable)) throw error;
+      explainProblem = error.message;
+    }
+    this.explainProblem = explainProblem;
+  }
+
+  /**
+   * The `k` strongest adverse reasons of each record's decision (see decision-reasons.ts), for records
+   * {@link score} accepts. Throws ExplanationsUnavailable when the model cannot explain ({@link explainProblem}),
+   * RecordError for a bad record.
+   */
+  explain(records: readonly unknown[], k: number): DecisionReason[][] {
+    if (!this.reasons) throw new ExplanationsUnavailable(this.explainProblem!);
+    const row = new Float32Array(this.predictor.numFeature);
+    return records.map((record, i) => {
+      this.vectorizer.fill(record, i, row, 0);
+      return this.reasons!.reasons(row, k);
+    });
   }
 
   /**

@@ -279,6 +279,7 @@ async function channels(
         categories: Object.keys(categoryCounts[name]).sort(),
       })),
     ],
+    ...(settings.explanations ? { explanations: settings.explanations } : {}),
   };
   const keys = curated.keys(settings.dataset, datasetVersion);
   const uriOf = (key: string) => s3Uri(settings.buckets.curated, key);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { figuresOf, pixelsOf, renderPage } from '../support/chromium';
 import { errorOf, MLP, progressOf, runMlp } from '../support/cli';
+import { ENVIRONMENTS } from '../../config';
 
 jest.setTimeout(240_000);
 
@@ -48,6 +49,14 @@ test('the demo seeds, extracts, retrains, serves and scores, and can run again i
         retraining: { outcome: 'NotPromoted', modelVersion: 'mlp-dev-loans/3' },
       },
     });
+    // Each decision came with up to three adverse reasons, codes from the environment's reason-code table.
+    const codes = Object.values(ENVIRONMENTS.dev.retraining.explanations!.reasons).map((r) => r.code);
+    expect(out.scored.reasons).toHaveLength(3);
+    for (const reasons of out.scored.reasons) {
+      expect(reasons.length).toBeLessThanOrEqual(3);
+      for (const code of reasons) expect(codes).toContain(code);
+    }
+    expect(out.scored.reasons.flat().length).toBeGreaterThan(0);
     expect(out.drift.psi.annual_income).toBeGreaterThan(0.25);
     expect(out.drift.scorePsi).toBeLessThan(0.25);
     // Keys went with the requests: the outcomes the bank knows give a realised AUC beside the estimate.

@@ -85,7 +85,8 @@ describe('scoring handler', () => {
       'an unexpected envelope',
       '{"rows":[]}',
       400,
-      'the body must be {"records": [ {...}, ... ], "keys"?: [ ... ]} or {"record": {...}, "key"?: "..."}',
+      'the body must be {"records": [ {...}, ... ], "keys"?: [ ... ]} or {"record": {...}, "key"?: "..."}, ' +
+        'with "explain"?: true and "reasons"?: N',
     ],
     ['a value beyond float32', '{"record":{"f0":1e39}}', 400, 'records[0].f0 is outside the float32 range'],
   ])('rejects %s with a precise 400', async (_label, body, status, message) => {

@@ -30,6 +30,12 @@ writeFileSync(
   JSON.stringify({
     format: FEATURE_SPEC_FORMAT,
     features: [...numeric, { name: 'segment', type: 'categorical', encoding: 'one-hot', categories }],
+    explanations: {
+      adverse: 'higher',
+      reasons: Object.fromEntries(
+        [...numeric.map((f) => f.name), 'segment'].map((name) => [name, { code: name.toUpperCase(), text: name }]),
+      ),
+    },
   }),
 );
 let model: Promise<ScoringModel> | undefined;
@@ -70,7 +76,15 @@ const BODIES: Record<string, unknown> = {
   'records and record': { records: [record], record },
   neither: { rows: [record] },
   'records not an array': { records: record },
-  'an extra top-level field': { record, explain: true },
+  'an extra top-level field': { record, explained: true },
+  'explain: true': { record, explain: true },
+  'explain: false': { records: [record], explain: false },
+  'explain with reasons': { records: [record], keys: ['a'.repeat(64)], explain: true, reasons: 10 },
+  'explain as a string': { record, explain: 'yes' },
+  'reasons without explain': { record, reasons: 2 },
+  'reasons beyond the cap': { record, explain: true, reasons: 11 },
+  'reasons not an integer': { record, explain: true, reasons: 1.5 },
+  'no reasons': { record, explain: true, reasons: 0 },
   'exactly the cap': { records: Array.from({ length: MAX_RECORDS }, () => record) },
 };
 

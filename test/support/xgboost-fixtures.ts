@@ -4,7 +4,7 @@
  * parity is never checked against typed-in numbers.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // Debian's python3-xgboost lives under /usr/bin/python3 (the pyenv python3 on PATH does not see it).
@@ -60,4 +60,24 @@ export function rowsAsMatrix(rows: XgbCase['rows'], numFeature: number): Float32
   const x = new Float32Array(rows.length * numFeature);
   rows.forEach((row, r) => row.forEach((v, j) => (x[r * numFeature + j] = v === null ? Number.NaN : v)));
   return x;
+}
+
+/**
+ * XGBoost 1.7.4's own `pred_contribs=True` for rows of a model file (row-major float32, NaN = missing): per row,
+ * per group one value per feature then the bias, groups concatenated.
+ */
+export function xgboostContribs(modelPath: string, x: Float32Array, numFeature: number): number[][] {
+  const dir = mkdtempSync(join(tmpdir(), 'mlp-contribs-'));
+  const rows = join(dir, 'rows.f32');
+  writeFileSync(rows, x);
+  const script = [
+    'import sys, json, numpy as np, xgboost as xgb',
+    'bst = xgb.Booster(model_file=sys.argv[1])',
+    'x = np.fromfile(sys.argv[2], dtype=np.float32).reshape(-1, int(sys.argv[3]))',
+    'c = bst.predict(xgb.DMatrix(x, missing=np.nan), pred_contribs=True).astype(np.float64)',
+    'print(json.dumps(c.reshape(len(x), -1).tolist()))',
+  ].join('\n');
+  const result = spawnSync(SYSTEM_PYTHON, ['-c', script, modelPath, rows, String(numFeature)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`XGBoost pred_contribs failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as number[][];
 }
