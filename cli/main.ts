@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import packageJson from '../package.json';
 import type * as AgentActions from '../onprem-agent/cli/run-agent';
+import type * as AuditActions from './actions/audit';
 import type * as DatasetActions from './actions/dataset';
 import type * as DemoActions from './actions/demo';
 import type * as EnvActions from './actions/env';
@@ -19,6 +20,7 @@ import type * as SeedActions from '../onprem-agent/cli/run-seed';
 import type * as ServeActions from './actions/serve';
 import type * as SynthActions from './actions/synth';
 import { registerAgentCommand } from './commands/agent';
+import { registerAuditCommand } from './commands/audit';
 import { registerDatasetCommand } from './commands/dataset';
 import { registerDemoCommand } from './commands/demo';
 import { registerEnvCommand } from './commands/env';
@@ -58,6 +60,7 @@ export function buildProgram(): Command {
   registerServeCommand(program, lazyActions<typeof ServeActions>('serve'));
   registerMonitorCommands(program, lazyActions<typeof MonitorActions>('monitor'));
   registerReportCommand(program, lazyActions<typeof ReportActions>('report'));
+  registerAuditCommand(program, lazyActions<typeof AuditActions>('audit'));
   registerScoreCommand(program, lazyActions<typeof ScoreActions>('score'));
   registerEnvCommand(program, lazyActions<typeof EnvActions>('env'));
   registerSynthCommand(program, lazyActions<typeof SynthActions>('synth'));

@@ -28,7 +28,10 @@ export function keyAlias(envName: string, dataClass: string): string {
 }
 
 /** Export name of a bucket's ARN (IAM statements in other stacks import it by name). */
-export function bucketArnExportName(envName: string, bucket: 'landing' | 'curated' | 'models' | 'capture'): string {
+export function bucketArnExportName(
+  envName: string,
+  bucket: 'landing' | 'curated' | 'models' | 'capture' | 'audit',
+): string {
   return `mlp-${envName}-${bucket}-bucket-arn`;
 }
 
@@ -86,4 +89,5 @@ export const STACK_OUTPUTS = {
   stateMachineArn: { stack: 'Retraining', output: 'StateMachineArn' },
   curatedBucket: { stack: 'Data', output: 'CuratedBucketName' },
   captureBucket: { stack: 'Data', output: 'CaptureBucketName' },
+  auditBucket: { stack: 'Audit', output: 'AuditBucketName' },
 } as const;

@@ -19,6 +19,8 @@
  *          counts of its records, its predictions with their pseudonymous keys; never a feature value),
  *          _monitoring/<dataset>/drift/<version>/<run time>.json, _monitoring/<dataset>/quality/<run time>.json
  *          (the monitoring jobs' reports); captures expire after 430 days
+ * audit    approvals/<env>/<sequence>.json (the approval trail: one object per gate or human decision, hash-chained,
+ *          created only if absent; Object Lock in prod), beside CloudTrail's logs
  * ```
  */
 
@@ -157,3 +159,9 @@ export const capture = {
   /** Key of a quality report, by the time of its run. */
   qualityReportKey: (dataset: string, at: Date) => `${capture.qualityReportsPrefix(dataset)}${timeSegment(at)}.json`,
 } as const;
+
+/** The audit bucket: beside CloudTrail's logs, the approval trail. */
+export const audit = {
+  /** Prefix of an environment's approval trail (stepfunctions/governance/approval-trail.ts). */
+  approvalTrailPrefix: (envName: string) => `approvals/${envName}/`,
+};

@@ -72,6 +72,7 @@ export class PlatformStage extends Stage {
       tags,
     });
     this.audit = new AuditStack(this, 'Audit', {
+      envName: config.name,
       auditKey: this.keys.auditKey,
       accessLogsBucket: this.data.accessLogsBucket,
       dataEventBuckets: [this.data.landingBucket, this.data.curatedBucket, this.data.modelsBucket],
@@ -127,11 +128,17 @@ export class PlatformStage extends Stage {
       training: { image: xgboostImageUri(config.region), instanceType: config.instanceTypes.training },
       logs: { retentionDays: config.logRetentionDays, retain },
       vpc: this.network.vpc,
-      buckets: { landing: this.data.landingBucket, curated: this.data.curatedBucket, models: this.data.modelsBucket },
+      buckets: {
+        landing: this.data.landingBucket,
+        curated: this.data.curatedBucket,
+        models: this.data.modelsBucket,
+        audit: this.audit.auditBucket,
+      },
       bucketArnExports: {
         landing: this.data.landingBucketArnExport,
         curated: this.data.curatedBucketArnExport,
         models: this.data.modelsBucketArnExport,
+        audit: this.audit.auditBucketArnExport,
       },
       keys: { landing: this.keys.landingKey, models: this.keys.modelsKey, logs: this.keys.auditKey },
       alertTopic: this.alerts.topic,
@@ -146,6 +153,10 @@ export class PlatformStage extends Stage {
       tags,
     });
     this.retraining.addStackDependency(this.data, 'imports the bucket ARNs by export name');
+    this.retraining.addStackDependency(
+      this.audit,
+      "imports the audit bucket's ARN (the approval trail) by export name",
+    );
     this.monitoring = new MonitoringStack(this, 'Monitoring', {
       config,
       retainLogs: retain,

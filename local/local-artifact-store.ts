@@ -2,7 +2,17 @@
  * The local twin of the artifact store: a directory per bucket under `$MLP_HOME/s3/`, `root/<bucket>/<key>`, with
  * S3's semantics where the steps rely on them (a put replaces atomically; a missing key is ArtifactNotFoundError).
  */
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { listFileKeys } from '../onprem-agent/sink/filesystem-store';
 import { type ArtifactStore, ArtifactNotFoundError, parseS3Uri } from '../stepfunctions/artifact-store';
@@ -32,6 +42,26 @@ export class LocalArtifactStore implements ArtifactStore {
     const temp = `${path}.tmp-${process.pid}`;
     writeFileSync(temp, body);
     renameSync(temp, path);
+  }
+
+  /**
+   * Writes a file only if none exists: written aside, then hard-linked into place (the link fails when the name
+   * is taken, so readers never see a partial file and a concurrent writer loses cleanly); left read-only.
+   */
+  async create(uri: string, body: string): Promise<boolean> {
+    const path = this.pathOf(uri);
+    mkdirSync(dirname(path), { recursive: true });
+    const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
+    writeFileSync(temp, body, { mode: 0o444 });
+    try {
+      linkSync(temp, path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      unlinkSync(temp);
+    }
   }
 
   async download(uri: string, path: string): Promise<void> {

@@ -12,6 +12,7 @@
  * $MLP_HOME/s3/mlp-local-<env>-curated/   prepared channels, feature specs, test records
  * $MLP_HOME/s3/mlp-local-<env>-models/    training output, evaluations, champion/ (what the scorer serves)
  * $MLP_HOME/s3/mlp-local-<env>-capture/   the scorer's captures (drift counts, predictions), drift reports
+ * $MLP_HOME/s3/mlp-local-<env>-audit/     the approval trail (approvals/<env>/: one read-only file per entry)
  * $MLP_HOME/registry/<env>.json           the environment's model registry
  * $MLP_HOME/serving/<env>/live.json       the environment's live alias (canary.json, alarms.json, drift-alarm.json)
  * $MLP_HOME/logs/<env>/                   training logs, notifications, in-process Lambda logs
@@ -31,6 +32,7 @@ export function localBuckets(envName: string): RetrainingSettings['buckets'] {
     landing: LOCAL_LANDING_BUCKET,
     curated: `mlp-local-${envName}-curated`,
     models: `mlp-local-${envName}-models`,
+    audit: `mlp-local-${envName}-audit`,
   };
 }
 

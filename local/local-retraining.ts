@@ -27,6 +27,10 @@ import { LocalScorerDeployment } from './local-scorer-deployment';
 import { localLayout, localSettings } from './local-home';
 import { runLocalTrainingJob, type TrainingJobRequest, type TrainingRound } from './local-training';
 import { approvalRejectionCause } from '../stepfunctions/retraining-outcome';
+import { ApprovalTrail, stateMachinePrincipal } from '../stepfunctions/governance/approval-trail';
+import { approvalTrailUri } from '../stepfunctions/retraining-settings';
+import { modelVersionOf } from '../stepfunctions/model-registry';
+import { localPrincipal } from './local-approval-trail';
 
 type Json = CfnValue;
 
@@ -145,7 +149,8 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
   const scorer = new LocalScorerDeployment(layout.serving, (uri) => store.pathOf(uri), now);
   const catalog = new LocalTableCatalog(layout.catalog);
   const athena = new LocalAthena(store, catalog);
-  const steps = retrainingSteps({ store, settings, registry, scorer, catalog, now });
+  const trail = new ApprovalTrail(store, approvalTrailUri(settings)!, now);
+  const steps = retrainingSteps({ store, settings, registry, scorer, catalog, trail, now });
   const definition = synthesizedDefinition(config);
 
   const executionName = options.executionName ?? `local-${now().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
@@ -171,12 +176,37 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
     [STATE.register]: async (input: unknown) => ({
       ModelPackageArn: await registry.register(input as CreateModelPackageRequest),
     }),
-    [STATE.approve]: async () => {
+    [STATE.approve]: async (input: unknown) => {
+      const request = ((input as { Payload?: unknown }).Payload ?? input) as { modelPackageArn: string };
+      const about = { environment: config.name, modelVersion: modelVersionOf(request.modelPackageArn) };
+      const details = { modelPackageArn: request.modelPackageArn };
+      await trail.append(
+        { ...about, event: 'approval-requested', principal: stateMachinePrincipal(config.name), details },
+        { once: true },
+      );
+      // The decision was taken up front: recorded as the account that ran the command, under the name it gave.
       const approval = options.approval;
-      if (approval && 'approver' in approval) return { approver: approval.approver };
+      if (approval && 'approver' in approval) {
+        const reason = `approved as ${approval.approver}`;
+        await trail.append(
+          { ...about, event: 'approved', principal: localPrincipal(), reason, details },
+          { once: true },
+        );
+        return { approver: approval.approver };
+      }
       const decision = approval
         ? { approver: approval.rejectedBy, reason: approval.reason }
         : { reason: 'no approver was given (mlp retrain --local prod --approve-as NAME)' };
+      await trail.append(
+        {
+          ...about,
+          event: 'rejected',
+          principal: approval ? localPrincipal() : stateMachinePrincipal(config.name),
+          reason: approval ? `rejected as ${approval.rejectedBy}: ${approval.reason}` : decision.reason,
+          details,
+        },
+        { once: true },
+      );
       throw Object.assign(new Error(approvalRejectionCause(decision)), { name: APPROVAL_REJECTED });
     },
     [STATE.notifyFailure]: async (input: unknown) => {

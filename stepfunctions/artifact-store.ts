@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
+import { httpStatusOf } from './sdk-error';
 
 /** Artifact storage by `s3://` URI. */
 export interface ArtifactStore {
@@ -82,6 +83,25 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   /**
+   * Writes an object only if none exists (PutObject with `If-None-Match: *`): false when S3 answers 412 (one
+   * exists) or 409 (a concurrent conditional write to the key won).
+   */
+  async create(uri: string, body: string): Promise<boolean> {
+    const { bucket, key } = parseS3Uri(uri);
+    const { s3, PutObjectCommand } = await this.sdk();
+    try {
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*', ChecksumAlgorithm: 'SHA256' }),
+      );
+      return true;
+    } catch (error) {
+      const status = httpStatusOf(error);
+      if (status === 412 || status === 409) return false;
+      throw error;
+    }
+  }
+
+  /**
    * Asked with a listing whose prefix is the key itself: S3 answers a HeadObject on a missing key with 403
    * unless the caller may list the bucket, and a ListBucket grant confined by `s3:prefix` is certain to apply
    * to a listing that names its prefix, not to that check.
@@ -130,7 +150,7 @@ export class S3ArtifactStore implements ArtifactStore {
         );
         return;
       } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const status = httpStatusOf(error);
         const transient = status === undefined || status >= 500 || status === 429;
         if (!transient || attempt >= 3) throw error;
         await new Promise((done) => setTimeout(done, 200 * 4 ** attempt));

@@ -8,6 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { type ExtractManifest, parseExtractManifest } from '../contracts/extract-manifest';
 import { type ArtifactStore, ArtifactNotFoundError } from './artifact-store';
 import { StepError } from './step-error';
+import { sdkErrorSummary } from './sdk-error';
 
 /** A manifest with where it came from and its version. */
 export interface LoadedManifest {
@@ -31,13 +32,8 @@ export async function loadManifest(store: ArtifactStore, uri: string): Promise<L
     if (error instanceof ArtifactNotFoundError || !(await store.exists(uri))) {
       throw new StepError('ManifestInvalid', `${uri} does not exist`);
     }
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    throw new Error(
-      `${uri} cannot be read: ${e.name}${e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ''}`,
-      {
-        cause: error,
-      },
-    );
+    const summary = sdkErrorSummary(error) ?? (error as Error)?.name ?? 'an error';
+    throw new Error(`${uri} cannot be read: ${summary}`, { cause: error });
   }
   let document: unknown;
   try {

@@ -11,7 +11,9 @@ import type { Evaluation } from './steps/evaluate';
 import { SageMakerModelRegistry } from './sagemaker-registry';
 import { GlueTableCatalog } from './curated/glue-table-catalog';
 import { retrainingSteps, type DeployerEvent } from './retraining-steps';
-import { settingsFromEnvironment } from './retraining-settings';
+import { approvalTrailUri, type RetrainingSettings, settingsFromEnvironment } from './retraining-settings';
+import { ApprovalTrail, stateMachinePrincipal } from './governance/approval-trail';
+import { modelVersionOf } from './model-registry';
 import { deploymentOptionsFromEnvironment, LambdaAliasDeployment, type ScorerDeployment } from './scorer-deployment';
 
 const logger = new Logger({ serviceName: 'mlp-retraining' });
@@ -27,10 +29,19 @@ const NO_SCORER: ScorerDeployment = {
 };
 
 let steps: ReturnType<typeof retrainingSteps> | undefined;
+let trail: ApprovalTrail | undefined;
+/** The environment's approval trail in the audit bucket, when the settings name one. */
+function currentTrail(settings: RetrainingSettings): ApprovalTrail | undefined {
+  const uri = approvalTrailUri(settings);
+  trail ??= uri ? new ApprovalTrail(new S3ArtifactStore(), uri) : undefined;
+  return trail;
+}
 function current() {
+  const settings = settingsFromEnvironment();
   steps ??= retrainingSteps({
     store: new S3ArtifactStore(),
-    settings: settingsFromEnvironment(),
+    settings,
+    trail: currentTrail(settings),
     registry: new SageMakerModelRegistry(),
     catalog: new GlueTableCatalog(),
     // Only the deployer is told which scorer it shifts; the other steps never touch it.
@@ -87,6 +98,17 @@ export const requestApproval = (event: ApprovalRequest) =>
   run('Approve', async () => {
     sns ??= import('@aws-sdk/client-sns').then((sdk) => ({ ...sdk, client: new sdk.SNSClient({}) }));
     const { client, PublishCommand } = await sns;
+    const settings = settingsFromEnvironment();
+    await currentTrail(settings)?.append(
+      {
+        environment: settings.envName,
+        modelVersion: modelVersionOf(event.modelPackageArn),
+        event: 'approval-requested',
+        principal: stateMachinePrincipal(settings.envName),
+        details: { modelPackageArn: event.modelPackageArn, execution: event.execution },
+      },
+      { once: true },
+    );
     await client.send(
       new PublishCommand({
         TopicArn: process.env.ALERT_TOPIC_ARN,

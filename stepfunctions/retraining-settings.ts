@@ -5,7 +5,7 @@
  */
 import type { EnvironmentConfig } from '../config';
 import { glueDatabaseName, modelPackageGroupName } from '../contracts/resource-names';
-import { models, s3Uri } from '../contracts/s3-layout';
+import { audit, models, s3Uri } from '../contracts/s3-layout';
 import type { Explanations } from '../contracts/reason-codes';
 
 /** Settings shared by every retraining step. */
@@ -29,7 +29,13 @@ export interface RetrainingSettings {
     readonly maxAucDrop: number;
     readonly maxCalibrationError: number;
   };
-  readonly buckets: { readonly landing: string; readonly curated: string; readonly models: string };
+  /** Bucket names; `audit` holds the approval trail (absent: decisions are not recorded there). */
+  readonly buckets: {
+    readonly landing: string;
+    readonly curated: string;
+    readonly models: string;
+    readonly audit?: string;
+  };
   /** SageMaker Model Package Group of the dataset's models. */
   readonly modelPackageGroup: string;
   /** The reason-code table Prepare writes into each model's feature spec (config `retraining.explanations`). */
@@ -72,4 +78,10 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
   const text = env.RETRAINING_SETTINGS;
   if (!text) throw new Error('RETRAINING_SETTINGS is not set');
   return JSON.parse(text) as RetrainingSettings;
+}
+
+/** URI of the environment's approval trail (stepfunctions/governance/approval-trail.ts), when it has an audit bucket. */
+export function approvalTrailUri(settings: Pick<RetrainingSettings, 'buckets' | 'envName'>): string | undefined {
+  const bucket = settings.buckets.audit;
+  return bucket ? s3Uri(bucket, audit.approvalTrailPrefix(settings.envName)) : undefined;
 }

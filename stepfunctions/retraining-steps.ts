@@ -3,6 +3,7 @@
  * runner build the same map, so a state does the same thing in both worlds; only the dependencies differ.
  */
 import type { ArtifactStore } from './artifact-store';
+import type { ApprovalTrail } from './governance/approval-trail';
 import {
   deployStep,
   finishDeployStep,
@@ -25,6 +26,8 @@ export interface RetrainingDependencies {
   readonly settings: RetrainingSettings;
   readonly registry: ModelRegistry;
   readonly scorer: ScorerDeployment;
+  /** The environment's approval trail: the gate's decisions and deployments are recorded there. */
+  readonly trail?: ApprovalTrail;
   /** Where MergeExtract registers the curated table for Athena (engine `athena`). */
   readonly catalog?: TableCatalog;
   readonly now?: () => Date;

@@ -47,6 +47,7 @@ const PRINTING = [
   'drift',
   'monitor',
   'report',
+  'audit',
 ];
 
 test('the commands are the documented ones', () => {

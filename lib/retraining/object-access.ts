@@ -9,7 +9,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
 
 /** The platform buckets the pipeline (and the monitoring jobs) read and write. */
-export type PipelineBucket = 'landing' | 'curated' | 'models' | 'capture';
+export type PipelineBucket = 'landing' | 'curated' | 'models' | 'capture' | 'audit';
 
 /** How the pipeline reaches a bucket: its ARN's export name and the key of its objects. */
 export interface BucketAccess {
@@ -80,6 +80,29 @@ export class ObjectAccess {
     );
   }
 
+  /**
+   * Lets `principal` create objects under `grant.objects` and never replace one: s3:PutObject only with
+   * `If-None-Match` set (a write that could overwrite is denied), kms:GenerateDataKey of the bucket's key.
+   */
+  createOnly(principal: iam.IGrantable, grant: ObjectGrant): void {
+    const wildcards = this.wildcards(grant);
+    principal.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: grant.sid,
+        actions: ['s3:PutObject'],
+        resources: wildcards.map((w) => w.resource),
+        conditions: { Null: { 's3:if-none-match': 'false' } },
+      }),
+    );
+    for (const { bucket } of grant.objects) this.grantKey(principal, this.bucket(bucket).key, 'write');
+    acknowledgeGrants(
+      principal,
+      wildcards.map((w) => w.finding),
+      `s3:PutObject (${grant.sid}) only with If-None-Match, only under ${wildcards.map((w) => w.scope).join(' and ')}: ` +
+        grant.why,
+    );
+  }
+
   /** Lets `principal` delete one object, named whole (s3:DeleteObject; no key is needed to delete). */
   delete(principal: iam.IGrantable, grant: { sid: string; bucket: PipelineBucket; key: string }): void {
     principal.grantPrincipal.addToPrincipalPolicy(
@@ -92,11 +115,7 @@ export class ObjectAccess {
   }
 
   private grant(principal: iam.IGrantable, grant: ObjectGrant, direction: 'read' | 'write'): void {
-    const wildcards = grant.objects.map(({ bucket, prefix }) => ({
-      resource: `${Fn.importValue(this.bucket(bucket).arnExport)}/${prefix}*`,
-      finding: wildcardFinding(`${this.bucket(bucket).arnExport}/${prefix}*`),
-      scope: `${prefix} of the ${bucket} bucket`,
-    }));
+    const wildcards = this.wildcards(grant);
     principal.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: grant.sid,
@@ -111,6 +130,15 @@ export class ObjectAccess {
       `${OBJECT_ACTIONS[direction]} (${grant.sid}) only under ${wildcards.map((w) => w.scope).join(' and ')}: ` +
         grant.why,
     );
+  }
+
+  /** Each object prefix of a grant: its resource pattern, the finding it raises and how it reads in a review. */
+  private wildcards(grant: ObjectGrant) {
+    return grant.objects.map(({ bucket, prefix }) => ({
+      resource: `${Fn.importValue(this.bucket(bucket).arnExport)}/${prefix}*`,
+      finding: wildcardFinding(`${this.bucket(bucket).arnExport}/${prefix}*`),
+      scope: `${prefix} of the ${bucket} bucket`,
+    }));
   }
 
   /** Adds `key` to the principal's one statement for `direction`, creating it on the first grant. */

@@ -168,6 +168,7 @@ export class RetrainingFlow extends sfn.StateMachineFragment {
       sfn.TaskInput.fromObject({
         prepared: sfn.JsonPath.objectAt(resultPath('prepared')),
         evaluation: sfn.JsonPath.objectAt(resultPath('evaluation')),
+        registration: sfn.JsonPath.objectAt(resultPath('registration')),
       }),
       resultPath('gate'),
     );

@@ -10,7 +10,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { STEP_HANDLERS } from '../../contracts/retraining-states';
-import { curated, landing, models } from '../../contracts/s3-layout';
+import { audit, curated, landing, models } from '../../contracts/s3-layout';
 import type { RetrainingSettings } from '../../stepfunctions/retraining-settings';
 import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
 import { PlatformFunction, type PlatformFunctionProps } from '../constructs/platform-function';
@@ -66,6 +66,7 @@ const WHY = {
   candidates:
     "the candidate's artifact and drift baseline are keyed by its training job, its feature spec by the dataset version.",
   champion: 'the champion files are keyed by the model version being published.',
+  trail: "the trail's entries are numbered as they are appended.",
 } as const;
 
 /** Creates the steps in `stack`, with their grants. */
@@ -172,6 +173,16 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
   objects.list(prepare.function, 'landing', `${landing.datasetPrefix(dataset)}*`);
   objects.list(evaluate.function, 'models', models.championPointerKey(dataset));
   objects.list(deployer.function, 'models', models.championPointerKey(dataset));
+
+  // The approval trail: the gate, the approval request and the deployer record decisions there. They read the
+  // trail to chain onto it and may only create entries, never replace one (S3 Object Lock in prod besides).
+  const trail = { bucket: 'audit', prefix: audit.approvalTrailPrefix(settings.envName) } as const;
+  const recorders = [steps.gate, deployer, ...(steps.approval ? [steps.approval] : [])];
+  for (const recorder of recorders) {
+    objects.read(recorder.function, { sid: 'ReadApprovalTrail', objects: [trail], why: WHY.trail });
+    objects.createOnly(recorder.function, { sid: 'AppendApprovalTrail', objects: [trail], why: WHY.trail });
+    objects.list(recorder.function, 'audit', `${trail.prefix}*`, 'ListApprovalTrail');
+  }
 
   bindScorer(deployer, props.scorer, props.canaryPercent);
   deployer.function.addToRolePolicy(

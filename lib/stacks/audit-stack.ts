@@ -1,19 +1,22 @@
 /**
  * The audit trail: a multi-region CloudTrail with management events and S3 data events on the landing,
  * curated and models buckets, log file validation, KMS encryption, delivered to a dedicated audit bucket
- * (Object Lock where configured) and to an encrypted CloudWatch log group for alerting.
+ * (Object Lock where configured) and to an encrypted CloudWatch log group for alerting. The audit bucket also
+ * holds the approval trail (`approvals/<env>/`).
  */
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { bucketArnExportName, STACK_OUTPUTS } from '../../contracts/resource-names';
 import { acknowledge, INLINE_POLICY } from '../compliance/acknowledge';
 import { SecureBucket } from '../constructs/secure-bucket';
 
 /** Properties of {@link AuditStack}. */
 export interface AuditStackProps extends StackProps {
+  readonly envName: string;
   readonly auditKey: kms.IKey;
   readonly accessLogsBucket: s3.IBucket;
   /** Buckets whose object-level reads and writes are recorded. */
@@ -27,6 +30,8 @@ export interface AuditStackProps extends StackProps {
 /** Stateful: the audit bucket's logical id must never change. */
 export class AuditStack extends Stack {
   public readonly auditBucket: s3.Bucket;
+  /** Export name of the audit bucket's ARN (the retraining steps' grants on the approval trail import it). */
+  public readonly auditBucketArnExport: string;
   public readonly trail: cloudtrail.Trail;
 
   constructor(scope: Construct, id: string, props: AuditStackProps) {
@@ -37,6 +42,11 @@ export class AuditStack extends Stack {
       retain: props.retain,
       objectLock: props.objectLock,
     }).bucket;
+
+    // `mlp audit --env` reads the approval trail here (contracts/s3-layout.ts `audit`).
+    new CfnOutput(this, STACK_OUTPUTS.auditBucket.output, { value: this.auditBucket.bucketName });
+    this.auditBucketArnExport = bucketArnExportName(props.envName, 'audit');
+    new CfnOutput(this, 'AuditBucketArn', { value: this.auditBucket.bucketArn, exportName: this.auditBucketArnExport });
 
     const trailLogGroup = new logs.LogGroup(this, 'TrailLogGroup', {
       encryptionKey: props.auditKey,

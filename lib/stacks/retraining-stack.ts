@@ -76,11 +76,18 @@ export class RetrainingStack extends Stack {
       landing: { arnExport: props.bucketArnExports.landing, key: keys.landing },
       curated: { arnExport: props.bucketArnExports.curated, key: keys.landing },
       models: { arnExport: props.bucketArnExports.models, key: keys.models },
+      // The audit bucket is encrypted with the audit key (the logs key here).
+      audit: { arnExport: props.bucketArnExports.audit, key: keys.logs },
     });
     this.steps = createRetrainingSteps(this, {
       settings: retrainingSettings(
         { name: envName, retraining: r },
-        { landing: buckets.landing.bucketName, curated: buckets.curated.bucketName, models: buckets.models.bucketName },
+        {
+          landing: buckets.landing.bucketName,
+          curated: buckets.curated.bucketName,
+          models: buckets.models.bucketName,
+          audit: buckets.audit.bucketName,
+        },
       ),
       vpc: props.vpc,
       logs: { key: keys.logs, retentionDays: props.logs.retentionDays, retain: props.logs.retain },

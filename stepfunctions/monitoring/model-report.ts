@@ -17,6 +17,7 @@ import type { ArtifactStore } from '../artifact-store';
 import type { RocPoint, ScoreHistogram } from '../model-metrics';
 import type { ModelVersionRecord } from '../model-registry';
 import type { CohortQuality } from './quality';
+import { sdkErrorSummary } from '../sdk-error';
 
 /** Identifier of the report's data format (`mlp report --json`). */
 export const MODEL_REPORT_FORMAT = 'mlp.model-report/1';
@@ -140,9 +141,7 @@ const qualitySchema = z.looseObject({
  * carry the caller's ARN and account, which do not belong in a file passed around a bank), any other its message.
  */
 function failure(error: unknown): string {
-  const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-  if (e?.$metadata) return `${e.name}${e.$metadata.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ''}`;
-  return String(e?.message ?? error).slice(0, 200);
+  return sdkErrorSummary(error) ?? String((error as Error)?.message ?? error).slice(0, 200);
 }
 
 /** Reads and validates one JSON document; throws naming the document and its problems. */

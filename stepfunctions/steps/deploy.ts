@@ -8,6 +8,7 @@
 import { models, s3Uri } from '../../contracts/s3-layout';
 import type { ArtifactStore } from '../artifact-store';
 import { type ChampionPointer, readChampion } from '../champion';
+import { type ApprovalTrail, stateMachinePrincipal } from '../governance/approval-trail';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
 import { championPointerUri, type RetrainingSettings } from '../retraining-settings';
 import { approverProblem } from '../../contracts/registry-fields';
@@ -46,6 +47,8 @@ export interface DeployDependencies {
   readonly settings: RetrainingSettings;
   readonly registry: ModelRegistry;
   readonly scorer: ScorerDeployment;
+  /** Where FinishDeploy records that a version went live. */
+  readonly trail?: ApprovalTrail;
   readonly now?: () => Date;
 }
 
@@ -107,7 +110,14 @@ export function deployStep({ store, settings, scorer }: DeployDependencies) {
  * that version starting in between would load the candidate and keep it through a rollback. Every write is
  * idempotent, so a retried FinishDeploy converges; a failure at any point is caught into RollBackDeploy.
  */
-export function finishDeployStep({ store, settings, registry, scorer, now = () => new Date() }: DeployDependencies) {
+export function finishDeployStep({
+  store,
+  settings,
+  registry,
+  scorer,
+  trail,
+  now = () => new Date(),
+}: DeployDependencies) {
   return async (input: DeployInput): Promise<{ modelVersion: string; champion: true }> => {
     const handle = input.deployment;
     if (!handle) throw new Error('the execution has no deployment: Deploy did not complete');
@@ -115,6 +125,21 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
     checkApprover(input, modelVersion);
     const problems = await scorer.canaryProblems(handle);
     if (problems.length > 0) throw new StepError('CanaryRolledBack', `${modelVersion}: ${problems.join('; ')}`);
+    // Recorded before the writes that make it the champion: one that fails is rolled back, and recorded so.
+    await trail?.append(
+      {
+        environment: settings.envName,
+        modelVersion,
+        event: 'deployed',
+        principal: stateMachinePrincipal(settings.envName),
+        reason: 'passed the promotion gate and its canary',
+        details: {
+          modelPackageArn: input.registration.modelPackageArn,
+          ...(input.approval?.approver ? { approver: input.approval.approver } : {}),
+        },
+      },
+      { once: true },
+    );
     await registry.decide(
       input.registration.modelPackageArn,
       'Approved',
@@ -145,7 +170,7 @@ export function finishDeployStep({ store, settings, registry, scorer, now = () =
  * candidate Rejected with the failure. Each write is idempotent and each is made whatever the failed step got
  * to, so the three records name the previous champion when it returns; the state retries a RollbackFailed.
  */
-export function rollBackDeployStep({ store, settings, registry, scorer }: DeployDependencies) {
+export function rollBackDeployStep({ store, settings, registry, scorer, trail }: DeployDependencies) {
   return async (input: DeployInput): Promise<{ rolledBack: true; modelVersion: string; reason: string }> => {
     const handle = input.deployment;
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
@@ -164,6 +189,16 @@ export function rollBackDeployStep({ store, settings, registry, scorer }: Deploy
       const approver =
         input.approval && !approverProblem(input.approval.approver) ? input.approval.approver : undefined;
       await registry.decide(input.registration.modelPackageArn, 'Rejected', [reason], approver);
+      await trail?.append(
+        {
+          environment: settings.envName,
+          modelVersion,
+          event: 'rolled-back',
+          principal: stateMachinePrincipal(settings.envName),
+          reason,
+        },
+        { once: true },
+      );
     } catch (error) {
       const message =
         `rolling back ${modelVersion} after ${failure} failed, so its alias, champion pointer and registry ` +

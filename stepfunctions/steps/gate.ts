@@ -3,6 +3,8 @@
  * bound, does not lose more than the allowed AUC to the champion on the same rows, and was trained on data the
  * champion has not already seen (a retrain on an unchanged training set is never promoted).
  */
+import { type ApprovalTrail, stateMachinePrincipal } from '../governance/approval-trail';
+import { modelVersionOf } from '../model-registry';
 import type { RetrainingSettings } from '../retraining-settings';
 import type { Evaluation } from './evaluate';
 import type { PreparedData } from './prepare';
@@ -11,6 +13,8 @@ import type { PreparedData } from './prepare';
 export interface GateInput {
   readonly prepared: Pick<PreparedData, 'datasetVersion'>;
   readonly evaluation: Evaluation;
+  /** The registered candidate: its decision goes into the approval trail. */
+  readonly registration?: { readonly modelPackageArn: string };
 }
 
 /** The decision and every reason behind it. */
@@ -44,7 +48,30 @@ export function decidePromotion(policy: RetrainingSettings['promotion'], input: 
   return { promote: reasons.length === 0, reasons, policy };
 }
 
-/** Builds the step's handler. */
-export function gateStep({ settings }: { settings: RetrainingSettings }) {
-  return async (input: GateInput): Promise<GateDecision> => decidePromotion(settings.promotion, input);
+/** Builds the step's handler: decides, and records the decision in the approval trail when there is one. */
+export function gateStep({ settings, trail }: { settings: RetrainingSettings; trail?: ApprovalTrail }) {
+  return async (input: GateInput): Promise<GateDecision> => {
+    const decision = decidePromotion(settings.promotion, input);
+    if (trail && input.registration) {
+      const { candidate, champion } = input.evaluation;
+      await trail.append(
+        {
+          environment: settings.envName,
+          modelVersion: modelVersionOf(input.registration.modelPackageArn),
+          event: decision.promote ? 'gate-passed' : 'gate-failed',
+          principal: stateMachinePrincipal(settings.envName),
+          reason: decision.promote ? 'every check of the promotion policy passed' : decision.reasons.join('; '),
+          details: {
+            modelPackageArn: input.registration.modelPackageArn,
+            datasetVersion: input.prepared.datasetVersion,
+            policy: decision.policy,
+            candidate: { auc: candidate.auc, calibrationError: candidate.calibrationError },
+            ...(champion ? { champion: { modelVersion: champion.modelVersion, auc: champion.metrics.auc } } : {}),
+          },
+        },
+        { once: true },
+      );
+    }
+    return decision;
+  };
 }

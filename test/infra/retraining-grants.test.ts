@@ -20,7 +20,7 @@ function render(value: unknown): string {
   const v = value as Record<string, unknown>;
   if ('Fn::Join' in v) return (v['Fn::Join'] as [string, unknown[]])[1].map(render).join('');
   if ('Fn::ImportValue' in v)
-    return `${/(landing|curated|models)-bucket-arn$/.exec(String(v['Fn::ImportValue']))?.[1]}-bucket`;
+    return `${/(landing|curated|models|audit)-bucket-arn$/.exec(String(v['Fn::ImportValue']))?.[1]}-bucket`;
   if ('Fn::GetStackOutput' in v) {
     const name = (v['Fn::GetStackOutput'] as { OutputName: string }).OutputName;
     const key = /GetAtt(Landing|Models|Audit)Key/.exec(name)?.[1];
@@ -81,6 +81,22 @@ function grantsByRole(stack = template): Record<string, Grant[]> {
 const XRAY: Grant = { sid: '-', actions: 'xray:PutTelemetryRecords xray:PutTraceSegments', resources: '*' };
 
 /** Evaluate and the deployer both ask whether a champion pointer exists, with a listing of its own key. */
+/** The approval trail: read to chain onto it, listed, and created into only (never replaced: If-None-Match). */
+const APPROVAL_TRAIL: Grant[] = [
+  { sid: 'ReadApprovalTrail', actions: 's3:GetObject', resources: 'audit-bucket/approvals/dev/*' },
+  {
+    sid: 'AppendApprovalTrail',
+    actions: 's3:PutObject',
+    resources: 'audit-bucket/approvals/dev/*',
+    condition: { Null: { 's3:if-none-match': 'false' } },
+  },
+  {
+    sid: 'ListApprovalTrail',
+    actions: 's3:ListBucket',
+    resources: 'audit-bucket',
+    condition: { StringLike: { 's3:prefix': ['approvals/dev/*'] } },
+  },
+];
 const LIST_CHAMPION_POINTER = {
   sid: 'ListDatasetObjects',
   actions: 's3:ListBucket',
@@ -141,17 +157,23 @@ test('each role of the Retraining stack has exactly the grants written here', ()
         { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
         LIST_CHAMPION_POINTER,
       ],
-      GateStepFunctionServiceRole: [XRAY],
+      GateStepFunctionServiceRole: [
+        XRAY,
+        ...APPROVAL_TRAIL,
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:audit' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:audit' },
+      ],
       DeployerStepFunctionServiceRole: [
         XRAY,
+        ...APPROVAL_TRAIL,
         {
           sid: 'ReadCandidates',
           actions: 's3:GetObject',
           resources: 'curated-bucket/loans/* | models-bucket/loans/evaluations/* | models-bucket/loans/training/*',
         },
         { sid: 'PublishChampion', actions: 's3:PutObject', resources: 'models-bucket/champion/loans/*' },
-        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
-        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:audit | key:landing | key:models' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:audit | key:models' },
         {
           sid: 'ShiftScorerAlias',
           actions:

@@ -3,8 +3,8 @@
  * exit code come from what the execution did, and each local environment keeps its own registry and champion.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { figuresOf, pixelsOf, renderPage } from '../support/chromium';
 import { errorOf, MLP, progressOf, runMlp } from '../support/cli';
@@ -135,6 +135,43 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
     approver: 'jane.obrien@bank.example',
     champion: 'mlp-prod-loans/3',
   });
+
+  // Every decision is in prod's approval trail, by who made it, and the chain verifies.
+  const audit = inHome(home, ['audit', '--local', 'prod', '--json']);
+  expect(audit.status).toBe(0);
+  const trail = JSON.parse(audit.stdout);
+  expect(trail).toMatchObject({ environment: 'prod', verified: true, problems: [] });
+  const account = userInfo().username;
+  const events = trail.trail.map(
+    (e: { modelVersion: string; event: string; principal: { kind: string; id: string } }) =>
+      [e.modelVersion, e.event, `${e.principal.kind}:${e.principal.id}`].join(' '),
+  );
+  expect(events).toEqual([
+    'mlp-prod-loans/1 gate-passed state-machine:mlp-prod-retraining',
+    'mlp-prod-loans/1 approval-requested state-machine:mlp-prod-retraining',
+    'mlp-prod-loans/1 rejected state-machine:mlp-prod-retraining',
+    'mlp-prod-loans/2 gate-passed state-machine:mlp-prod-retraining',
+    'mlp-prod-loans/2 approval-requested state-machine:mlp-prod-retraining',
+    `mlp-prod-loans/2 rejected os-user:${account}`,
+    'mlp-prod-loans/3 gate-passed state-machine:mlp-prod-retraining',
+    'mlp-prod-loans/3 approval-requested state-machine:mlp-prod-retraining',
+    `mlp-prod-loans/3 approved os-user:${account}`,
+    'mlp-prod-loans/3 deployed state-machine:mlp-prod-retraining',
+  ]);
+  expect(trail.trail[5].reason).toBe('rejected as alice: too new');
+  // An entry rewritten after the fact (here: who approved) is named, and audit fails.
+  const entry = join(home, 's3', 'mlp-local-prod-audit', 'approvals', 'prod', '0000000009.json');
+  chmodSync(entry, 0o644);
+  const original = readFileSync(entry, 'utf8');
+  writeFileSync(entry, original.replace(`"id": "${account}"`, '"id": "somebody-else"'));
+  const tampered = inHome(home, ['audit', '--local', 'prod', '--json']);
+  expect(tampered.status).toBe(1);
+  expect(JSON.parse(tampered.stdout)).toMatchObject({
+    verified: false,
+    problems: ['entry 9 was changed after it was written'],
+  });
+  writeFileSync(entry, original);
+  expect(inHome(home, ['audit', '--local', 'prod']).status).toBe(0);
 
   const failed = inHome(home, ['retrain', '--manifest', 'landing/loans/no-such-run/_manifest.json']);
   expect(failed.status).toBe(1);

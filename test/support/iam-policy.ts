@@ -2,7 +2,7 @@
  * IAM policy evaluation for the wire-level stand-ins: the statements of a role's policies as synthesized,
  * resolved to concrete ARNs, answer whether a call (action, resource, request context) is allowed, as IAM
  * decides it for the parts the project uses — Allow/Deny, wildcard actions and resources (`*`, `?`), and
- * the condition operators StringEquals, StringNotEquals, StringLike, ArnEquals, ArnLike. An explicit Deny wins;
+ * the condition operators StringEquals, StringNotEquals, StringLike, ArnEquals, ArnLike, Null. An explicit Deny wins;
  * no matching Allow is an implicit deny.
  */
 import type { Template } from 'aws-cdk-lib/assertions';
@@ -94,6 +94,9 @@ function condition(op: string, actual: string | undefined, values: readonly stri
     case 'StringLike':
     case 'ArnLike':
       return actual !== undefined && values.some((v) => glob(v, actual, false));
+    case 'Null':
+      // "true": the key is absent from the request; "false": present.
+      return values.includes(String(actual === undefined));
     default:
       throw new Error(`condition operator ${op} is not modelled: add it before relying on it`);
   }

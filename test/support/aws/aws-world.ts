@@ -297,8 +297,13 @@ export class AwsWorld {
 
   private loadStage(): void {
     const stage = this.resolver.stage;
-    for (const [id, props] of Object.entries(this.resolver.resources(stage.data.stackName, 'AWS::S3::Bucket'))) {
-      const name = this.resolver.string({ Ref: id }, stage.data.stackName);
+    const buckets = [stage.data, stage.audit].flatMap((stack) =>
+      Object.entries(this.resolver.resources(stack.stackName, 'AWS::S3::Bucket')).map(
+        ([id, props]) => [id, props, stack.stackName] as const,
+      ),
+    );
+    for (const [id, props, stackName] of buckets) {
+      const name = this.resolver.string({ Ref: id }, stackName);
       const rule = (
         props.BucketEncryption as {
           ServerSideEncryptionConfiguration?: {
@@ -310,7 +315,7 @@ export class AwsWorld {
       const key = rule?.ServerSideEncryptionByDefault?.KMSMasterKeyID;
       if (key)
         this.bucketKeys.set(name, {
-          key: this.resolver.string(key, stage.data.stackName),
+          key: this.resolver.string(key, stackName),
           bucketKey: rule.BucketKeyEnabled === true,
         });
     }
@@ -493,11 +498,23 @@ export class AwsWorld {
       HeadObject: 's3:GetObject',
       GetObject: 's3:GetObject',
     }[operation];
-    if (!this.allows(req.caller, { action, resource: `arn:aws:s3:::${bucket}/${key}` })) return denied();
+    // A conditional create (If-None-Match: *) is visible to IAM as s3:if-none-match.
+    const ifNoneMatch = operation === 'PutObject' ? (req.headers['if-none-match'] as string | undefined) : undefined;
+    const context = ifNoneMatch !== undefined ? { 's3:if-none-match': ifNoneMatch } : undefined;
+    if (
+      !this.allows(req.caller, { action, resource: `arn:aws:s3:::${bucket}/${key}`, ...(context ? { context } : {}) })
+    )
+      return denied();
     const existing = this.objects.get(`${bucket}/${key}`);
     switch (operation) {
       case 'PutObject':
         if (!this.objectKeyAllows(req.caller, bucket, key, 'kms:GenerateDataKey')) return denied();
+        if (ifNoneMatch === '*' && existing) {
+          return xml(
+            412,
+            '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+          );
+        }
         this.objects.set(`${bucket}/${key}`, req.body);
         return { status: 200, headers: { etag: '"world"' } };
       case 'DeleteObject':
