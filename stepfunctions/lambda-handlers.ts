@@ -37,8 +37,9 @@ function currentTrail(settings: RetrainingSettings): ApprovalTrail | undefined {
   return trail;
 }
 function current() {
+  if (steps) return steps;
   const settings = settingsFromEnvironment();
-  steps ??= retrainingSteps({
+  steps = retrainingSteps({
     store: new S3ArtifactStore(),
     settings,
     trail: currentTrail(settings),

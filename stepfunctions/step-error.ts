@@ -17,7 +17,8 @@ export type StepErrorName =
   | 'TrainingFailed'
   | 'ApprovalInvalid'
   | 'CanaryRolledBack'
-  | 'RollbackFailed';
+  | 'RollbackFailed'
+  | 'TrailUnavailable';
 
 /** A named, non-retryable step failure. Messages name columns, files and counts, never data values. */
 export class StepError extends Error {

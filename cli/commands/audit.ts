@@ -16,7 +16,8 @@ export function registerAuditCommand(program: Command, actions: () => typeof Aud
     examples: ['mlp audit', 'mlp audit --local prod --json', 'mlp audit --env prod'],
     env: ['MLP_HOME', 'AWS_PROFILE'],
     notes:
-      'Each entry names who decided (an IAM identity, the local account, or the state machine) and why, and holds\n' +
-      'the hash of the entry before it: a changed, removed or reordered entry is named and the command exits 1.',
+      'Each entry names who decided (the state machine, or locally the operating-system account) and why, and\n' +
+      'holds the hash of the entry before it: an entry changed, removed or moved, or one that does not link to the\n' +
+      'chain, is named and the command exits 1.',
   }).action((options: AuditActions.AuditOptions) => actions().audit(options));
 }

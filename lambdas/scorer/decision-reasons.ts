@@ -14,7 +14,10 @@ export interface DecisionReason {
   readonly feature: string;
   readonly code: string;
   readonly text: string;
-  /** The feature's contribution to the model's margin (log-odds for a logistic model), the adverse way. */
+  /**
+   * The feature's signed contribution to the model's margin (log-odds for a logistic model): positive when a
+   * higher score is adverse, negative when a lower one is.
+   */
   readonly contribution: number;
 }
 

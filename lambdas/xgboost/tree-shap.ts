@@ -14,8 +14,8 @@
  *   v · (o_i − z_i) · ∫₀¹ Π_{j≠i} q_j(t) dt,
  *
  * the Shapley weights k!(d−k−1)!/d! being Beta integrals; this is what XGBoost's EXTEND/UNWIND recursion sums.
- * The integrand is a polynomial of degree below the tree's depth, so a Gauss–Legendre rule of ⌈depth/2⌉ points
- * integrates it exactly. Below a split on feature i every leaf shares the factors above it, so one walk over
+ * The integrand is a polynomial of degree below the most distinct features on a path of the tree, so a
+ * Gauss–Legendre rule of half as many points (rounded up) integrates it exactly. Below a split on feature i every leaf shares the factors above it, so one walk over
  * each tree carries the products down and the sums Σ v·Π q back up: a few multiplications per node and
  * quadrature point, not a pass over every leaf's path. A feature split on again further down takes the
  * combined factor there, and what the leaves below that split added at the upper split is taken back.
@@ -87,6 +87,11 @@ export class TreeShap {
       if (first[node] === node) {
         this.leafScaled[node] = this.leafValue(node) * weight;
         return;
+      }
+      if (!(cover[node] > 0)) {
+        throw new ModelFormatError(
+          `node ${node} (a split) has cover ${cover[node]}: its children's shares, and so contributions, are undefined`,
+        );
       }
       const feature = this.featureOf(node);
       this.splitFeature[node] = feature;

@@ -73,6 +73,9 @@ const WHY = {
 export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps): RetrainingSteps {
   const { settings, objects } = props;
   const { dataset } = settings;
+  // Only Prepare writes the reason-code table (into the feature spec): the other steps' 4 KB of environment
+  // does not carry it.
+  const { explanations: _, ...withoutReasons } = settings;
   const step = (
     name: string,
     handler: string,
@@ -89,7 +92,9 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
       timeout,
       ...extra,
       reservedConcurrency: extra.reservedConcurrency ?? 2,
-      environment: { RETRAINING_SETTINGS: stack.toJsonString(settings) },
+      environment: {
+        RETRAINING_SETTINGS: stack.toJsonString(handler === STEP_HANDLERS.prepare ? settings : withoutReasons),
+      },
       logRetentionDays: props.logs.retentionDays,
       logsKey: props.logs.key,
       retainLogs: props.logs.retain,

@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { bucketArnExportName, STACK_OUTPUTS } from '../../contracts/resource-names';
+import { audit } from '../../contracts/s3-layout';
 import { acknowledge, INLINE_POLICY } from '../compliance/acknowledge';
 import { SecureBucket } from '../constructs/secure-bucket';
 
@@ -66,6 +67,15 @@ export class AuditStack extends Stack {
     this.trail.addS3EventSelector(
       props.dataEventBuckets.map((bucket) => ({ bucket })),
       { readWriteType: cloudtrail.ReadWriteType.ALL, includeManagementEvents: false },
+    );
+    // Who wrote each approval-trail entry, recorded by CloudTrail itself (only that prefix: not the trail's own
+    // deliveries to this bucket).
+    this.trail.addS3EventSelector(
+      [{ bucket: this.auditBucket, objectPrefix: audit.approvalTrailPrefix(props.envName) }],
+      {
+        readWriteType: cloudtrail.ReadWriteType.WRITE_ONLY,
+        includeManagementEvents: false,
+      },
     );
     acknowledge(
       this.trail.node.findChild('LogsRole').node.findChild('DefaultPolicy'),

@@ -2,16 +2,19 @@
  * The approval trail: every gate decision and every human decision about a model version, as an append-only
  * chain of records nobody can rewrite unnoticed. Each entry is one object (`<trail>/<sequence>.json`, written
  * only if absent: S3's conditional create, an exclusive link locally), holds the SHA-256 of the entry before it
- * and its own hash over its canonical JSON (RFC 8785), so a changed, removed or reordered entry breaks the
- * chain at that entry. In AWS the trail lives in the audit bucket (Object Lock in prod: not even its owner can
- * delete or overwrite an entry before retention ends); locally under `$MLP_HOME/audit/<env>/`.
+ * and its own hash over its canonical JSON (RFC 8785), so an entry changed, removed or moved in the middle breaks
+ * the chain there. Not detected by the chain alone: entries cut off its end, or a suffix re-chained by a writer
+ * (the head is not anchored elsewhere and entries are not signed). In AWS the trail lives in the audit bucket
+ * (`approvals/<env>/`; Object Lock in prod keeps every version an object had); locally in the local twin's audit
+ * bucket, `$MLP_HOME/s3/mlp-local-<env>-audit/approvals/<env>/`.
  *
- * Who decided is the authenticated principal: the caller's IAM identity (STS GetCallerIdentity) for `mlp
- * approve` against AWS, the operating-system account locally, the state machine for the gate.
+ * Who decided, as the writer ran: the state machine for its own decisions, the operating-system account for a
+ * local human decision (kind `iam` is for a caller's IAM identity, which `mlp approve` does not record yet).
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { stateMachineName } from '../../contracts/resource-names';
+import { sdkErrorSummary } from '../sdk-error';
 
 /** Identifier of this entry format. */
 export const TRAIL_FORMAT = 'mlp.approval-trail/1';
@@ -63,7 +66,8 @@ export interface TrailStore {
 /** A trail whose chain does not hold: what is wrong, entry by entry. */
 export class TrailTampered extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`the approval trail does not verify: ${problems.slice(0, 5).join('; ')}`);
+    const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+    super(`the approval trail does not verify: ${problems.slice(0, 5).join('; ')}${more}`);
     this.name = 'TrailTampered';
   }
 }
@@ -125,10 +129,18 @@ export class ApprovalTrail {
     );
     return Promise.all(
       uris.map(async (uri) => {
+        let text: string;
         try {
-          return JSON.parse(Buffer.from(await this.store.get(uri)).toString('utf8')) as unknown;
+          text = Buffer.from(await this.store.get(uri)).toString('utf8');
+        } catch (error) {
+          // A read that fails (denied, throttled) is not a tampered entry: say which and why.
+          const why = sdkErrorSummary(error) ?? (error as Error)?.message ?? String(error);
+          throw new Error(`the approval trail entry ${uri} cannot be read: ${why}`, { cause: error });
+        }
+        try {
+          return JSON.parse(text) as unknown;
         } catch {
-          return { unreadable: uri };
+          return { unreadable: uri }; // not JSON: verifyTrail names it
         }
       }),
     );

@@ -189,6 +189,15 @@ export function rollBackDeployStep({ store, settings, registry, scorer, trail }:
       const approver =
         input.approval && !approverProblem(input.approval.approver) ? input.approval.approver : undefined;
       await registry.decide(input.registration.modelPackageArn, 'Rejected', [reason], approver);
+    } catch (error) {
+      const message =
+        `rolling back ${modelVersion} after ${failure} failed, so its alias, champion pointer and registry ` +
+        `status may disagree: ${(error as Error).message}`;
+      throw new StepError('RollbackFailed', message);
+    }
+    // Recorded once the three records agree again; a trail that cannot take it is named as such, not as a
+    // failed rollback.
+    try {
       await trail?.append(
         {
           environment: settings.envName,
@@ -200,10 +209,11 @@ export function rollBackDeployStep({ store, settings, registry, scorer, trail }:
         { once: true },
       );
     } catch (error) {
-      const message =
-        `rolling back ${modelVersion} after ${failure} failed, so its alias, champion pointer and registry ` +
-        `status may disagree: ${(error as Error).message}`;
-      throw new StepError('RollbackFailed', message);
+      throw new StepError(
+        'TrailUnavailable',
+        `${modelVersion} was rolled back (alias, champion pointer and registry agree) but the approval trail did ` +
+          `not take the record: ${(error as Error).message}`,
+      );
     }
     return { rolledBack: true, modelVersion, reason };
   };

@@ -30,10 +30,11 @@ const record = (modelVersion: string, event: TrailRecord['event'], id = 'mlp-pro
 function localTrail() {
   const root = mkdtempSync(join(tmpdir(), 'mlp-trail-'));
   const prefix = 's3://mlp-local-prod-audit/approvals/prod/';
-  const trail = new ApprovalTrail(new LocalArtifactStore(root), prefix);
+  const store = new LocalArtifactStore(root);
+  const trail = new ApprovalTrail(store, prefix);
   const file = (n: number) =>
     join(root, 'mlp-local-prod-audit', 'approvals', 'prod', `${String(n).padStart(10, '0')}.json`);
-  return { trail, file };
+  return { trail, file, store };
 }
 
 async function threeEntries() {
@@ -117,6 +118,20 @@ describe('a trail rewritten after the fact is named, and nothing is appended to 
       'entry 5 is not a trail entry (mlp.approval-trail/1)',
     ]);
   });
+});
+
+test('an entry that cannot be read is named as unreadable, not as tampering', async () => {
+  const { store: local } = await threeEntries();
+  const store = {
+    list: (prefix: string) => local.list(prefix),
+    get: () =>
+      Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })),
+    create: () => Promise.resolve(false),
+  };
+  const denied = new ApprovalTrail(store, 's3://mlp-local-prod-audit/approvals/prod/');
+  await expect(denied.read()).rejects.toThrow(
+    'the approval trail entry s3://mlp-local-prod-audit/approvals/prod/0000000001.json cannot be read: AccessDenied (HTTP 403)',
+  );
 });
 
 test('writers racing each get their own entry; a retried step records once', async () => {

@@ -200,7 +200,7 @@ describe('the scorer on explain: true', () => {
     }),
   );
 
-  test('answers each record with its reasons beside the predictions, and counts them', async () => {
+  test("answers each record with the model's own reasons beside the predictions (the plumbing), and counts them", async () => {
     const records = binary.rows.slice(0, 5).map(recordOf);
     const { result, output } = await captureOutput(() => explaining({ records, explain: true, reasons: 2 }, context));
     const model = await loadScoringModel({

@@ -50,6 +50,16 @@ test('a model file without node covers cannot be explained, and says so', () => 
   expect(() => new TreeShap(model)).toThrow('the model file holds no node covers (sum_hessian)');
 });
 
+test('a split whose cover is 0 is refused by name: its children would have no share', () => {
+  const json = fixtures.cases.find((c) => c.name === 'binary_logistic')!.files.json;
+  const document = JSON.parse(readFileSync(json, 'utf8'));
+  document.learner.gradient_booster.model.trees[0].sum_hessian[0] = 0;
+  const model = readModel(Buffer.from(JSON.stringify(document)));
+  expect(() => new TreeShap(model)).toThrow(
+    "node 0 (a split) has cover 0: its children's shares, and so contributions, are undefined",
+  );
+});
+
 test('a row of the wrong width is refused by name', () => {
   const model = readModel(readFileSync(fixtures.cases[0].files.json));
   expect(() => new TreeShap(model).contributions([1, 2])).toThrow(
@@ -77,7 +87,7 @@ test('a row of plain numbers is read as the float32s the evaluator reads, right 
   expect(checked).toBeGreaterThan(5);
 });
 
-test('the deep fixture reaches paths longer than the feature count: features split on again, many quadrature points', () => {
+test('the deep fixture reaches paths longer than the feature count: features split on again', () => {
   const fixture = fixtures.cases.find((c) => c.name === 'deep_lossguide')!;
   const model = readModel(readFileSync(fixture.files.json));
   // Deeper than there are features: some path splits on a feature twice (the combined-factor case).
