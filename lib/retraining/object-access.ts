@@ -3,7 +3,7 @@
  * also grants the key that encrypts the bucket (kms:Decrypt to read, kms:GenerateDataKey to write) and records,
  * on the policy it lands in, the acknowledgement of its wildcard with the prefix and the actions it allows.
  */
-import { Fn } from 'aws-cdk-lib';
+import { Fn, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
@@ -16,6 +16,12 @@ export interface BucketAccess {
   /** Export name of the bucket's ARN: statements import it by name, which keeps them readable in reviews. */
   readonly arnExport: string;
   readonly key: kms.IKey;
+  /**
+   * The key also protects other data (the audit key: CloudTrail, log groups): its grants go in statements of
+   * their own, usable only through S3 for this bucket's objects (kms:ViaService, and the bucket as encryption
+   * context: its S3 Bucket Key).
+   */
+  readonly keyOnlyViaBucket?: boolean;
 }
 
 /** Every object under a key prefix of a bucket. */
@@ -45,6 +51,9 @@ export class ObjectAccess {
     iam.IPrincipal,
     Partial<Record<'read' | 'write', { statement: iam.PolicyStatement; keys: Set<kms.IKey> }>>
   >();
+
+  /** Scoped key statements already added, by principal. */
+  private readonly scopedKeyGrants = new Map<iam.IPrincipal, Set<string>>();
 
   constructor(private readonly access: Readonly<Partial<Record<PipelineBucket, BucketAccess>>>) {}
 
@@ -94,7 +103,7 @@ export class ObjectAccess {
         conditions: { Null: { 's3:if-none-match': 'false' } },
       }),
     );
-    for (const { bucket } of grant.objects) this.grantKey(principal, this.bucket(bucket).key, 'write');
+    for (const { bucket } of grant.objects) this.grantBucketKey(principal, bucket, 'write');
     acknowledgeGrants(
       principal,
       wildcards.map((w) => w.finding),
@@ -123,7 +132,7 @@ export class ObjectAccess {
         resources: wildcards.map((w) => w.resource),
       }),
     );
-    for (const { bucket } of grant.objects) this.grantKey(principal, this.bucket(bucket).key, direction);
+    for (const { bucket } of grant.objects) this.grantBucketKey(principal, bucket, direction);
     acknowledgeGrants(
       principal,
       wildcards.map((w) => w.finding),
@@ -139,6 +148,33 @@ export class ObjectAccess {
       finding: wildcardFinding(`${this.bucket(bucket).arnExport}/${prefix}*`),
       scope: `${prefix} of the ${bucket} bucket`,
     }));
+  }
+
+  /** The key grant that goes with object access on `bucket`: the shared statement, or a scoped one of its own. */
+  private grantBucketKey(principal: iam.IGrantable, bucket: PipelineBucket, direction: 'read' | 'write'): void {
+    const access = this.bucket(bucket);
+    if (!access.keyOnlyViaBucket) {
+      this.grantKey(principal, access.key, direction);
+      return;
+    }
+    const sid = `${KEY_SIDS[direction]}Of${bucket[0].toUpperCase()}${bucket.slice(1)}`;
+    const done = this.scopedKeyGrants.get(principal.grantPrincipal) ?? new Set<string>();
+    this.scopedKeyGrants.set(principal.grantPrincipal, done);
+    if (done.has(sid)) return;
+    done.add(sid);
+    principal.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid,
+        actions: [KEY_ACTIONS[direction]],
+        resources: [access.key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `s3.${Stack.of(access.key).region}.amazonaws.com`,
+            'kms:EncryptionContext:aws:s3:arn': Fn.importValue(access.arnExport),
+          },
+        },
+      }),
+    );
   }
 
   /** Adds `key` to the principal's one statement for `direction`, creating it on the first grant. */

@@ -77,7 +77,7 @@ export class RetrainingStack extends Stack {
       curated: { arnExport: props.bucketArnExports.curated, key: keys.landing },
       models: { arnExport: props.bucketArnExports.models, key: keys.models },
       // The audit bucket is encrypted with the audit key (the logs key here).
-      audit: { arnExport: props.bucketArnExports.audit, key: keys.logs },
+      audit: { arnExport: props.bucketArnExports.audit, key: keys.logs, keyOnlyViaBucket: true },
     });
     this.steps = createRetrainingSteps(this, {
       settings: retrainingSettings(

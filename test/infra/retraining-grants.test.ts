@@ -96,6 +96,18 @@ const APPROVAL_TRAIL: Grant[] = [
     resources: 'audit-bucket',
     condition: { StringLike: { 's3:prefix': ['approvals/dev/*'] } },
   },
+  // The audit key also protects CloudTrail's logs: usable only through S3, for the audit bucket's objects.
+  ...(['read', 'write'] as const).map((direction) => ({
+    sid: direction === 'read' ? 'DecryptObjectsOfAudit' : 'EncryptObjectsOfAudit',
+    actions: direction === 'read' ? 'kms:Decrypt' : 'kms:GenerateDataKey',
+    resources: 'key:audit',
+    condition: {
+      StringEquals: {
+        'kms:EncryptionContext:aws:s3:arn': { 'Fn::ImportValue': 'mlp-dev-audit-bucket-arn' },
+        'kms:ViaService': 's3.eu-west-2.amazonaws.com',
+      },
+    },
+  })),
 ];
 const LIST_CHAMPION_POINTER = {
   sid: 'ListDatasetObjects',
@@ -157,12 +169,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
         { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
         LIST_CHAMPION_POINTER,
       ],
-      GateStepFunctionServiceRole: [
-        XRAY,
-        ...APPROVAL_TRAIL,
-        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:audit' },
-        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:audit' },
-      ],
+      GateStepFunctionServiceRole: [XRAY, ...APPROVAL_TRAIL],
       DeployerStepFunctionServiceRole: [
         XRAY,
         ...APPROVAL_TRAIL,
@@ -172,8 +179,8 @@ test('each role of the Retraining stack has exactly the grants written here', ()
           resources: 'curated-bucket/loans/* | models-bucket/loans/evaluations/* | models-bucket/loans/training/*',
         },
         { sid: 'PublishChampion', actions: 's3:PutObject', resources: 'models-bucket/champion/loans/*' },
-        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:audit | key:landing | key:models' },
-        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:audit | key:models' },
+        { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
         {
           sid: 'ShiftScorerAlias',
           actions:

@@ -1,6 +1,7 @@
 /**
  * Deploy and FinishDeploy refuse an approver the model registry would refuse to record before they write
- * anything: no serving copy, no canary, no alias move, no champion pointer, no registry decision.
+ * anything: no serving copy, no canary, no alias move, no champion pointer, no registry decision. RollBackDeploy
+ * with an approval trail that will not take its record still restores everything, and says which failed.
  */
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { LocalModelRegistry } from '../../local/local-model-registry';
 import { LocalScorerDeployment } from '../../local/local-scorer-deployment';
 import { StepError } from '../../stepfunctions/step-error';
-import { type DeployInput, deployStep, finishDeployStep } from '../../stepfunctions/steps/deploy';
+import { ApprovalTrail } from '../../stepfunctions/governance/approval-trail';
+import { type DeployInput, deployStep, finishDeployStep, rollBackDeployStep } from '../../stepfunctions/steps/deploy';
 
 const root = mkdtempSync(join(tmpdir(), 'mlp-deploy-approver-'));
 const store = new LocalArtifactStore(join(root, 's3'));
@@ -52,4 +54,30 @@ test.each([
   expect(existsSync(join(root, 's3')) ? readdirSync(join(root, 's3')) : []).toEqual([]);
   expect(LocalScorerDeployment.readAlias(servingDir)).toBeUndefined();
   expect(await registry.list()).toEqual([]);
+});
+
+test('RollBackDeploy with a trail that will not take its record rolls back all the same: TrailUnavailable, not RollbackFailed', async () => {
+  const arn = await registry.register({
+    ModelPackageGroupName: 'mlp-prod-loans',
+    ModelApprovalStatus: 'PendingManualApproval',
+    InferenceSpecification: { Containers: [{ Image: 'xgboost', ModelDataUrl: 's3://mlp-local-prod-models/m.tar.gz' }] },
+  } as never);
+  // A trail whose first entry is not one: it does not verify, so nothing is appended to it.
+  const trailUri = 's3://mlp-local-prod-audit/approvals/prod/';
+  await store.put(`${trailUri}0000000001.json`, 'not an entry');
+  const rollBack = rollBackDeployStep({ ...deps, trail: new ApprovalTrail(store, trailUri) });
+  const execution = {
+    ...input('jane.obrien@bank.example'),
+    registration: { modelPackageArn: arn },
+    deployment: undefined,
+    error: { Error: 'CanaryRolledBack', Cause: 'the canary answered 503' },
+  } as unknown as DeployInput;
+  const error = await rollBack(execution).then(
+    () => undefined,
+    (e: unknown) => e as StepError,
+  );
+  expect(error?.name).toBe('TrailUnavailable');
+  expect(error?.message).toContain('was rolled back (alias, champion pointer and registry agree)');
+  expect(error?.message).toContain('entry 1 is not a trail entry');
+  expect((await registry.list()).find((v) => v.modelPackageArn === arn)).toMatchObject({ status: 'Rejected' });
 });
