@@ -27,10 +27,8 @@ import { LocalScorerDeployment } from './local-scorer-deployment';
 import { localLayout, localSettings } from './local-home';
 import { runLocalTrainingJob, type TrainingJobRequest, type TrainingRound } from './local-training';
 import { approvalRejectionCause } from '../stepfunctions/retraining-outcome';
-import { ApprovalTrail, stateMachinePrincipal } from '../stepfunctions/governance/approval-trail';
-import { approvalTrailUri } from '../stepfunctions/retraining-settings';
-import { modelVersionOf } from '../stepfunctions/model-registry';
-import { localPrincipal } from './local-approval-trail';
+import { recordApprovalRequest, stateMachinePrincipal } from '../stepfunctions/governance/approval-trail';
+import { localApprovalTrail, localPrincipal } from './local-approval-trail';
 
 type Json = CfnValue;
 
@@ -149,7 +147,7 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
   const scorer = new LocalScorerDeployment(layout.serving, (uri) => store.pathOf(uri), now);
   const catalog = new LocalTableCatalog(layout.catalog);
   const athena = new LocalAthena(store, catalog);
-  const trail = new ApprovalTrail(store, approvalTrailUri(settings)!, now);
+  const trail = localApprovalTrail(options.home, config.name, now);
   const steps = retrainingSteps({ store, settings, registry, scorer, catalog, trail, now });
   const definition = synthesizedDefinition(config);
 
@@ -177,13 +175,13 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
       ModelPackageArn: await registry.register(input as CreateModelPackageRequest),
     }),
     [STATE.approve]: async (input: unknown) => {
-      const request = ((input as { Payload?: unknown }).Payload ?? input) as { modelPackageArn: string };
-      const about = { environment: config.name, modelVersion: modelVersionOf(request.modelPackageArn) };
+      const request = ((input as { Payload?: unknown }).Payload ?? input) as {
+        modelPackageArn: string;
+        execution?: string;
+      };
+      const { modelVersion } = await recordApprovalRequest(trail, config.name, request);
+      const about = { environment: config.name, modelVersion };
       const details = { modelPackageArn: request.modelPackageArn };
-      await trail.append(
-        { ...about, event: 'approval-requested', principal: stateMachinePrincipal(config.name), details },
-        { once: true },
-      );
       // The decision was taken up front: recorded as the account that ran the command, under the name it gave.
       const approval = options.approval;
       if (approval && 'approver' in approval) {

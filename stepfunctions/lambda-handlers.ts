@@ -12,8 +12,7 @@ import { SageMakerModelRegistry } from './sagemaker-registry';
 import { GlueTableCatalog } from './curated/glue-table-catalog';
 import { retrainingSteps, type DeployerEvent } from './retraining-steps';
 import { approvalTrailUri, type RetrainingSettings, settingsFromEnvironment } from './retraining-settings';
-import { ApprovalTrail, stateMachinePrincipal } from './governance/approval-trail';
-import { modelVersionOf } from './model-registry';
+import { ApprovalTrail, recordApprovalRequest } from './governance/approval-trail';
 import { deploymentOptionsFromEnvironment, LambdaAliasDeployment, type ScorerDeployment } from './scorer-deployment';
 
 const logger = new Logger({ serviceName: 'mlp-retraining' });
@@ -100,16 +99,8 @@ export const requestApproval = (event: ApprovalRequest) =>
     sns ??= import('@aws-sdk/client-sns').then((sdk) => ({ ...sdk, client: new sdk.SNSClient({}) }));
     const { client, PublishCommand } = await sns;
     const settings = settingsFromEnvironment();
-    await currentTrail(settings)?.append(
-      {
-        environment: settings.envName,
-        modelVersion: modelVersionOf(event.modelPackageArn),
-        event: 'approval-requested',
-        principal: stateMachinePrincipal(settings.envName),
-        details: { modelPackageArn: event.modelPackageArn, execution: event.execution },
-      },
-      { once: true },
-    );
+    const trail = currentTrail(settings);
+    if (trail) await recordApprovalRequest(trail, settings.envName, event);
     await client.send(
       new PublishCommand({
         TopicArn: process.env.ALERT_TOPIC_ARN,

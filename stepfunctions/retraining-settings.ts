@@ -81,7 +81,10 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
 }
 
 /** URI of the environment's approval trail (stepfunctions/governance/approval-trail.ts), when it has an audit bucket. */
-export function approvalTrailUri(settings: Pick<RetrainingSettings, 'buckets' | 'envName'>): string | undefined {
+export function approvalTrailUri(settings: {
+  readonly envName: string;
+  readonly buckets: Pick<RetrainingSettings['buckets'], 'audit'>;
+}): string | undefined {
   const bucket = settings.buckets.audit;
   return bucket ? s3Uri(bucket, audit.approvalTrailPrefix(settings.envName)) : undefined;
 }

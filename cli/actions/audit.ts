@@ -4,10 +4,10 @@
  * does not verify (an entry changed, removed or reordered) is printed with what breaks, and the command fails.
  */
 import { loadEnvironment } from '../../config';
-import { audit as auditLayout, s3Uri } from '../../contracts/s3-layout';
 import { localApprovalTrail } from '../../local/local-approval-trail';
 import { mlpHome } from '../../local/local-home';
 import { S3ArtifactStore } from '../../stepfunctions/artifact-store';
+import { approvalTrailUri } from '../../stepfunctions/retraining-settings';
 import { ApprovalTrail, type TrailEntry, verifyTrail } from '../../stepfunctions/governance/approval-trail';
 import { ReportedOutcome } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
@@ -28,7 +28,7 @@ export async function targetTrail(options: TargetOptions): Promise<{ environment
   const store = new S3ArtifactStore({ region: config.region });
   return {
     environment: config.name,
-    trail: new ApprovalTrail(store, s3Uri(bucket, auditLayout.approvalTrailPrefix(config.name))),
+    trail: new ApprovalTrail(store, approvalTrailUri({ envName: config.name, buckets: { audit: bucket } })!),
   };
 }
 

@@ -86,6 +86,7 @@ export class TreeShap {
       mostDistinct = Math.max(mostDistinct, distinct);
       if (first[node] === node) {
         this.leafScaled[node] = this.leafValue(node) * weight;
+        this.means[node] = this.leafValue(node);
         return;
       }
       if (!(cover[node] > 0)) {
@@ -104,11 +105,13 @@ export class TreeShap {
         lastEdge[feature] = child;
         walk(child, depth + 1, weight);
       }
+      // The cover-weighted mean leaf value below (XGBoost's FillNodeMeanValues), from the children's.
+      const a = first[node];
+      this.means[node] = (this.means[a] * cover[a] + this.means[a + 1] * cover[a + 1]) / cover[node];
       lastEdge[feature] = previous;
       if (previous < 0) distinct--;
     };
     for (let t = 0; t < numTrees; t++) {
-      this.fillMeans(treeRoot[t], cover);
       mostDistinct = 0;
       walk(treeRoot[t], 0, treeWeight ? treeWeight[t] : 1);
       // Π_{j≠i} q_j has degree below the path's distinct features: n points integrate degree 2n − 1 exactly.
@@ -167,7 +170,6 @@ export class TreeShap {
       this.visit(root, 0);
     }
     for (let g = 0; g < numGroup; g++) phi[g * width + numFeature] += baseMargin[g];
-    this.phi = new Float64Array(0);
     return phi;
   }
 
@@ -234,16 +236,6 @@ export class TreeShap {
       contribution -= (oneAbove - zeroAbove) * integral;
     }
     this.phi[this.phiAt + this.splitFeature[node]] += contribution;
-  }
-
-  /** Mean leaf value below `node`, weighted by cover (XGBoost's FillNodeMeanValues). */
-  private fillMeans(node: number, cover: Float32Array): number {
-    const { first } = this.model;
-    if (first[node] === node) return (this.means[node] = this.leafValue(node));
-    const a = first[node];
-    const b = a + 1;
-    const mean = (this.fillMeans(a, cover) * cover[a] + this.fillMeans(b, cover) * cover[b]) / cover[node];
-    return (this.means[node] = mean);
   }
 
   private leafValue(node: number): number {

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { stateMachineName } from '../../contracts/resource-names';
+import { modelVersionOf } from '../model-registry';
 import { sdkErrorSummary } from '../sdk-error';
 
 /** Identifier of this entry format. */
@@ -192,4 +193,28 @@ export class ApprovalTrail {
 /** The principal of the retraining state machine's own decisions (the gate, a deployment). */
 export function stateMachinePrincipal(envName: string): TrailPrincipal {
   return { kind: 'state-machine', id: stateMachineName(envName) };
+}
+
+/**
+ * Records that a registered candidate waits for a human decision: what the Approve state does, in Lambda and in
+ * the local runner alike (once per version: a retried Approve records it once).
+ */
+export function recordApprovalRequest(
+  trail: ApprovalTrail,
+  envName: string,
+  request: { readonly modelPackageArn: string; readonly execution?: string },
+): Promise<TrailEntry> {
+  return trail.append(
+    {
+      environment: envName,
+      modelVersion: modelVersionOf(request.modelPackageArn),
+      event: 'approval-requested',
+      principal: stateMachinePrincipal(envName),
+      details: {
+        modelPackageArn: request.modelPackageArn,
+        ...(request.execution ? { execution: request.execution } : {}),
+      },
+    },
+    { once: true },
+  );
 }
