@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import packageJson from '../package.json';
 import type * as AgentActions from '../onprem-agent/cli/run-agent';
+import type * as ApproveActions from './actions/approve';
 import type * as AuditActions from './actions/audit';
 import type * as DatasetActions from './actions/dataset';
 import type * as DemoActions from './actions/demo';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     program,
     lazyActions<typeof RetrainActions>('retrain'),
     lazyActions<typeof RegistryActions>('registry'),
+    lazyActions<typeof ApproveActions>('approve'),
   );
   registerDatasetCommand(program, lazyActions<typeof DatasetActions>('dataset'));
   registerPredictCommand(program, lazyActions<typeof PredictActions>('predict'));

@@ -27,7 +27,13 @@ import { LocalScorerDeployment } from './local-scorer-deployment';
 import { localLayout, localSettings } from './local-home';
 import { runLocalTrainingJob, type TrainingJobRequest, type TrainingRound } from './local-training';
 import { approvalRejectionCause } from '../stepfunctions/retraining-outcome';
-import { recordApprovalRequest, stateMachinePrincipal } from '../stepfunctions/governance/approval-trail';
+import {
+  recordApprovalRequest,
+  stateMachinePrincipal,
+  type TrailEntry,
+} from '../stepfunctions/governance/approval-trail';
+import { recordApprovalDecision } from '../stepfunctions/governance/approval-decision';
+import { awaitLocalDecision } from './local-approval-waits';
 import { localApprovalTrail, localPrincipal } from './local-approval-trail';
 
 type Json = CfnValue;
@@ -97,14 +103,24 @@ export type RetrainingEvent =
   | { readonly type: 'state-entered'; readonly state: string }
   | { readonly type: 'state-exited'; readonly state: string; readonly seconds: number }
   | { readonly type: 'state-failed'; readonly state: string; readonly seconds: number; readonly error: string }
-  | { readonly type: 'training-round'; readonly state: string; readonly round: TrainingRound; readonly total?: number };
+  | { readonly type: 'training-round'; readonly state: string; readonly round: TrainingRound; readonly total?: number }
+  | {
+      readonly type: 'approval-waiting';
+      readonly state: string;
+      readonly modelVersion: string;
+      readonly environment: string;
+    };
 
 /**
- * The human decision at Approve, where the environment requires one (prod): approve as someone, or decline as
- * someone with a reason. Without a decision the Approve state fails with ApprovalRejected, as a human
- * declining would, and the candidate is recorded as Rejected by nobody.
+ * The human decision at Approve, where the environment requires one (prod): taken up front (approve, or decline
+ * with a reason, recorded under the operating-system account with the given name in the reason), or waited for
+ * (`wait`: another `mlp approve VERSION --local ENV` records it in the trail). Without one the Approve state fails
+ * with ApprovalRejected, as a human declining would, and the candidate is recorded as Rejected by nobody.
  */
-export type LocalApproval = { readonly approver: string } | { readonly rejectedBy: string; readonly reason: string };
+export type LocalApproval =
+  | { readonly approver: string }
+  | { readonly rejectedBy: string; readonly reason: string }
+  | { readonly wait: true; readonly pollMs?: number; readonly signal?: AbortSignal };
 
 /** Options of {@link runLocalRetraining}. */
 export interface LocalRetrainingOptions {
@@ -180,32 +196,35 @@ export async function runLocalRetraining(options: LocalRetrainingOptions): Promi
         execution?: string;
       };
       const { modelVersion } = await recordApprovalRequest(trail, config.name, request);
-      const about = { environment: config.name, modelVersion };
-      const details = { modelPackageArn: request.modelPackageArn };
-      // The decision was taken up front: recorded as the account that ran the command, under the name it gave.
       const approval = options.approval;
-      if (approval && 'approver' in approval) {
-        const reason = `approved as ${approval.approver}`;
-        await trail.append(
-          { ...about, event: 'approved', principal: localPrincipal(), reason, details },
-          { once: true },
-        );
-        return { approver: approval.approver };
+      let decision: TrailEntry;
+      if (approval && 'wait' in approval) {
+        const where = { home: options.home, envName: config.name, execution: request.execution ?? executionName };
+        options.onEvent?.({ type: 'approval-waiting', state: STATE.approve, modelVersion, environment: config.name });
+        decision = await awaitLocalDecision(trail, where, modelVersion, approval);
+      } else if (approval) {
+        // Taken up front: recorded as the account that ran the command, the name it gave in the reason.
+        const approve = 'approver' in approval;
+        decision = await recordApprovalDecision(trail, config.name, modelVersion, {
+          approve,
+          principal: localPrincipal(),
+          reason: approve
+            ? `approved as ${approval.approver}`
+            : `rejected as ${approval.rejectedBy}: ${approval.reason}`,
+        });
+      } else {
+        const reason = 'no approver was given (mlp retrain --local prod --wait-for-approval, then mlp approve)';
+        await recordApprovalDecision(trail, config.name, modelVersion, {
+          approve: false,
+          principal: stateMachinePrincipal(config.name),
+          reason,
+        });
+        throw Object.assign(new Error(approvalRejectionCause({ reason })), { name: APPROVAL_REJECTED });
       }
-      const decision = approval
-        ? { approver: approval.rejectedBy, reason: approval.reason }
-        : { reason: 'no approver was given (mlp retrain --local prod --approve-as NAME)' };
-      await trail.append(
-        {
-          ...about,
-          event: 'rejected',
-          principal: approval ? localPrincipal() : stateMachinePrincipal(config.name),
-          reason: approval ? `rejected as ${approval.rejectedBy}: ${approval.reason}` : decision.reason,
-          details,
-        },
-        { once: true },
-      );
-      throw Object.assign(new Error(approvalRejectionCause(decision)), { name: APPROVAL_REJECTED });
+      const approver = decision.principal.id;
+      if (decision.event === 'approved') return { approver };
+      const cause = approvalRejectionCause({ approver, reason: decision.reason ?? 'no reason recorded' });
+      throw Object.assign(new Error(cause), { name: APPROVAL_REJECTED });
     },
     [STATE.notifyFailure]: async (input: unknown) => {
       const message = (input as { Message?: unknown }).Message ?? input;

@@ -13,6 +13,7 @@ import { GlueTableCatalog } from './curated/glue-table-catalog';
 import { retrainingSteps, type DeployerEvent } from './retraining-steps';
 import { approvalTrailUri, type RetrainingSettings, settingsFromEnvironment } from './retraining-settings';
 import { ApprovalTrail, recordApprovalRequest } from './governance/approval-trail';
+import { modelVersionOf } from './model-registry';
 import { deploymentOptionsFromEnvironment, LambdaAliasDeployment, type ScorerDeployment } from './scorer-deployment';
 
 const logger = new Logger({ serviceName: 'mlp-retraining' });
@@ -80,10 +81,6 @@ export const deployer = (event: DeployerEvent) => run(event.step, () => current(
 /** The SNS client of the approval step, created on its first invocation and kept for the container. */
 let sns: Promise<typeof SnsSdk & { client: SnsSdk.SNSClient }> | undefined;
 
-/**
- * Approve (prod): publishes the candidate's metrics and the task token to the alerts topic; an approver
- * answers with `mlp approve` (SendTaskSuccess with their name, or SendTaskFailure `ApprovalRejected`).
- */
 /** What the Approve state sends the approval step. */
 export interface ApprovalRequest {
   readonly taskToken: string;
@@ -94,6 +91,11 @@ export interface ApprovalRequest {
   readonly evaluation: Evaluation;
 }
 
+/**
+ * Approve (prod): records the request in the approval trail and publishes the candidate's metrics to the alerts
+ * topic with the command that decides it. The task token stays out of the message: `mlp approve VERSION --env`
+ * takes it from the execution's history, and Deploy ships only what the trail holds an approval for.
+ */
 export const requestApproval = (event: ApprovalRequest) =>
   run('Approve', async () => {
     sns ??= import('@aws-sdk/client-sns').then((sdk) => ({ ...sdk, client: new sdk.SNSClient({}) }));
@@ -101,11 +103,14 @@ export const requestApproval = (event: ApprovalRequest) =>
     const settings = settingsFromEnvironment();
     const trail = currentTrail(settings);
     if (trail) await recordApprovalRequest(trail, settings.envName, event);
+    const { taskToken: _, ...request } = event;
+    const modelVersion = modelVersionOf(event.modelPackageArn);
+    const decide = `mlp approve ${modelVersion} --env ${settings.envName} --reason TEXT [--reject]`;
     await client.send(
       new PublishCommand({
         TopicArn: process.env.ALERT_TOPIC_ARN,
         Subject: 'mlp: a model is waiting for approval',
-        Message: JSON.stringify(event, null, 2),
+        Message: JSON.stringify({ modelVersion, decide, ...request }, null, 2),
       }),
     );
     return { requested: true };

@@ -16,6 +16,7 @@ export type StepErrorName =
   | 'ModelLoadFailed'
   | 'TrainingFailed'
   | 'ApprovalInvalid'
+  | 'ApprovalNotRecorded'
   | 'CanaryRolledBack'
   | 'RollbackFailed'
   | 'TrailUnavailable';

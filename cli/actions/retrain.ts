@@ -1,5 +1,5 @@
 /**
- * `mlp retrain` and `mlp approve`. `mlp retrain [--local [ENV]]` runs the synthesized state machine locally under
+ * `mlp retrain`. `mlp retrain [--local [ENV]]` runs the synthesized state machine locally under
  * `$MLP_HOME`; `mlp retrain --env ENV` starts the deployed state machine with the AWS SDK and follows it to the end.
  */
 import { approvalReasonProblem, approverProblem } from '../../contracts/registry-fields';
@@ -9,7 +9,7 @@ import { readChampion } from '../../stepfunctions/champion';
 import { localLayout, localSettings, mlpHome } from '../../local/local-home';
 import { type LocalApproval, runLocalRetraining } from '../../local/local-retraining';
 import { trainingPythonProblem } from '../../local/local-training';
-import { approvalRejectionCause, retrainingOutcome } from '../../stepfunctions/retraining-outcome';
+import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 import { ReportedOutcome, UsageError } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { targetOf, type TargetOptions } from '../commands/options';
@@ -22,6 +22,8 @@ export interface RetrainOptions extends TargetOptions {
   readonly approveAs?: string;
   readonly rejectAs?: string;
   readonly reason?: string;
+  /** Local runs needing approval: wait at Approve for `mlp approve VERSION --local ENV`. */
+  readonly waitForApproval?: boolean;
   readonly json?: boolean;
 }
 
@@ -34,6 +36,16 @@ export function approvalOf(options: RetrainOptions, config: EnvironmentConfig): 
     throw new UsageError('--reject-as needs --reason TEXT: a rejection is recorded with why');
   }
   const given = options.approveAs ?? options.rejectAs;
+  if (options.waitForApproval) {
+    if (given !== undefined)
+      throw new UsageError('--wait-for-approval waits for mlp approve: give no --approve-as or --reject-as');
+    if (!config.retraining.requireApproval) {
+      throw new UsageError(
+        `${config.name} promotes without a human approval, so --wait-for-approval does not apply to it`,
+      );
+    }
+    return { wait: true };
+  }
   if (given === undefined) return undefined;
   if (!given.trim()) throw new UsageError('the approver needs a name');
   checkDecisionFields(given, options.reason);
@@ -52,9 +64,10 @@ export async function retrain(options: RetrainOptions): Promise<void> {
   const target = targetOf(options);
   const config = loadEnvironment(target.env);
   if (target.kind === 'aws') {
-    if (options.approveAs !== undefined || options.rejectAs !== undefined) {
+    if (options.approveAs !== undefined || options.rejectAs !== undefined || options.waitForApproval) {
       throw new UsageError(
-        '--approve-as and --reject-as decide local runs; a deployed execution waits at Approve for mlp approve',
+        '--approve-as, --reject-as and --wait-for-approval are for local runs; a deployed execution always waits ' +
+          'at Approve for mlp approve VERSION --env ENV',
       );
     }
     return retrainInAws(config, options);
@@ -165,51 +178,4 @@ async function retrainInAws(config: EnvironmentConfig, options: RetrainOptions):
 function checkDecisionFields(approver: string, reason: string | undefined): void {
   const problem = approverProblem(approver) ?? (reason === undefined ? null : approvalReasonProblem(reason));
   if (problem) throw new UsageError(problem);
-}
-
-/** Options of `mlp approve`. */
-export interface ApproveOptions {
-  readonly env: string;
-  readonly token: string;
-  readonly approver: string;
-  readonly reject?: boolean;
-  readonly reason?: string;
-  readonly json?: boolean;
-}
-
-/** `mlp approve`: SendTaskSuccess with the approver, or SendTaskFailure `ApprovalRejected` with who and why. */
-export async function approve(options: ApproveOptions): Promise<void> {
-  const config = loadEnvironment(options.env);
-  if (!options.approver.trim()) throw new UsageError('--approver needs a name');
-  if (options.reason !== undefined && !options.reject) throw new UsageError('--reason goes with --reject');
-  if (options.reject && !options.reason?.trim()) {
-    throw new UsageError('--reject needs --reason TEXT: a rejection is recorded with why');
-  }
-  checkDecisionFields(options.approver, options.reason);
-  const sfn = await import('@aws-sdk/client-sfn');
-  const client = new sfn.SFNClient({ region: config.region });
-  if (options.reject) {
-    await client.send(
-      new sfn.SendTaskFailureCommand({
-        taskToken: options.token,
-        error: 'ApprovalRejected',
-        cause: approvalRejectionCause({ approver: options.approver, reason: options.reason! }),
-      }),
-    );
-  } else {
-    await client.send(
-      new sfn.SendTaskSuccessCommand({
-        taskToken: options.token,
-        output: JSON.stringify({ approver: options.approver }),
-      }),
-    );
-  }
-  const decision = options.reject ? 'rejected' : 'approved';
-  new CommandOutput(options).result(
-    { environment: config.name, decision, approver: options.approver },
-    {
-      human: () =>
-        options.reject ? 'rejected: the champion keeps serving' : 'approved: the deployment continues (canary first)',
-    },
-  );
 }

@@ -51,6 +51,13 @@ export function retrainingProgress(
         });
         return;
       }
+      case 'approval-waiting':
+        tasks
+          .get(event.state)
+          ?.update(`waits: mlp approve ${event.modelVersion} --local ${event.environment} --reason TEXT`, undefined, {
+            modelVersion: event.modelVersion,
+          });
+        return;
       case 'state-exited':
         // A caught failure is reported as failed and then as exited: the state is listed once.
         if (failed.delete(event.state)) return;

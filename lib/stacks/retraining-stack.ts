@@ -27,6 +27,7 @@ import {
 import { retrainingSettings } from '../../stepfunctions/retraining-settings';
 import { acknowledgeGrants, INLINE_POLICY, wildcardFinding } from '../compliance/acknowledge';
 import type { PlatformFunction } from '../constructs/platform-function';
+import { ApproverPolicy } from '../retraining/approver-policy';
 import { ObjectAccess, type PipelineBucket } from '../retraining/object-access';
 import { RetrainingFlow } from '../retraining/retraining-flow';
 import { createRetrainingSteps, type RetrainingSteps, type ScorerTarget } from '../retraining/retraining-steps';
@@ -139,6 +140,18 @@ export class RetrainingStack extends Stack {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     new CfnOutput(this, STACK_OUTPUTS.stateMachineArn.output, { value: this.stateMachine.stateMachineArn });
+    if (r.requireApproval) {
+      const approvers = new ApproverPolicy(this, 'Approvers', {
+        envName,
+        stateMachine: this.stateMachine,
+        auditBucketArnExport: props.bucketArnExports.audit,
+        auditKey: keys.logs,
+      });
+      new CfnOutput(this, 'ApproverPolicyArn', {
+        value: approvers.policy.managedPolicyArn,
+        description: 'attach to the roles of the people who approve promotions (mlp approve VERSION --env)',
+      });
+    }
     this.grantStateMachine(props, group, modelPackageVersions);
     if (r.trainingSet.engine === 'athena') {
       createTrainingSetQuery(this, {

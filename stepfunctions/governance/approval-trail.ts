@@ -150,13 +150,19 @@ export class ApprovalTrail {
   /**
    * Appends a record after the last entry (a trail that does not verify is refused: nothing is chained onto a
    * tampered one). Two writers racing for the same number: the loser reads again and takes the next. With
-   * `once`, an entry of the same event, version and principal already there is returned instead.
+   * `once`, an entry of the same event, version and principal already there is returned instead. A record given
+   * as a function is built on every try from the entries that try appends after, and may throw to refuse the
+   * append (a decision another writer's entry made moot is refused even when it loses the race for the number).
    */
-  async append(record: TrailRecord, options: { once?: boolean } = {}): Promise<TrailEntry> {
+  async append(
+    recordOf: TrailRecord | ((entries: readonly TrailEntry[]) => TrailRecord),
+    options: { once?: boolean } = {},
+  ): Promise<TrailEntry> {
     for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
       // The loser of a race backs off a random while, so racing writers spread out.
       if (attempt > 0) await new Promise((done) => setTimeout(done, Math.random() * 20 * attempt));
       const entries = await this.entries();
+      const record = typeof recordOf === 'function' ? recordOf(entries) : recordOf;
       // A retried step records its decision once: the same event about the same version by the same principal.
       const same = options.once
         ? entries.find(

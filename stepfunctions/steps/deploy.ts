@@ -9,6 +9,7 @@ import { models, s3Uri } from '../../contracts/s3-layout';
 import type { ArtifactStore } from '../artifact-store';
 import { type ChampionPointer, readChampion } from '../champion';
 import { type ApprovalTrail, stateMachinePrincipal } from '../governance/approval-trail';
+import { decisionAfterRequest, describeEntry } from '../governance/approval-decision';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
 import { championPointerUri, type RetrainingSettings } from '../retraining-settings';
 import { approverProblem } from '../../contracts/registry-fields';
@@ -69,22 +70,43 @@ async function servedBaseline(store: ArtifactStore, baselineUri: string, modelVe
 }
 
 /**
- * Refuses an approver the registry would refuse to record, before any write: otherwise the model would serve
- * (canary, then all traffic) while the registry's UpdateModelPackage fails at the end.
+ * Who approved a version that needed a human decision (prod): the principal of the `approved` entry the approval
+ * trail holds after the version's approval request, not the name the answer to the waiting task carried. Refused
+ * (`ApprovalNotRecorded`) when the trail holds no such approval, and (`ApprovalInvalid`) when the registry would
+ * refuse to record the approver, before any write: otherwise the model would serve while the registry's
+ * UpdateModelPackage fails at the end. Without a trail (settings without an audit bucket) the answer's name stands.
  */
-function checkApprover(input: DeployInput, modelVersion: string): void {
-  const problem = input.approval ? approverProblem(input.approval.approver) : null;
+async function recordedApprover(
+  trail: ApprovalTrail | undefined,
+  input: Pick<DeployInput, 'approval'>,
+  modelVersion: string,
+): Promise<string | undefined> {
+  if (!input.approval) return undefined;
+  let approver = input.approval.approver;
+  if (trail) {
+    const decision = decisionAfterRequest(await trail.entries(), modelVersion);
+    if (decision?.event !== 'approved') {
+      throw new StepError(
+        'ApprovalNotRecorded',
+        `${modelVersion} was answered as approved, but the approval trail holds no approval after its request` +
+          `${decision ? ` (it holds ${describeEntry(decision)})` : ''}: nothing is deployed`,
+      );
+    }
+    approver = decision.principal.id;
+  }
+  const problem = approverProblem(approver);
   if (problem) throw new StepError('ApprovalInvalid', `${modelVersion}: ${problem}`);
+  return approver;
 }
 
 /**
  * Deploy: copies the artifact, its spec and its drift baseline where the scorer reads, then the new version
  * takes the canary share.
  */
-export function deployStep({ store, settings, scorer }: DeployDependencies) {
+export function deployStep({ store, settings, scorer, trail }: DeployDependencies) {
   return async (input: DeployInput): Promise<DeploymentHandle> => {
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
-    checkApprover(input, modelVersion);
+    await recordedApprover(trail, input, modelVersion);
     const previousChampion = (await readChampion(store, settings)) ?? null;
     const serving = servingUris(settings, modelVersion);
     await store.put(serving.modelDataUrl, await store.get(input.training.modelDataUrl));
@@ -122,7 +144,7 @@ export function finishDeployStep({
     const handle = input.deployment;
     if (!handle) throw new Error('the execution has no deployment: Deploy did not complete');
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
-    checkApprover(input, modelVersion);
+    const approver = await recordedApprover(trail, input, modelVersion);
     const problems = await scorer.canaryProblems(handle);
     if (problems.length > 0) throw new StepError('CanaryRolledBack', `${modelVersion}: ${problems.join('; ')}`);
     // Recorded before the writes that make it the champion: one that fails is rolled back, and recorded so.
@@ -135,7 +157,7 @@ export function finishDeployStep({
         reason: 'passed the promotion gate and its canary',
         details: {
           modelPackageArn: input.registration.modelPackageArn,
-          ...(input.approval?.approver ? { approver: input.approval.approver } : {}),
+          ...(approver ? { approver } : {}),
         },
       },
       { once: true },
@@ -144,7 +166,7 @@ export function finishDeployStep({
       input.registration.modelPackageArn,
       'Approved',
       ['passed the promotion gate and its canary'],
-      input.approval?.approver ?? 'promotion-gate',
+      approver ?? 'promotion-gate',
     );
     const { baselineUri, ...files } = servingUris(settings, modelVersion);
     const pointer: ChampionPointer = {
@@ -185,9 +207,9 @@ export function rollBackDeployStep({ store, settings, registry, scorer, trail }:
         if (handle.previousChampion) await store.put(pointerUri, championPointerText(handle.previousChampion));
         else await store.delete(pointerUri);
       }
-      // An approver the registry would refuse is left out rather than failing the rollback.
-      const approver =
-        input.approval && !approverProblem(input.approval.approver) ? input.approval.approver : undefined;
+      // An approver the trail does not hold, or the registry would refuse, is left out rather than failing the
+      // rollback.
+      const approver = await recordedApprover(trail, input, modelVersion).catch(() => undefined);
       await registry.decide(input.registration.modelPackageArn, 'Rejected', [reason], approver);
     } catch (error) {
       const message =
@@ -236,8 +258,12 @@ function failureOf(error: DeployInput['error']): string {
   return `${error.Error ?? 'Error'}: ${message}`.replace(/\s+/g, ' ').slice(0, 900);
 }
 
-/** RecordRejection: the Gate or the approver said no; the champion keeps serving. */
-export function recordRejectionStep({ registry }: Pick<DeployDependencies, 'registry'>) {
+/**
+ * RecordRejection: the Gate or the approver said no; the champion keeps serving. An approver's rejection is
+ * recorded with the principal and reason of the `rejected` entry the trail holds after the request (where there is
+ * a trail); the failure's cause (who and why, as the answer to the waiting task gave them) only without one.
+ */
+export function recordRejectionStep({ registry, trail }: Pick<DeployDependencies, 'registry' | 'trail'>) {
   return async (
     input: Pick<DeployInput, 'registration' | 'gate'> & { approvalError?: { Cause?: string } },
   ): Promise<{ promoted: false; reasons: string[] }> => {
@@ -245,9 +271,19 @@ export function recordRejectionStep({ registry }: Pick<DeployDependencies, 'regi
       await registry.decide(input.registration.modelPackageArn, 'Rejected', input.gate.reasons);
       return { promoted: false, reasons: input.gate.reasons };
     }
-    const decision = parseApprovalDecision(input.approvalError.Cause);
+    let decision = parseApprovalDecision(input.approvalError.Cause);
+    if (trail) {
+      const modelVersion = modelVersionOf(input.registration.modelPackageArn);
+      const recorded = decisionAfterRequest(await trail.entries(), modelVersion);
+      // Nobody answering is recorded by the state machine itself: no approver then.
+      if (recorded?.event === 'rejected') {
+        const human = recorded.principal.kind !== 'state-machine';
+        decision = { ...(human ? { approver: recorded.principal.id } : {}), reason: recorded.reason ?? '' };
+      }
+    }
     const reasons = [`approval declined${decision.approver ? ` by ${decision.approver}` : ''}: ${decision.reason}`];
-    await registry.decide(input.registration.modelPackageArn, 'Rejected', reasons, decision.approver);
+    const approver = decision.approver && !approverProblem(decision.approver) ? decision.approver : undefined;
+    await registry.decide(input.registration.modelPackageArn, 'Rejected', reasons, approver);
     return { promoted: false, reasons };
   };
 }

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
-import { approve } from '../../cli/actions/retrain';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { approve } from '../../cli/actions/approve';
 import { models } from '../../contracts/s3-layout';
 import { STATE } from '../../contracts/retraining-states';
 import { polyfillWithResolvers } from '../../local/local-retraining';
@@ -23,7 +24,9 @@ import { runExtract } from '../../onprem-agent/extract/run-extract';
 import { seedBank } from '../../onprem-agent/seed/synthetic-bank';
 import { S3Store } from '../../onprem-agent/sink/s3-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
-import type { RetrainingSettings } from '../../stepfunctions/retraining-settings';
+import { approvalTrailUri, type RetrainingSettings } from '../../stepfunctions/retraining-settings';
+import { S3ArtifactStore } from '../../stepfunctions/artifact-store';
+import { ApprovalTrail } from '../../stepfunctions/governance/approval-trail';
 import { modelVersionOf } from '../../stepfunctions/model-registry';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 import { AwsWorld, type Caller, type RecordedCall } from '../support/aws/aws-world';
@@ -273,6 +276,9 @@ const EXPECTED_UNUSED: Record<string, string[]> = {
     'logs:PutLogEvents',
   ],
   AgentRole: ['kms:Decrypt', 's3:GetObject', 's3:ListBucket'],
+  // Two approvers holding the approver policy: one approved, one declined.
+  jane: ['states:SendTaskFailure'],
+  'risk.officer': ['states:SendTaskSuccess'],
 };
 
 const outcomeOf = (execution: WorldExecution) => retrainingOutcome(execution.status, execution.output, execution.error);
@@ -457,27 +463,46 @@ describe('dev, as a bank runs it over time', () => {
 });
 
 describe('prod, where a human decides', () => {
-  /** Runs an execution and answers the approval request it publishes with `mlp approve`, as an approver. */
-  async function runWithDecision(decision: { approver: string; reject?: boolean; reason?: string }) {
+  /** Prod's approval trail, read as the operator. */
+  function prodTrail(): ApprovalTrail {
+    const store = new S3ArtifactStore(prod.world.clientConfig(prod.operator));
+    return new ApprovalTrail(store, approvalTrailUri(prod.settings)!);
+  }
+
+  /**
+   * Runs an execution and answers its approval request with `mlp approve VERSION --env prod`, as an approver who
+   * holds the stage's approver policy and nothing else.
+   */
+  async function runWithDecision(decision: { approver: string; reject?: boolean; reason: string }) {
     const published = prod.world.messages.length;
     const saved = { ...process.env };
     let ended = false;
+    const approver = prod.world.policyCaller(
+      decision.approver,
+      prod.resolver.stage.retraining.stackName,
+      'ApproversPolicy',
+    );
     const answering = (async () => {
       while (prod.world.messages.length === published) {
         if (ended) throw new Error('the execution ended without asking for approval');
         await new Promise((done) => setTimeout(done, 50));
       }
-      const request = JSON.parse(prod.world.messages[published].message) as { taskToken: string };
-      Object.assign(process.env, prod.world.sdkEnvironment(prod.operator));
+      const request = JSON.parse(prod.world.messages[published].message) as { modelVersion: string };
+      Object.assign(process.env, prod.world.sdkEnvironment(approver));
       try {
-        await approve({ env: 'prod', token: request.taskToken, json: true, ...decision });
+        await approve(request.modelVersion, {
+          env: 'prod',
+          json: true,
+          reject: decision.reject,
+          reason: decision.reason,
+        });
       } finally {
         process.env = saved;
       }
     })();
     const execution = await prod.run().finally(() => (ended = true));
     await answering;
-    return execution;
+    return { execution, approverArn: prod.world.callerArn(approver) };
   }
 
   test('a first promotion whose pointer write is stored but answered with an error leaves no champion: the pointer is retracted', async () => {
@@ -487,7 +512,7 @@ describe('prod, where a human decides', () => {
       String(call.params.Body).includes('"mlp-prod-loans/1"');
     prod.world.lostResponses.push(fault);
     try {
-      const execution = await runWithDecision({ approver: 'jane.obrien@bank.example' });
+      const { execution } = await runWithDecision({ approver: 'jane', reason: 'first model, reviewed' });
       expect(execution.path.slice(-4)).toEqual(['FinishDeploy', 'RollBackDeploy', 'NotifyFailure', 'RetrainingFailed']);
       expect(prod.world.calls.some(fault)).toBe(true);
     } finally {
@@ -499,28 +524,75 @@ describe('prod, where a human decides', () => {
     expect(prod.world.packages[0]).toMatchObject({ status: 'Rejected' });
   });
 
-  test('an approved candidate is deployed with its approver recorded', async () => {
-    const execution = await runWithDecision({ approver: 'jane.obrien@bank.example' });
+  test('an approved candidate is deployed with its approver recorded: the IAM identity that ran mlp approve', async () => {
+    const { execution, approverArn } = await runWithDecision({ approver: 'jane', reason: 'reviewed, RISK-14' });
     expect(execution.error).toBeUndefined();
-    expect(outcomeOf(execution)).toMatchObject({ outcome: 'Promoted', approver: 'jane.obrien@bank.example' });
+    expect(outcomeOf(execution)).toMatchObject({ outcome: 'Promoted', approver: approverArn });
     prod.expectChampion('mlp-prod-loans/2');
-    expect(prod.world.packages[1].metadata.approver).toBe('jane.obrien@bank.example');
+    expect(prod.world.packages[1].metadata.approver).toBe(approverArn);
+    const trail = await prodTrail().ofVersion('mlp-prod-loans/2');
+    expect(trail.map((e) => e.event)).toEqual(['gate-passed', 'approval-requested', 'approved', 'deployed']);
+    expect(trail[2]).toMatchObject({ principal: { kind: 'iam', id: approverArn }, reason: 'reviewed, RISK-14' });
+    // The request told the approver the command, not the task token.
+    expect(prod.world.messages.at(-1)!.message).not.toContain('token-');
   });
 
   test('a rejected candidate is Rejected by its approver with the reason; the champion keeps serving', async () => {
-    const execution = await runWithDecision({
-      approver: 'risk.officer@bank.example',
+    const { execution, approverArn } = await runWithDecision({
+      approver: 'risk.officer',
       reject: true,
       reason: 'calibration drifts in the last quarter, see RISK-12',
     });
     expect(outcomeOf(execution)).toMatchObject({
       outcome: 'Rejected',
-      approver: 'risk.officer@bank.example',
+      approver: approverArn,
       reason: 'calibration drifts in the last quarter, see RISK-12',
     });
     prod.expectChampion('mlp-prod-loans/2');
     expect(prod.world.packages[2]).toMatchObject({ status: 'Rejected' });
-    expect(prod.world.packages[2].metadata.approver).toBe('risk.officer@bank.example');
+    expect(prod.world.packages[2].metadata.approver).toBe(approverArn);
+  });
+
+  test('a decision for a version that is not waiting is refused by name, and nothing is recorded', async () => {
+    const approver = prod.world.policyCaller('jane', prod.resolver.stage.retraining.stackName, 'ApproversPolicy');
+    const saved = { ...process.env };
+    Object.assign(process.env, prod.world.sdkEnvironment(approver));
+    try {
+      const before = (await prodTrail().entries()).length;
+      await expect(approve('mlp-prod-loans/2', { env: 'prod', reason: 'again' })).rejects.toThrow(
+        /mlp-prod-loans\/2 is not waiting for approval: its latest entry is #\d+ deployed/,
+      );
+      await expect(approve('mlp-prod-loans/99', { env: 'prod', reason: 'x' })).rejects.toThrow(
+        /mlp-prod-loans\/99 has no entry in prod's approval trail/,
+      );
+      expect((await prodTrail().entries()).length).toBe(before);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('an answer to the waiting task without an approval in the trail deploys nothing (ApprovalNotRecorded)', async () => {
+    const published = prod.world.messages.length;
+    const answering = (async () => {
+      while (prod.world.messages.length === published) await new Promise((done) => setTimeout(done, 50));
+      // Whoever holds states:SendTaskSuccess answers the token directly, bypassing mlp approve and the trail.
+      const [execution] = [...prod.world.executions.values()].filter((e) => e.status === 'RUNNING');
+      const client = new SFNClient(prod.world.clientConfig(prod.operator));
+      await client.send(
+        new SendTaskSuccessCommand({
+          taskToken: `token-${execution.name}`,
+          output: JSON.stringify({ approver: 'mallory' }),
+        }),
+      );
+    })();
+    const execution = await prod.run();
+    await answering;
+    expect(execution.status).toBe('FAILED');
+    expect(execution.path).toContain('RollBackDeploy');
+    expect(execution.path).not.toContain('FinishDeploy');
+    expect(JSON.stringify(execution)).toContain('ApprovalNotRecorded');
+    prod.expectChampion('mlp-prod-loans/2');
+    expect(prod.world.packages.at(-1)).toMatchObject({ status: 'Rejected' });
   });
 });
 

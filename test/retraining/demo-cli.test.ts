@@ -123,8 +123,14 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
     reason: expect.stringContaining('no approver was given'),
     champion: null,
   });
+  // Who declined is the account that ran the command; the name typed is kept in the reason.
+  const account = userInfo().username;
   const declined = inHome(home, ['retrain', '--local', 'prod', '--reject-as', 'alice', '--reason', 'too new']);
-  expect(JSON.parse(declined.stdout)).toMatchObject({ outcome: 'Rejected', approver: 'alice', reason: 'too new' });
+  expect(JSON.parse(declined.stdout)).toMatchObject({
+    outcome: 'Rejected',
+    approver: account,
+    reason: 'rejected as alice: too new',
+  });
 
   // The gate passed these (Approve is reached only then): a named approval promotes the candidate.
   const approved = inHome(home, ['retrain', '--local', 'prod', '--approve-as', 'jane.obrien@bank.example', '--json']);
@@ -132,7 +138,7 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
   expect(JSON.parse(approved.stdout)).toMatchObject({
     outcome: 'Promoted',
     modelVersion: 'mlp-prod-loans/3',
-    approver: 'jane.obrien@bank.example',
+    approver: account,
     champion: 'mlp-prod-loans/3',
   });
 
@@ -141,7 +147,6 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
   expect(audit.status).toBe(0);
   const trail = JSON.parse(audit.stdout);
   expect(trail).toMatchObject({ environment: 'prod', verified: true, problems: [] });
-  const account = userInfo().username;
   const events = trail.trail.map(
     (e: { modelVersion: string; event: string; principal: { kind: string; id: string } }) =>
       [e.modelVersion, e.event, `${e.principal.kind}:${e.principal.id}`].join(' '),
@@ -199,8 +204,8 @@ test('models and lineage show each local environment on its own', () => {
   ]);
   expect(prod.versions[1]).toMatchObject({
     status: 'Rejected',
-    decidedBy: 'alice',
-    reasons: ['approval declined by alice: too new'],
+    decidedBy: userInfo().username,
+    reasons: [`approval declined by ${userInfo().username}: rejected as alice: too new`],
   });
 
   const lineage = JSON.parse(inHome(home, ['lineage', 'mlp-dev-loans/1', '--json']).stdout);
@@ -342,7 +347,9 @@ test('usage mistakes exit 2 before anything runs, and name the problem', () => {
     [['retrain', '--local', 'prod', '--reject-as', 'bob'], '--reject-as needs --reason TEXT'],
     [['retrain', '--local', 'prod', '--reason', 'x'], '--reason goes with --reject-as NAME'],
     [['retrain', '--local', 'prod', '--env', 'prod'], 'give --local [ENV] or --env ENV, not both'],
-    [['retrain', '--env', 'prod', '--approve-as', 'bob'], 'a deployed execution waits at Approve for mlp approve'],
+    [['retrain', '--env', 'prod', '--approve-as', 'bob'], 'a deployed execution always waits at Approve'],
+    [['retrain', '--local', 'dev', '--wait-for-approval'], 'dev promotes without a human approval'],
+    [['approve', 'mlp-dev-loans/1', '--reason', 'fine'], 'dev promotes without a human approval'],
     [['retrain', '--local', 'qa'], 'unknown environment "qa"'],
     [['models', '--local', 'qa'], 'unknown environment "qa"'],
   ];

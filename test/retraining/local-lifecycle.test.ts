@@ -3,7 +3,7 @@
  * locally (real XGBoost 1.7.4 training) → promotion; then the cases where the champion must keep serving.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ENVIRONMENTS, loadEnvironment } from '../../config';
@@ -17,6 +17,8 @@ import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { readChampion } from '../../stepfunctions/champion';
 import { localLayout, localSettings } from '../../local/local-home';
 import { runLocalRetraining } from '../../local/local-retraining';
+import { localApprovalTrail } from '../../local/local-approval-trail';
+import { approve } from '../../cli/actions/approve';
 import { LocalModelRegistry } from '../../local/local-model-registry';
 import { LocalScorerDeployment } from '../../local/local-scorer-deployment';
 import { followLocalAlias } from '../../local/alias-model';
@@ -149,7 +151,7 @@ test('the local scorer follows the live alias: same model until the alias moves,
   writeFileSync(aliasPath, JSON.stringify(alias));
 });
 
-test('prod waits for a named approver: nobody or a named rejection declines, an approval deploys', async () => {
+test('prod waits for a human decision recorded under the account that gave it; nothing else deploys', async () => {
   const prodHome = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-prod-'));
   const prodLayout = localLayout(prodHome, 'prod');
   cpSync(pristineLanding, prodLayout.landingRoot, { recursive: true });
@@ -157,6 +159,7 @@ test('prod waits for a named approver: nobody or a named rejection declines, an 
   lenient.retraining.promotion = { ...lenient.retraining.promotion, maxCalibrationError: 0.2 };
   const prod = loadEnvironment('prod', { environments: { prod: lenient } });
   const input = { manifestKey };
+  const me = userInfo().username;
 
   const unanswered = await runLocalRetraining({ config: prod, home: prodHome, input });
   expect(unanswered.path.slice(-4)).toEqual(['Promote?', 'Approve', 'RecordRejection', 'NotPromoted']);
@@ -172,24 +175,95 @@ test('prod waits for a named approver: nobody or a named rejection declines, an 
     input,
     approval: { rejectedBy: 'jane.obrien@bank.example', reason },
   });
+  // The typed name is kept in the reason; who declined is the account that ran the command.
   expect(retrainingOutcome(declined.status, declined.output, declined.error)).toEqual(
-    expect.objectContaining({ outcome: 'Rejected', approver: 'jane.obrien@bank.example', reason }),
+    expect.objectContaining({
+      outcome: 'Rejected',
+      approver: me,
+      reason: `rejected as jane.obrien@bank.example: ${reason}`,
+    }),
   );
-  const approved = await runLocalRetraining({ config: prod, home: prodHome, input, approval: { approver: 'alice' } });
-  expect(approved.path.slice(-5)).toEqual(['Approve', 'Deploy', 'CanaryWindow', 'FinishDeploy', 'Promoted']);
-  expect(retrainingOutcome(approved.status, approved.output, approved.error)).toMatchObject({
-    outcome: 'Promoted',
-    modelVersion: 'mlp-prod-loans/3',
-    approver: 'alice',
-  });
+
+  // A run that waits, and `mlp approve VERSION --local prod` from beside it.
+  const saved = process.env.MLP_HOME;
+  process.env.MLP_HOME = prodHome;
+  try {
+    let waiting: string | undefined;
+    const running = runLocalRetraining({
+      config: prod,
+      home: prodHome,
+      input,
+      approval: { wait: true, pollMs: 50 },
+      onEvent: (event) => {
+        if (event.type === 'approval-waiting') waiting = event.modelVersion;
+      },
+    });
+    let ended = false;
+    void running.finally(() => (ended = true));
+    while (!waiting && !ended) await new Promise((done) => setTimeout(done, 50));
+    expect({ waiting, run: ended ? await running : 'running' }).toEqual({ waiting: 'mlp-prod-loans/3', run: 'running' });
+    await expect(approve('mlp-prod-loans/2', { local: 'prod', reason: 'second look' })).rejects.toThrow(
+      /mlp-prod-loans\/2 is not waiting for approval: its latest entry is #\d+ rejected by os-user/,
+    );
+    await expect(approve('mlp-prod-loans/3', { local: 'prod', reason: '  ' })).rejects.toThrow(/--reason/);
+    await approve('mlp-prod-loans/3', { local: 'prod', reason: 'AUC and fairness within policy, RISK-14', json: true });
+    const approved = await running;
+    expect(approved.path.slice(-5)).toEqual(['Approve', 'Deploy', 'CanaryWindow', 'FinishDeploy', 'Promoted']);
+    expect(retrainingOutcome(approved.status, approved.output, approved.error)).toMatchObject({
+      outcome: 'Promoted',
+      modelVersion: 'mlp-prod-loans/3',
+      approver: me,
+    });
+    await expect(approve('mlp-prod-loans/3', { local: 'prod', reason: 'again' })).rejects.toThrow(
+      /mlp-prod-loans\/3 is not waiting for approval: its latest entry is #\d+ deployed/,
+    );
+    await expect(approve('mlp-prod-loans/9', { local: 'prod', reason: 'x' })).rejects.toThrow(
+      /mlp-prod-loans\/9 has no entry in prod's approval trail/,
+    );
+
+    // A waiting run that ends without a decision: a decision afterwards is refused, not recorded for nobody.
+    const abort = new AbortController();
+    let asked = false;
+    const otherHome = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-prod-'));
+    cpSync(pristineLanding, localLayout(otherHome, 'prod').landingRoot, { recursive: true });
+    process.env.MLP_HOME = otherHome;
+    const abandoned = runLocalRetraining({
+      config: prod,
+      home: otherHome,
+      input,
+      approval: { wait: true, pollMs: 50, signal: abort.signal },
+      onEvent: (event) => void (event.type === 'approval-waiting' && (asked = true)),
+    });
+    let over = false;
+    void abandoned.finally(() => (over = true));
+    while (!asked && !over) await new Promise((done) => setTimeout(done, 50));
+    expect(over).toBe(false);
+    abort.abort();
+    expect((await abandoned).status).toBe('FAILED');
+    await expect(approve('mlp-prod-loans/1', { local: 'prod', reason: 'late' })).rejects.toThrow(
+      /mlp-prod-loans\/1 is not waiting for approval: the run that asked has ended/,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.MLP_HOME;
+    else process.env.MLP_HOME = saved;
+  }
+
   const versions = await new LocalModelRegistry(prodLayout.registry).list();
   expect(versions.map((v) => [v.status, v.approver])).toEqual([
     ['Rejected', undefined],
-    ['Rejected', 'jane.obrien@bank.example'],
-    ['Approved', 'alice'],
+    ['Rejected', me],
+    ['Approved', me],
   ]);
   expect(versions[0].statusReasons?.join()).toContain('approval declined: no approver was given');
-  expect(versions[1].statusReasons).toEqual([`approval declined by jane.obrien@bank.example: ${reason}`]);
+  expect(versions[1].statusReasons).toEqual([
+    `approval declined by ${me}: rejected as jane.obrien@bank.example: ${reason}`,
+  ]);
+  const trail = await localApprovalTrail(prodHome, 'prod').ofVersion('mlp-prod-loans/3');
+  expect(trail.map((e) => e.event)).toEqual(['gate-passed', 'approval-requested', 'approved', 'deployed']);
+  expect(trail[2]).toMatchObject({
+    principal: { kind: 'os-user', id: me },
+    reason: 'AUC and fairness within policy, RISK-14',
+  });
 });
 
 test('each local environment has its own registry, champion and live alias in one home', async () => {

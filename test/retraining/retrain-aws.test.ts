@@ -7,7 +7,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
-import { parseApprovalDecision } from '../../stepfunctions/retraining-outcome';
 import { cliEnv, jsonLines, MLP } from '../support/cli';
 
 jest.setTimeout(60_000);
@@ -176,59 +175,25 @@ test('a failed execution prints the named error and exits 1', async () => {
   });
 });
 
-test('mlp approve answers the waiting task: the approver as output, or who declined and why as the cause', async () => {
-  const approver = 'jane.obrien@bank.example';
-  const approved = await mlpInAws(['approve', '--env', 'prod', '--token', 'T1', '--approver', approver, '--json']);
-  expect(approved.status).toBe(0);
-  expect(JSON.parse(approved.stdout)).toEqual({ environment: 'prod', decision: 'approved', approver });
-  const reason = 'calibration drifts above 0.6, see RISK-12';
-  const rejected = await mlpInAws([
-    'approve',
-    '--env',
-    'prod',
-    '--token',
-    'T2',
-    '--approver',
-    approver,
-    '--reject',
-    '--reason',
-    reason,
-  ]);
-  expect(rejected.status).toBe(0);
-  expect(answers).toEqual([
-    { operation: 'SendTaskSuccess', taskToken: 'T1', output: JSON.stringify({ approver }) },
-    {
-      operation: 'SendTaskFailure',
-      taskToken: 'T2',
-      error: 'ApprovalRejected',
-      cause: JSON.stringify({ approver, reason }),
-    },
-  ]);
-  // The cause is what RecordRejection reads back.
-  expect(parseApprovalDecision(answers[1].cause as string)).toEqual({ approver, reason });
-  const noReason = await mlpInAws(['approve', '--env', 'prod', '--token', 'T3', '--approver', approver, '--reject']);
+test('mlp approve refuses, before sending anything, a decision without a usable reason or on an environment without approval', async () => {
+  const before = calls.length;
+  const noReason = await mlpInAws(['approve', 'mlp-prod-loans/3', '--env', 'prod']);
   expect(noReason.status).toBe(2);
-  expect(answers).toHaveLength(2);
-});
-
-test('mlp approve refuses, before sending anything, what the model registry would refuse to record', async () => {
-  const before = answers.length;
-  const comma = await mlpInAws(['approve', '--env', 'prod', '--token', 'T4', '--approver', "Jane O'Brien, risk"]);
-  expect(comma.status).toBe(2);
-  expect(comma.stderr).toMatch(/approver may hold only letters, digits, spaces/);
+  expect(noReason.stderr).toMatch(/--reason/);
   const twoLines = await mlpInAws([
     'approve',
+    'mlp-prod-loans/3',
     '--env',
     'prod',
-    '--token',
-    'T5',
-    '--approver',
-    'jane.obrien@bank.example',
     '--reject',
     '--reason',
     'calibration drifts\nsee RISK-12',
   ]);
   expect(twoLines.status).toBe(2);
   expect(twoLines.stderr).toMatch(/reason must be one line/);
-  expect(answers).toHaveLength(before);
+  const dev = await mlpInAws(['approve', 'mlp-dev-loans/3', '--env', 'dev', '--reason', 'fine']);
+  expect(dev.status).toBe(2);
+  expect(dev.stderr).toMatch(/dev promotes without a human approval/);
+  expect(calls.length).toBe(before);
+  expect(answers).toHaveLength(0);
 });

@@ -29,30 +29,43 @@ export interface IamRequest {
 
 /** Every statement of the policies attached to the role whose logical id starts with `rolePrefix`. */
 export function rolePolicy(template: Template, rolePrefix: string, resolve: CfnResolver): RolePolicy {
-  const statements: ResolvedStatement[] = [];
   const roleOf = (ref: unknown) => String((ref as { Ref?: string }).Ref ?? '');
-  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
-    for (const policy of Object.values(template.findResources(type))) {
-      const props = policy.Properties as { Roles?: unknown[]; PolicyDocument: { Statement: unknown[] } };
-      if (!(props.Roles ?? []).some((r) => roleOf(r).startsWith(rolePrefix))) continue;
-      for (const s of props.PolicyDocument.Statement as Record<string, unknown>[]) {
-        statements.push({
-          sid: s.Sid as string | undefined,
-          effect: s.Effect as 'Allow' | 'Deny',
-          actions: [s.Action].flat().map((a) => String(a)),
-          resources: [s.Resource].flat().map(resolve),
-          conditions: Object.fromEntries(
-            Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).map(([op, keys]) => [
-              op,
-              Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, [v].flat().map(resolve)])),
-            ]),
-          ),
-        });
-      }
-    }
-  }
+  const policies = ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].flatMap((type) =>
+    Object.values(template.findResources(type)).filter((policy) =>
+      ((policy.Properties as { Roles?: unknown[] }).Roles ?? []).some((r) => roleOf(r).startsWith(rolePrefix)),
+    ),
+  );
+  const statements = policies.flatMap((policy) => resolvedStatements(policy, resolve));
   if (statements.length === 0) throw new Error(`no policy statement is attached to a role named ${rolePrefix}…`);
   return new RolePolicy(statements);
+}
+
+/**
+ * The statements of a customer-managed policy (by logical id prefix), as a principal it is attached to holds them
+ * (a policy the platform publishes for the bank to attach to its own people's roles, such as the approvers').
+ */
+export function managedPolicy(template: Template, policyPrefix: string, resolve: CfnResolver): RolePolicy {
+  const found = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')).find(([id]) =>
+    id.startsWith(policyPrefix),
+  );
+  if (!found) throw new Error(`no managed policy named ${policyPrefix}…`);
+  return new RolePolicy(resolvedStatements(found[1], resolve));
+}
+
+function resolvedStatements(policy: { Properties?: unknown }, resolve: CfnResolver): ResolvedStatement[] {
+  const props = policy.Properties as { PolicyDocument: { Statement: unknown[] } };
+  return (props.PolicyDocument.Statement as Record<string, unknown>[]).map((s) => ({
+    sid: s.Sid as string | undefined,
+    effect: s.Effect as 'Allow' | 'Deny',
+    actions: [s.Action].flat().map((a) => String(a)),
+    resources: [s.Resource].flat().map(resolve),
+    conditions: Object.fromEntries(
+      Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).map(([op, keys]) => [
+        op,
+        Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, [v].flat().map(resolve)])),
+      ]),
+    ),
+  }));
 }
 
 /** The resolved statements of one role, and the calls they were asked about. */

@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { approverProblem } from '../../../contracts/registry-fields';
 import { runLocalTrainingJob, type TrainingJobRequest } from '../../../local/local-training';
 import { type ArtifactStore, ArtifactNotFoundError, parseS3Uri } from '../../../stepfunctions/artifact-store';
-import { type IamRequest, rolePolicy, type RolePolicy } from '../iam-policy';
+import { type IamRequest, managedPolicy, rolePolicy, type RolePolicy } from '../iam-policy';
 import type { StageResolver } from './stage-resolver';
 
 /** A principal that calls the world: a role with its policy, or an operator outside the stage (no policy). */
@@ -106,6 +106,16 @@ const xml = (status: number, body: string): WireAnswer => ({
 });
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** An execution as the world's Step Functions keeps it. */
+export interface WorldExecutionRecord {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** History events, oldest first: `{ id, type, timestamp, …details }` as GetExecutionHistory answers them. */
+  readonly events: Record<string, unknown>[];
+}
+
 /** The world: its endpoint, principals, state and recorded calls. */
 export class AwsWorld {
   readonly calls: RecordedCall[] = [];
@@ -131,6 +141,9 @@ export class AwsWorld {
   /** Each bucket's default KMS key, and whether S3 Bucket Keys make the bucket ARN the encryption context. */
   private readonly bucketKeys = new Map<string, { key: string; bucketKey: boolean }>();
   private readonly topicKeys = new Map<string, string>();
+  /** Executions the world's Step Functions runs, by ARN: their status and history (DescribeExecution and
+   * GetExecutionHistory read them). */
+  readonly executions = new Map<string, WorldExecutionRecord>();
   /** Task tokens being waited for, each with its answer. */
   private readonly tokens = new Map<
     string,
@@ -201,6 +214,19 @@ export class AwsWorld {
     if (existing) return existing;
     const policy = rolePolicy(this.resolver.template(stackName), roleId, (v) => this.resolver.string(v, stackName));
     return this.caller(roleId, policy);
+  }
+
+  /** The ARN STS gives `caller`: an assumed role's session. */
+  callerArn(caller: Caller): string {
+    return `arn:aws:sts::${this.resolver.account}:assumed-role/${caller.name}/world-session`;
+  }
+
+  /** A person outside the stage holding a managed policy of it (by logical id), registered on first use. */
+  policyCaller(name: string, stackName: string, policyId: string): Caller {
+    const existing = [...this.callers.values()].find((c) => c.name === name);
+    if (existing) return existing;
+    const policy = managedPolicy(this.resolver.template(stackName), policyId, (v) => this.resolver.string(v, stackName));
+    return this.caller(name, policy);
   }
 
   /** SDK client settings that make `caller` the one calling. */
@@ -430,6 +456,10 @@ export class AwsWorld {
         return this.cloudwatch(wire);
       case 'states':
         return this.stepFunctions(wire);
+      case 'sts':
+        return this.sts(wire);
+      case 'cloudformation':
+        return this.cloudFormation(wire);
       default:
         return json(400, { __type: 'UnknownService', message: `the world has no ${service}` });
     }
@@ -963,6 +993,56 @@ export class AwsWorld {
     }
   }
 
+  // --- STS and CloudFormation (query) -------------------------------------------------------------------------
+
+  private sts(req: WireRequest): WireAnswer {
+    const form = new URLSearchParams(req.body.toString('utf8'));
+    const operation = form.get('Action') ?? '';
+    this.record(req.caller, 'sts', operation, {});
+    if (operation !== 'GetCallerIdentity')
+      return xml(
+        400,
+        `<ErrorResponse><Error><Code>InvalidAction</Code><Message>${operation}</Message></Error></ErrorResponse>`,
+      );
+    return xml(
+      200,
+      '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
+        `<Arn>${escapeXml(this.callerArn(req.caller))}</Arn><UserId>AROAWORLD:world-session</UserId>` +
+        `<Account>${this.resolver.account}</Account></GetCallerIdentityResult>` +
+        '<ResponseMetadata><RequestId>world</RequestId></ResponseMetadata></GetCallerIdentityResponse>',
+    );
+  }
+
+  /** DescribeStacks of one of the stage's stacks: its outputs, resolved. */
+  private cloudFormation(req: WireRequest): WireAnswer {
+    const form = new URLSearchParams(req.body.toString('utf8'));
+    const operation = form.get('Action') ?? '';
+    const stackName = form.get('StackName') ?? '';
+    this.record(req.caller, 'cloudformation', operation, { StackName: stackName });
+    const stackArn = `arn:aws:cloudformation:${this.resolver.region}:${this.resolver.account}:stack/${stackName}/world`;
+    const fail = (code: string, message: string) =>
+      xml(
+        400,
+        `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error></ErrorResponse>`,
+      );
+    if (operation !== 'DescribeStacks') return fail('InvalidAction', operation);
+    if (!this.allows(req.caller, { action: 'cloudformation:DescribeStacks', resource: stackArn }))
+      return fail('AccessDenied', `not authorized to perform: cloudformation:DescribeStacks on ${stackArn}`);
+    const outputs = this.resolver.outputs(stackName);
+    if (!outputs) return fail('ValidationError', `Stack with id ${stackName} does not exist`);
+    const members = Object.entries(outputs)
+      .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${escapeXml(v)}</OutputValue></member>`)
+      .join('');
+    return xml(
+      200,
+      '<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult>' +
+        `<Stacks><member><StackName>${escapeXml(stackName)}</StackName><StackId>${stackArn}</StackId>` +
+        '<StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime>' +
+        `<Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult>` +
+        '<ResponseMetadata><RequestId>world</RequestId></ResponseMetadata></DescribeStacksResponse>',
+    );
+  }
+
   // --- Step Functions task tokens (JSON 1.0) ------------------------------------------------------------------
 
   private stepFunctions(req: WireRequest): WireAnswer {
@@ -971,10 +1051,28 @@ export class AwsWorld {
     const error = (status: number, type: string, message: string) => json(status, { __type: type, message });
     if (this.record(req.caller, 'stepfunctions', operation, params))
       return error(500, 'InternalFailure', 'injected fault');
-    if (!this.allows(req.caller, { action: `states:${operation}`, resource: '*' }))
-      return error(400, 'AccessDeniedException', `not authorized to perform: states:${operation}`);
+    if (operation === 'DescribeExecution' || operation === 'GetExecutionHistory') {
+      const arn = String(params.executionArn);
+      if (!this.allows(req.caller, { action: `states:${operation}`, resource: arn }))
+        return error(400, 'AccessDeniedException', `not authorized to perform: states:${operation} on ${arn}`);
+      const execution = this.executions.get(arn);
+      if (!execution) return error(400, 'ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+      if (operation === 'DescribeExecution') {
+        const { executionArn, stateMachineArn, name, status } = execution;
+        return json(200, { executionArn, stateMachineArn, name, status, startDate: 1796150000 });
+      }
+      // Pages of 100 events, newest first with reverseOrder; the token is the offset.
+      const events = params.reverseOrder ? [...execution.events].reverse() : execution.events;
+      const offset = Number(params.nextToken ?? 0);
+      const page = events.slice(offset, offset + 100);
+      return json(200, { events: page, ...(offset + 100 < events.length ? { nextToken: String(offset + 100) } : {}) });
+    }
     const token = String(params.taskToken);
     const waiting = this.tokens.get(token);
+    // A callback task's answer is authorized against its state machine (what IAM evaluates for callback tasks).
+    const machine = [...this.executions.values()].find((e) => e.status === 'RUNNING' && token === `token-${e.name}`);
+    if (!this.allows(req.caller, { action: `states:${operation}`, resource: machine?.stateMachineArn ?? '*' }))
+      return error(400, 'AccessDeniedException', `not authorized to perform: states:${operation}`);
     if (!waiting) return error(400, 'TaskDoesNotExist', 'Task Token does not exist');
     this.tokens.delete(token);
     if (operation === 'SendTaskSuccess') waiting.resolve(JSON.parse(String(params.output)));

@@ -50,6 +50,21 @@ export class StageResolver {
     }
   }
 
+  /** A stack's outputs, each resolved (one that cannot be is left out); undefined for a stack not in the stage. */
+  outputs(stackName: string): Record<string, string> | undefined {
+    const stack = this.stacks.get(stackName);
+    if (!stack) return undefined;
+    const resolved: Record<string, string> = {};
+    for (const [key, output] of Object.entries(stack.outputs)) {
+      try {
+        resolved[key] = this.string(output.Value, stackName);
+      } catch {
+        // an output of something the resolver does not model
+      }
+    }
+    return resolved;
+  }
+
   /** A stack's template, synthesized once. */
   template(stackName: string): Template {
     return this.stack(stackName).template;

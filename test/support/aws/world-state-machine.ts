@@ -16,7 +16,7 @@ import {
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { AwsWorld, Caller } from './aws-world';
+import type { AwsWorld, Caller, WorldExecutionRecord } from './aws-world';
 
 /** How an execution ended, with the states it went through. */
 export interface WorldExecution {
@@ -55,6 +55,18 @@ export async function runWorldExecution(options: WorldExecutionOptions): Promise
   const sns = new SNSClient(config);
   const token = `token-${options.name}`;
   const states = (options.definition as { States: Record<string, TaskState> }).States;
+  const executionArn = `${options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${options.name}`;
+  const record: WorldExecutionRecord = {
+    executionArn,
+    stateMachineArn: options.stateMachineArn,
+    name: options.name,
+    status: 'RUNNING',
+    events: [],
+  };
+  world.executions.set(executionArn, record);
+  const history = (type: string, details: Record<string, unknown> = {}) =>
+    record.events.push({ id: record.events.length + 1, type, timestamp: Date.now() / 1000, ...details });
+  history('ExecutionStarted');
 
   const invoke = async (functionName: string, payload: unknown) => {
     const response = await lambda.send(
@@ -77,6 +89,12 @@ export async function runWorldExecution(options: WorldExecutionOptions): Promise
     if (/^arn:aws:lambda:/.test(resource)) return invoke(resource, input);
     if (resource.endsWith(':states:::lambda:invoke.waitForTaskToken')) {
       const answered = world.waitForTaskToken(token);
+      const region = world.resolver.region;
+      const parameters = JSON.stringify(input);
+      const resourceName = 'invoke.waitForTaskToken';
+      history('TaskScheduled', {
+        taskScheduledEventDetails: { resourceType: 'lambda', resource: resourceName, region, parameters },
+      });
       await invoke(String(input.FunctionName), input.Payload);
       return answered;
     }
@@ -127,7 +145,7 @@ export async function runWorldExecution(options: WorldExecutionOptions): Promise
     },
     context: {
       Execution: {
-        Id: `${options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${options.name}`,
+        Id: executionArn,
         Name: options.name,
       },
       Task: { Token: token },
@@ -135,14 +153,20 @@ export async function runWorldExecution(options: WorldExecutionOptions): Promise
   });
   const path: string[] = [];
   const watching = (async () => {
-    for await (const event of execution.eventLogs) if (event.type === 'StateEntered') path.push(event.state.name);
+    for await (const event of execution.eventLogs) {
+      if (event.type !== 'StateEntered') continue;
+      path.push(event.state.name);
+      history('TaskStateEntered', { stateEnteredEventDetails: { name: event.state.name } });
+    }
   })();
   try {
     const output = (await execution.result) as Record<string, unknown>;
     await watching;
+    record.status = 'SUCCEEDED';
     return { status: 'SUCCEEDED', output, path };
   } catch (error) {
     await watching.catch(() => undefined);
+    record.status = 'FAILED';
     const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
     return { status: 'FAILED', error: { name: cause.name, cause: cause.message }, path };
   }
