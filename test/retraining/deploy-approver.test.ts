@@ -12,7 +12,8 @@ import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { LocalModelRegistry } from '../../local/local-model-registry';
 import { LocalScorerDeployment } from '../../local/local-scorer-deployment';
 import { StepError } from '../../stepfunctions/step-error';
-import { ApprovalTrail } from '../../stepfunctions/governance/approval-trail';
+import { ApprovalTrail, recordApprovalRequest } from '../../stepfunctions/governance/approval-trail';
+import { recordApprovalDecision } from '../../stepfunctions/governance/approval-decision';
 import { type DeployInput, deployStep, finishDeployStep, rollBackDeployStep } from '../../stepfunctions/steps/deploy';
 
 const root = mkdtempSync(join(tmpdir(), 'mlp-deploy-approver-'));
@@ -80,4 +81,40 @@ test('RollBackDeploy with a trail that will not take its record rolls back all t
   expect(error?.message).toContain('was rolled back (alias, champion pointer and registry agree)');
   expect(error?.message).toContain('entry 1 is not a trail entry');
   expect((await registry.list()).find((v) => v.modelPackageArn === arn)).toMatchObject({ status: 'Rejected' });
+});
+
+test('Deploy refuses, before any write, an approval the approval trail does not hold (ApprovalNotRecorded)', async () => {
+  const trailStore = new LocalArtifactStore(join(root, 'trail-s3'));
+  const trail = new ApprovalTrail(trailStore, 's3://mlp-local-prod-audit/approvals/prod/');
+  const deploy = deployStep({ ...deps, trail });
+  const attempt = () =>
+    deploy(input('jane.obrien@bank.example')).then(
+      () => undefined,
+      (e: unknown) => e as StepError,
+    );
+  const modelPackageArn = input('x').registration.modelPackageArn;
+  await recordApprovalRequest(trail, 'prod', { modelPackageArn, execution: 'e1' });
+  // Answered as approved (a name in the payload), but nothing in the trail: refused before any write.
+  const unrecorded = await attempt();
+  expect(unrecorded?.name).toBe('ApprovalNotRecorded');
+  expect(unrecorded?.message).toMatch(
+    /mlp-prod-loans\/1 was answered as approved, but the approval trail holds no approval/,
+  );
+  const rejected = await recordApprovalDecision(trail, 'prod', 'mlp-prod-loans/1', {
+    approve: false,
+    principal: { kind: 'iam', id: 'arn:aws:sts::1:assumed-role/Approver/risk' },
+    reason: 'no',
+  });
+  expect((await attempt())?.message).toContain(`it holds #${rejected.sequence} rejected by iam`);
+  // Nothing was copied where the scorer reads, and no canary started.
+  expect(existsSync(join(root, 's3', 'mlp-local-prod-models'))).toBe(false);
+  expect(LocalScorerDeployment.readAlias(servingDir)).toBeUndefined();
+  // A decision on a version no longer waiting is refused by name.
+  await expect(
+    recordApprovalDecision(trail, 'prod', 'mlp-prod-loans/1', {
+      approve: true,
+      principal: { kind: 'iam', id: 'arn:aws:sts::1:assumed-role/Approver/jane' },
+      reason: 'late',
+    }),
+  ).rejects.toThrow(/mlp-prod-loans\/1 is not waiting for approval: its latest entry is #\d+ rejected/);
 });
