@@ -201,7 +201,10 @@ test('prod waits for a human decision recorded under the account that gave it; n
     let ended = false;
     void running.finally(() => (ended = true));
     while (!waiting && !ended) await new Promise((done) => setTimeout(done, 50));
-    expect({ waiting, run: ended ? await running : 'running' }).toEqual({ waiting: 'mlp-prod-loans/3', run: 'running' });
+    expect({ waiting, run: ended ? await running : 'running' }).toEqual({
+      waiting: 'mlp-prod-loans/3',
+      run: 'running',
+    });
     await expect(approve('mlp-prod-loans/2', { local: 'prod', reason: 'second look' })).rejects.toThrow(
       /mlp-prod-loans\/2 is not waiting for approval: its latest entry is #\d+ rejected by os-user/,
     );

@@ -225,7 +225,9 @@ export class AwsWorld {
   policyCaller(name: string, stackName: string, policyId: string): Caller {
     const existing = [...this.callers.values()].find((c) => c.name === name);
     if (existing) return existing;
-    const policy = managedPolicy(this.resolver.template(stackName), policyId, (v) => this.resolver.string(v, stackName));
+    const policy = managedPolicy(this.resolver.template(stackName), policyId, (v) =>
+      this.resolver.string(v, stackName),
+    );
     return this.caller(name, policy);
   }
 
