@@ -109,6 +109,35 @@ const retraining = z
       })
       .strict()
       .optional(),
+    /**
+     * The fairness gate (contracts/fairness.ts): protected attributes kept out of the training features, joined
+     * by the pseudonymous key from an agent dataset of their own (restricted: only Evaluate reads it); Evaluate
+     * reports the candidate's decisions by group, the Gate fails a candidate beyond `limits`, with a group too
+     * small to judge, with more rows missing the attributes than allowed, or without a report at all.
+     */
+    fairness: z
+      .object({
+        dataset: z.string().regex(DATASET_NAME, `must match ${DATASET_NAME.source}`),
+        attributes: z.array(columnName).min(1).max(8),
+        /** Scores below it are approved (the score is the probability of the adverse outcome). */
+        approvalThreshold: z.number().gt(0).lt(1),
+        confidence: z.number().min(0.8).lt(1),
+        minGroupSize: z.number().int().min(10),
+        limits: z
+          .object({
+            /** Lowest approval-rate ratio of the lowest to the highest group (four-fifths rule: 0.8). */
+            minApprovalRatio: z.number().gt(0).max(1),
+            /** Largest difference of approval rates among the qualified (repaid) between groups. */
+            maxEqualOpportunityDifference: z.number().gt(0).max(1),
+            /** Largest |observed adverse rate − mean score| of a group. */
+            maxCalibrationGap: z.number().gt(0).max(1),
+            /** Largest share of test rows without an attribute value. */
+            maxMissingFraction: z.number().min(0).max(1),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     /** Canary: share of traffic the new scorer version takes, and for how long, before the full shift. */
     canary: z.object({ percent: z.number().int().min(1).max(50), minutes: z.number().int().min(1).max(120) }).strict(),
   })
@@ -207,6 +236,21 @@ export const environmentInputSchema = z
       });
     }
     const inputs = [...env.retraining.numericFeatures, ...env.retraining.categoricalFeatures];
+    const fairness = env.retraining.fairness;
+    if (fairness) {
+      const trained = fairness.attributes.find((a) => inputs.includes(a));
+      const problem =
+        fairness.dataset === env.retraining.dataset
+          ? ['dataset', 'is the training dataset: protected attributes come from a dataset of their own']
+          : !env.onPrem.datasets.includes(fairness.dataset)
+            ? ['dataset', `"${fairness.dataset}" is not one of onPrem.datasets`]
+            : trained
+              ? ['attributes', `"${trained}" is a training feature: a protected attribute must stay out of the model`]
+              : new Set(fairness.attributes).size !== fairness.attributes.length
+                ? ['attributes', 'lists an attribute twice']
+                : null;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['retraining', 'fairness', problem[0]], message: problem[1] });
+    }
     const clash = inputs.find(
       (c, i) => inputs.indexOf(c) !== i || c === env.retraining.label || c === env.retraining.keyColumn,
     );

@@ -40,7 +40,12 @@ export interface RetrainingSettings {
   readonly modelPackageGroup: string;
   /** The reason-code table Prepare writes into each model's feature spec (config `retraining.explanations`). */
   readonly explanations?: Explanations;
+  /** The fairness gate (config `retraining.fairness`): what Evaluate reports and the limits the Gate applies. */
+  readonly fairness?: FairnessPolicy;
 }
+
+/** The fairness gate's configuration, as config `retraining.fairness` gives it. */
+export type FairnessPolicy = NonNullable<EnvironmentConfig['retraining']['fairness']>;
 
 /** Settings of an environment's retraining, with the given bucket names. */
 export function retrainingSettings(
@@ -61,6 +66,7 @@ export function retrainingSettings(
     buckets,
     modelPackageGroup: modelPackageGroupName(config.name, r.dataset),
     ...(r.explanations ? { explanations: r.explanations } : {}),
+    ...(r.fairness ? { fairness: r.fairness } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { readModel } from '../../lambdas/xgboost/read-model';
 import { numericBins, readDriftBaseline } from '../../lambdas/monitoring/drift-baseline';
 import { models, s3Uri } from '../../contracts/s3-layout';
 import { parseTestRecords, type TestRecord } from '../../contracts/test-records';
+import type { FairnessReport } from '../../contracts/fairness';
 import type { ArtifactStore } from '../artifact-store';
 import { readChampion } from '../champion';
 import { binaryMetrics, type ModelMetrics, rocCurve, scoreHistogram } from '../model-metrics';
@@ -45,6 +46,8 @@ export interface Evaluation {
     readonly datasetVersion: string;
     readonly metrics: ModelMetrics;
   } | null;
+  /** The candidate's decisions by protected group (with config `retraining.fairness`). */
+  readonly fairness?: FairnessReport;
 }
 
 /** Loads a model artifact and its spec into a scorer, or fails with `ModelLoadFailed`. */

@@ -5,7 +5,9 @@
  */
 import { type ApprovalTrail, stateMachinePrincipal } from '../governance/approval-trail';
 import { modelVersionOf } from '../model-registry';
-import type { RetrainingSettings } from '../retraining-settings';
+import { fairnessBreaches } from '../governance/fairness-gate';
+import type { FairnessReport } from '../../contracts/fairness';
+import type { FairnessPolicy, RetrainingSettings } from '../retraining-settings';
 import type { Evaluation } from './evaluate';
 import type { PreparedData } from './prepare';
 
@@ -24,8 +26,15 @@ export interface GateDecision {
   readonly policy: RetrainingSettings['promotion'];
 }
 
-/** Applies the policy (pure: no I/O). */
-export function decidePromotion(policy: RetrainingSettings['promotion'], input: GateInput): GateDecision {
+/**
+ * Applies the policy (pure: no I/O); with a fairness policy (config `retraining.fairness`), the candidate's
+ * fairness report must clear it too (stepfunctions/governance/fairness-gate.ts).
+ */
+export function decidePromotion(
+  policy: RetrainingSettings['promotion'],
+  input: GateInput,
+  fairness?: FairnessPolicy,
+): GateDecision {
   const { candidate, champion } = input.evaluation;
   const reasons: string[] = [];
   const f = (x: number) => x.toFixed(4);
@@ -45,13 +54,14 @@ export function decidePromotion(policy: RetrainingSettings['promotion'], input: 
       reasons.push(`the champion ${champion.modelVersion} was already trained on this dataset version`);
     }
   }
+  if (fairness) reasons.push(...fairnessBreaches(fairness, input.evaluation.fairness));
   return { promote: reasons.length === 0, reasons, policy };
 }
 
 /** Builds the step's handler: decides, and records the decision in the approval trail when there is one. */
 export function gateStep({ settings, trail }: { settings: RetrainingSettings; trail?: ApprovalTrail }) {
   return async (input: GateInput): Promise<GateDecision> => {
-    const decision = decidePromotion(settings.promotion, input);
+    const decision = decidePromotion(settings.promotion, input, settings.fairness);
     if (trail && input.registration) {
       const { candidate, champion } = input.evaluation;
       await trail.append(
@@ -67,6 +77,7 @@ export function gateStep({ settings, trail }: { settings: RetrainingSettings; tr
             policy: decision.policy,
             candidate: { auc: candidate.auc, calibrationError: candidate.calibrationError },
             ...(champion ? { champion: { modelVersion: champion.modelVersion, auc: champion.metrics.auc } } : {}),
+            ...(input.evaluation.fairness ? { fairness: fairnessSummary(input.evaluation.fairness) } : {}),
           },
         },
         { once: true },
@@ -74,4 +85,16 @@ export function gateStep({ settings, trail }: { settings: RetrainingSettings; tr
     }
     return decision;
   };
+}
+
+/** The fairness figures the trail keeps of a decision: per attribute, aggregates only. */
+function fairnessSummary(report: FairnessReport) {
+  return report.attributes.map((a) => ({
+    attribute: a.attribute,
+    approvalRatio: a.approvalRatio,
+    equalOpportunityDifference: a.equalOpportunityDifference,
+    maxCalibrationGap: a.maxCalibrationGap,
+    insufficient: a.insufficient,
+    missing: a.missing,
+  }));
 }
