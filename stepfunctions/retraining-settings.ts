@@ -40,6 +40,8 @@ export interface RetrainingSettings {
   readonly modelPackageGroup: string;
   /** The reason-code table Prepare writes into each model's feature spec (config `retraining.explanations`). */
   readonly explanations?: Explanations;
+  /** What the model is for, as its model card states it (config `retraining.intendedUse`). */
+  readonly intendedUse?: string;
 }
 
 /** Settings of an environment's retraining, with the given bucket names. */
@@ -61,6 +63,7 @@ export function retrainingSettings(
     buckets,
     modelPackageGroup: modelPackageGroupName(config.name, r.dataset),
     ...(r.explanations ? { explanations: r.explanations } : {}),
+    ...(r.intendedUse ? { intendedUse: r.intendedUse } : {}),
   };
 }
 

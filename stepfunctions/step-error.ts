@@ -18,7 +18,8 @@ export type StepErrorName =
   | 'ApprovalInvalid'
   | 'CanaryRolledBack'
   | 'RollbackFailed'
-  | 'TrailUnavailable';
+  | 'TrailUnavailable'
+  | 'ModelCardFailed';
 
 /** A named, non-retryable step failure. Messages name columns, files and counts, never data values. */
 export class StepError extends Error {
