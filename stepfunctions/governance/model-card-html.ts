@@ -44,11 +44,14 @@ function fairnessTable(a: AttributeFairness): string {
         `<td>${g.sufficient ? 'yes' : 'no'}</td></tr>`,
     )
     .join('');
-  const ratio = a.approvalRatio === null
-    ? 'approval ratio: fewer than two sufficient groups'
-    : `approval ratio ${num(a.approvalRatio, 3)}` +
-      (a.approvalRatioInterval ? ` [${num(a.approvalRatioInterval.low, 3)}, ${num(a.approvalRatioInterval.high, 3)}]` : '') +
-      `; equal-opportunity difference ${num(a.equalOpportunityDifference, 3)}; max calibration gap ${num(a.maxCalibrationGap, 3)}`;
+  const ratio =
+    a.approvalRatio === null
+      ? 'approval ratio: fewer than two sufficient groups'
+      : `approval ratio ${num(a.approvalRatio, 3)}` +
+        (a.approvalRatioInterval
+          ? ` [${num(a.approvalRatioInterval.low, 3)}, ${num(a.approvalRatioInterval.high, 3)}]`
+          : '') +
+        `; equal-opportunity difference ${num(a.equalOpportunityDifference, 3)}; max calibration gap ${num(a.maxCalibrationGap, 3)}`;
   return (
     `<h3>${e(a.attribute)}</h3><p>${ratio}; ${a.missing} row(s) without a value</p>` +
     `<table class="fairness"><tr><th>Group</th><th>Rows</th><th>Approval rate [CI]</th><th>Equal opportunity</th>` +
@@ -83,9 +86,18 @@ export function renderModelCard(card: ModelCard): string {
         ['Label', e(data.label)],
         ['Dataset version', code(data.datasetVersion)],
         ['As of', e(data.asOf)],
-        ['Window', data.window ? e(`${data.window.column} from ${data.window.from} (${data.window.months} months)`) : '—'],
-        ['Label maturity', data.maturity ? e(`at least ${data.maturity.minAgeMonths} months (by ${data.maturity.matureBy})`) : '—'],
-        ['Rows', data.rows ? e(`${data.rows.train} train / ${data.rows.validation} validation / ${data.rows.test} test`) : '—'],
+        [
+          'Window',
+          data.window ? e(`${data.window.column} from ${data.window.from} (${data.window.months} months)`) : '—',
+        ],
+        [
+          'Label maturity',
+          data.maturity ? e(`at least ${data.maturity.minAgeMonths} months (by ${data.maturity.matureBy})`) : '—',
+        ],
+        [
+          'Rows',
+          data.rows ? e(`${data.rows.train} train / ${data.rows.validation} validation / ${data.rows.test} test`) : '—',
+        ],
         ['Manifests merged', e(data.manifests)],
         ['Extract', `${code(data.extract.manifestUri)} (run ${e(data.extract.runId)})`],
         ['Policy sha256', code(data.policySha256)],
@@ -97,7 +109,10 @@ export function renderModelCard(card: ModelCard): string {
     `<h2>Features</h2><p>Spec ${code(features.specUri)} sha256 ${code(features.specSha256)}</p>` +
       (features.list.length
         ? `<table id="features"><tr><th>Feature</th><th>Type</th><th>Encoding</th><th>Categories</th></tr>${features.list
-            .map((f) => `<tr><td>${e(f.name)}</td><td>${e(f.type)}</td><td>${e(f.encoding)}</td><td class="num">${e(f.categories)}</td></tr>`)
+            .map(
+              (f) =>
+                `<tr><td>${e(f.name)}</td><td>${e(f.type)}</td><td>${e(f.encoding)}</td><td class="num">${e(f.categories)}</td></tr>`,
+            )
             .join('')}</table>`
         : '<p class="none">The feature spec could not be read.</p>'),
   );
@@ -137,7 +152,10 @@ export function renderModelCard(card: ModelCard): string {
             : '; no score histogram') +
           '.</p>' +
           `<table id="baseline"><tr><th>Feature</th><th>Type</th><th>Bins</th><th>Missing</th></tr>${driftBaseline.features
-            .map((f) => `<tr><td>${e(f.name)}</td><td>${e(f.type)}</td><td class="num">${f.bins}</td><td class="num">${f.missing}</td></tr>`)
+            .map(
+              (f) =>
+                `<tr><td>${e(f.name)}</td><td>${e(f.type)}</td><td class="num">${f.bins}</td><td class="num">${f.missing}</td></tr>`,
+            )
             .join('')}</table>`
         : '<p class="none">The drift baseline could not be read.</p>'),
   );
@@ -150,7 +168,10 @@ export function renderModelCard(card: ModelCard): string {
       ]) +
       (governance.trail.length
         ? `<table id="trail"><tr><th>#</th><th>Time</th><th>Event</th><th>By</th><th>Reason</th></tr>${governance.trail
-            .map((d) => `<tr><td class="num">${d.sequence}</td><td>${e(d.at)}</td><td>${e(d.event)}</td><td>${e(d.principal)}</td><td>${e(d.reason)}</td></tr>`)
+            .map(
+              (d) =>
+                `<tr><td class="num">${d.sequence}</td><td>${e(d.at)}</td><td>${e(d.event)}</td><td>${e(d.principal)}</td><td>${e(d.reason)}</td></tr>`,
+            )
             .join('')}</table>`
         : '<p class="none">The approval trail holds no entry about this version.</p>'),
   );

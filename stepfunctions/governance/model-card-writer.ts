@@ -73,7 +73,9 @@ export async function composeModelCard(
   const evaluation = await read('evaluation', m.evaluationUri, (b) => json(b) as EvaluationDocument);
   const baselineUri =
     evaluation?.baselineUri ??
-    (m.trainingJobName ? s3Uri(settings.buckets.models, models.baselineKey(settings.dataset, m.trainingJobName)) : undefined);
+    (m.trainingJobName
+      ? s3Uri(settings.buckets.models, models.baselineKey(settings.dataset, m.trainingJobName))
+      : undefined);
   const baseline = await read<DriftBaseline>('drift baseline', baselineUri, (b) => readDriftBaseline(b, baselineUri));
   let featureSpecSha256: string | undefined;
   const featureSpec = await read<FeatureSpec>('feature spec', m.featureSpecUri, (b) => {
@@ -125,9 +127,12 @@ export async function writeModelCard(deps: ModelCardDependencies, modelPackageAr
     await deps.store.put(htmlUri, composed.html);
     await deps.registry.recordCard(modelPackageArn, { jsonUri, htmlUri, sha256: composed.sha256 });
   } catch (error) {
-    throw new Error(`the model card of ${composed.card.model.version} could not be stored at ${jsonUri}: ${why(error)}`, {
-      cause: error,
-    });
+    throw new Error(
+      `the model card of ${composed.card.model.version} could not be stored at ${jsonUri}: ${why(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   return { ...composed, jsonUri, htmlUri };
 }

@@ -25,7 +25,11 @@ export interface EvaluationDocument {
   readonly baselineUri?: string;
   readonly modelSha256?: string;
   readonly candidate: ModelMetrics;
-  readonly champion: { readonly modelVersion: string; readonly datasetVersion: string; readonly metrics: ModelMetrics } | null;
+  readonly champion: {
+    readonly modelVersion: string;
+    readonly datasetVersion: string;
+    readonly metrics: ModelMetrics;
+  } | null;
   /** Present once Evaluate computes fairness (config `retraining.fairness`). */
   readonly fairness?: FairnessReport;
 }
@@ -83,7 +87,12 @@ export interface ModelCard {
   readonly features: {
     readonly specUri: string | null;
     readonly specSha256: string | null;
-    readonly list: readonly { readonly name: string; readonly type: string; readonly encoding?: string; readonly categories?: number }[];
+    readonly list: readonly {
+      readonly name: string;
+      readonly type: string;
+      readonly encoding?: string;
+      readonly categories?: number;
+    }[];
   };
   readonly metrics: {
     readonly rows: number;
@@ -103,8 +112,17 @@ export interface ModelCard {
   readonly driftBaseline: {
     readonly uri: string | null;
     readonly rows: number;
-    readonly features: readonly { readonly name: string; readonly type: string; readonly bins: number; readonly missing: number }[];
-    readonly score: { readonly edges: readonly number[]; readonly counts: readonly number[]; readonly mean: number | null } | null;
+    readonly features: readonly {
+      readonly name: string;
+      readonly type: string;
+      readonly bins: number;
+      readonly missing: number;
+    }[];
+    readonly score: {
+      readonly edges: readonly number[];
+      readonly counts: readonly number[];
+      readonly mean: number | null;
+    } | null;
   } | null;
   readonly governance: {
     /** The gate's decision (latest gate entry). */
@@ -152,18 +170,28 @@ export function defaultIntendedUse(dataset: string, label: string): string {
 function zOf(confidence: number): number {
   // Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9).
   const p = 1 - (1 - confidence) / 2;
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   if (p > 1 - 0.02425) {
     const q = Math.sqrt(-2 * Math.log(1 - p));
-    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    return (
+      -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    );
   }
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
-    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 /**
@@ -171,7 +199,12 @@ function zOf(confidence: number): number {
  * SE² = (A(1−A) + (P−1)(Q1−A²) + (N−1)(Q2−A²)) / (P·N), Q1 = A/(2−A), Q2 = 2A²/(1+A), A ± z·SE clipped to
  * [0, 1]. The evaluation keeps counts, not scores, so DeLong's interval (which needs every score) cannot be had.
  */
-export function hanleyMcNeilInterval(auc: number, positives: number, negatives: number, confidence = 0.95): AucInterval {
+export function hanleyMcNeilInterval(
+  auc: number,
+  positives: number,
+  negatives: number,
+  confidence = 0.95,
+): AucInterval {
   if (!(positives > 0 && negatives > 0)) throw new RangeError('an AUC interval needs positives and negatives');
   const q1 = auc / (2 - auc);
   const q2 = (2 * auc * auc) / (1 + auc);
