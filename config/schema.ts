@@ -138,6 +138,11 @@ const retraining = z
       })
       .strict()
       .optional(),
+    /**
+     * What the model is for and not for, as its model card states it (stepfunctions/governance/model-card.ts);
+     * without it the card derives a sentence from the dataset and label.
+     */
+    intendedUse: z.string().min(1).max(2000).optional(),
     /** Canary: share of traffic the new scorer version takes, and for how long, before the full shift. */
     canary: z.object({ percent: z.number().int().min(1).max(50), minutes: z.number().int().min(1).max(120) }).strict(),
   })

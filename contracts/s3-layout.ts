@@ -12,7 +12,8 @@
  *          _athena/results/ (the Athena workgroup's query results), _athena/unload/<dataset>/<version>/<execution>/
  *          (a training set Athena selected, as Parquet): scratch, expired after a week
  * models   <dataset>/training/<job>/output/model.tar.gz (SageMaker's output), <dataset>/evaluations/<job>.json,
- *          <dataset>/evaluations/<job>.baseline.json, champion/<dataset>/champion.json (the pointer),
+ *          <dataset>/evaluations/<job>.baseline.json, <dataset>/cards/<group>-<n>.json and .html (a version's
+ *          model card, rewritten at the end of its story), champion/<dataset>/champion.json (the pointer),
  *          champion/<dataset>/<version>/model.tar.gz, feature-spec.json and baseline.json (what the scorer
  *          serves: the only prefix it may read)
  * capture  <dataset>/<version>/<yyyy-mm-dd>/<hh>/<time>-<request>.json (one per scoring request: the drift
@@ -104,6 +105,13 @@ export const models = {
   baselineKey: (dataset: string, trainingJobName: string) => `${dataset}/evaluations/${trainingJobName}.baseline.json`,
   /** Prefix of a dataset's evaluations. */
   evaluationsPrefix: (dataset: string) => `${dataset}/evaluations/`,
+  /** Prefix of a dataset's model cards (the deployer's grant). */
+  cardsPrefix: (dataset: string) => `${dataset}/cards/`,
+  /** Keys of a version's model card (`mlp-dev-loans/3` → `loans/cards/mlp-dev-loans-3.json` and `.html`). */
+  cardKeys: (dataset: string, modelVersion: string) => {
+    const base = `${dataset}/cards/${versionSegment(modelVersion)}`;
+    return { json: `${base}.json`, html: `${base}.html` };
+  },
   /** Prefix of everything the scorer serves: the only prefix it may read. */
   championRoot: 'champion/',
   /** Prefix of a dataset's served artifacts and pointer. */

@@ -5,11 +5,13 @@
 import { approvalDescription, approvalDescriptionProblem, approverProblem } from '../contracts/registry-fields';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type {
-  ApprovalStatus,
-  CreateModelPackageRequest,
-  ModelRegistry,
-  ModelVersionRecord,
+import {
+  type ApprovalStatus,
+  type CreateModelPackageRequest,
+  type ModelCardLocation,
+  modelCardMetadata,
+  type ModelRegistry,
+  type ModelVersionRecord,
 } from '../stepfunctions/model-registry';
 
 /** The local registry file (written atomically). */
@@ -72,5 +74,22 @@ export class LocalModelRegistry implements ModelRegistry {
 
   async list(): Promise<ModelVersionRecord[]> {
     return this.load();
+  }
+
+  async get(modelPackageArn: string): Promise<ModelVersionRecord> {
+    const record = this.load().find((v) => v.modelPackageArn === modelPackageArn);
+    if (!record) throw new Error(`no registered model ${modelPackageArn}`);
+    return record;
+  }
+
+  async recordCard(modelPackageArn: string, card: ModelCardLocation): Promise<void> {
+    const versions = this.load();
+    const i = versions.findIndex((v) => v.modelPackageArn === modelPackageArn);
+    if (i < 0) throw new Error(`no registered model ${modelPackageArn}`);
+    const fields = modelCardMetadata(card);
+    const problem = Object.values(fields).map(approverProblem).find(Boolean);
+    if (problem) throw new Error(`${modelPackageArn}: a model card location SageMaker would refuse: ${problem}`);
+    versions[i] = { ...versions[i], metadata: { ...versions[i].metadata, ...fields } };
+    this.save(versions);
   }
 }

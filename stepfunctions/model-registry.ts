@@ -32,6 +32,33 @@ export interface ModelRegistry {
   /** Records a decision on a version. */
   decide(modelPackageArn: string, status: ApprovalStatus, reasons: string[], approver?: string): Promise<void>;
   list(): Promise<ModelVersionRecord[]>;
+  /** One registered version; throws naming it when there is none. */
+  get(modelPackageArn: string): Promise<ModelVersionRecord>;
+  /** Records where a version's model card is (metadata {@link MODEL_CARD_FIELDS}), replacing an earlier one. */
+  recordCard(modelPackageArn: string, card: ModelCardLocation): Promise<void>;
+}
+
+/** Where a version's model card is stored, and the SHA-256 of its JSON. */
+export interface ModelCardLocation {
+  readonly jsonUri: string;
+  readonly htmlUri: string;
+  readonly sha256: string;
+}
+
+/** The metadata keys (CustomerMetadataProperties in SageMaker) a model card is recorded under. */
+export const MODEL_CARD_FIELDS = {
+  jsonUri: 'modelCardUri',
+  htmlUri: 'modelCardHtmlUri',
+  sha256: 'modelCardSha256',
+} as const;
+
+/** A card's location as registry metadata. */
+export function modelCardMetadata(card: ModelCardLocation): Record<string, string> {
+  return {
+    [MODEL_CARD_FIELDS.jsonUri]: card.jsonUri,
+    [MODEL_CARD_FIELDS.htmlUri]: card.htmlUri,
+    [MODEL_CARD_FIELDS.sha256]: card.sha256,
+  };
 }
 
 /** The parts of SageMaker's CreateModelPackage request the platform sends. */

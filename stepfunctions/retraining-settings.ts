@@ -42,6 +42,8 @@ export interface RetrainingSettings {
   readonly explanations?: Explanations;
   /** The fairness gate (config `retraining.fairness`): what Evaluate reports and the limits the Gate applies. */
   readonly fairness?: FairnessPolicy;
+  /** What the model is for, as its model card states it (config `retraining.intendedUse`). */
+  readonly intendedUse?: string;
 }
 
 /** The fairness gate's configuration, as config `retraining.fairness` gives it. */
@@ -67,6 +69,7 @@ export function retrainingSettings(
     modelPackageGroup: modelPackageGroupName(config.name, r.dataset),
     ...(r.explanations ? { explanations: r.explanations } : {}),
     ...(r.fairness ? { fairness: r.fairness } : {}),
+    ...(r.intendedUse ? { intendedUse: r.intendedUse } : {}),
   };
 }
 

@@ -1,7 +1,13 @@
 /** The registry in AWS: SageMaker Model Package Groups (Register creates packages; decisions update them). */
 import type * as SageMakerSdk from '@aws-sdk/client-sagemaker';
-import type { ApprovalStatus, CreateModelPackageRequest, ModelRegistry, ModelVersionRecord } from './model-registry';
-import { modelVersionOf } from './model-registry';
+import type {
+  ApprovalStatus,
+  CreateModelPackageRequest,
+  ModelCardLocation,
+  ModelRegistry,
+  ModelVersionRecord,
+} from './model-registry';
+import { modelCardMetadata, modelVersionOf } from './model-registry';
 import { approvalDescription } from '../contracts/registry-fields';
 
 /** SageMaker Model Registry through the AWS SDK. */
@@ -40,6 +46,36 @@ export class SageMakerModelRegistry implements ModelRegistry {
     );
   }
 
+  /** DescribeModelPackage of one version. */
+  async get(modelPackageArn: string): Promise<ModelVersionRecord> {
+    const sdk = await this.sdk;
+    const d = await sdk.client.send(new sdk.DescribeModelPackageCommand({ ModelPackageName: modelPackageArn }));
+    const container = d.InferenceSpecification?.Containers?.[0];
+    return {
+      modelVersion: modelVersionOf(d.ModelPackageArn!),
+      modelPackageArn: d.ModelPackageArn!,
+      group: d.ModelPackageGroupName!,
+      createdAt: d.CreationTime?.toISOString() ?? '',
+      status: (d.ModelApprovalStatus ?? 'PendingManualApproval') as ApprovalStatus,
+      statusReasons: d.ApprovalDescription ? [d.ApprovalDescription] : [],
+      approver: d.CustomerMetadataProperties?.approver,
+      modelDataUrl: container?.ModelDataUrl ?? '',
+      image: container?.Image ?? '',
+      metadata: d.CustomerMetadataProperties ?? {},
+    };
+  }
+
+  /** UpdateModelPackage with the card's location in CustomerMetadataProperties (not SageMaker's ModelCard API). */
+  async recordCard(modelPackageArn: string, card: ModelCardLocation): Promise<void> {
+    const sdk = await this.sdk;
+    await sdk.client.send(
+      new sdk.UpdateModelPackageCommand({
+        ModelPackageArn: modelPackageArn,
+        CustomerMetadataProperties: modelCardMetadata(card),
+      }),
+    );
+  }
+
   async list(groupName?: string): Promise<ModelVersionRecord[]> {
     const sdk = await this.sdk;
     const records: ModelVersionRecord[] = [];
@@ -48,24 +84,7 @@ export class SageMakerModelRegistry implements ModelRegistry {
       const page = await sdk.client.send(
         new sdk.ListModelPackagesCommand({ ModelPackageGroupName: groupName, NextToken: token }),
       );
-      for (const summary of page.ModelPackageSummaryList ?? []) {
-        const d = await sdk.client.send(
-          new sdk.DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }),
-        );
-        const container = d.InferenceSpecification?.Containers?.[0];
-        records.push({
-          modelVersion: modelVersionOf(d.ModelPackageArn!),
-          modelPackageArn: d.ModelPackageArn!,
-          group: d.ModelPackageGroupName!,
-          createdAt: d.CreationTime?.toISOString() ?? '',
-          status: (d.ModelApprovalStatus ?? 'PendingManualApproval') as ApprovalStatus,
-          statusReasons: d.ApprovalDescription ? [d.ApprovalDescription] : [],
-          approver: d.CustomerMetadataProperties?.approver,
-          modelDataUrl: container?.ModelDataUrl ?? '',
-          image: container?.Image ?? '',
-          metadata: d.CustomerMetadataProperties ?? {},
-        });
-      }
+      for (const summary of page.ModelPackageSummaryList ?? []) records.push(await this.get(summary.ModelPackageArn!));
       token = page.NextToken;
     } while (token);
     const number = (r: ModelVersionRecord) => Number(r.modelVersion.split('/').pop());

@@ -19,7 +19,8 @@ export type StepErrorName =
   | 'ApprovalNotRecorded'
   | 'CanaryRolledBack'
   | 'RollbackFailed'
-  | 'TrailUnavailable';
+  | 'TrailUnavailable'
+  | 'ModelCardFailed';
 
 /** A named, non-retryable step failure. Messages name columns, files and counts, never data values. */
 export class StepError extends Error {

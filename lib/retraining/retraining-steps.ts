@@ -66,6 +66,7 @@ const WHY = {
   candidates:
     "the candidate's artifact and drift baseline are keyed by its training job, its feature spec by the dataset version.",
   champion: 'the champion files are keyed by the model version being published.',
+  cards: 'model cards are keyed by the model version SageMaker numbers at registration.',
   trail: "the trail's entries are numbered as they are appended.",
 } as const;
 
@@ -158,6 +159,12 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
     why: WHY.candidates,
   });
   objects.write(deployer.function, { sid: 'PublishChampion', objects: [champion], why: WHY.champion });
+  // The end of every version's story writes its model card (stepfunctions/governance/model-card-writer.ts).
+  objects.write(deployer.function, {
+    sid: 'WriteModelCards',
+    objects: [{ bucket: 'models', prefix: models.cardsPrefix(dataset) }],
+    why: WHY.cards,
+  });
   // Deploy keeps the pointer it replaces, for RollBackDeploy to restore.
   objects.read(deployer.function, {
     sid: 'ReadChampionPointer',
@@ -193,14 +200,15 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
   deployer.function.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'RecordModelDecisions',
-      actions: ['sagemaker:UpdateModelPackage'],
+      // DescribeModelPackage: the model card is built from the version as registered.
+      actions: ['sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
       resources: [props.modelPackageVersions],
     }),
   );
   acknowledgeGrants(
     deployer.function,
     [wildcardFinding(props.modelPackageVersions)],
-    `sagemaker:UpdateModelPackage on model-package/${settings.modelPackageGroup}/, the versions of the one ` +
+    `sagemaker:DescribeModelPackage and UpdateModelPackage on model-package/${settings.modelPackageGroup}/, the versions of the one ` +
       'model package group of this dataset: versions are numbered by SageMaker at registration.',
   );
   if (steps.approval && props.approvalTopic) bindApprovalTopic(steps.approval, props.approvalTopic);

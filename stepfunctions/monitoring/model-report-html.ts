@@ -7,6 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ModelMetrics } from '../../contracts/model-metrics';
 import type { ModelReportData } from './model-report';
+import { escapeHtml } from '../escape-html';
 import {
   calibrationSpec,
   importanceSpec,
@@ -18,10 +19,7 @@ import {
   scoreHistogramSpec,
 } from './report-charts';
 
-/** Escapes text for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { escapeHtml };
 
 const STYLE = `
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 62rem; color: #222;

@@ -4,12 +4,18 @@
  * RollBackDeploy, which every Deploy and FinishDeploy failure is caught into, brings all three back to the
  * previous champion; RecordRejection marks a candidate the Gate or an approver turned down. The champion keeps serving
  * unless FinishDeploy completes, and the three records agree after every path.
+ *
+ * Each of FinishDeploy, RollBackDeploy and RecordRejection ends by writing the version's model card (with its
+ * final registry status and trail entries). A card that cannot be written fails the step with `ModelCardFailed`:
+ * in FinishDeploy before the alias and pointer move, so a version is never promoted without its card (the
+ * rollback then writes the Rejected card, or fails naming the card again).
  */
 import { models, s3Uri } from '../../contracts/s3-layout';
 import type { ArtifactStore } from '../artifact-store';
 import { type ChampionPointer, readChampion } from '../champion';
 import { type ApprovalTrail, stateMachinePrincipal } from '../governance/approval-trail';
 import { decisionAfterRequest, describeEntry } from '../governance/approval-decision';
+import { writeModelCard } from '../governance/model-card-writer';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
 import { championPointerUri, type RetrainingSettings } from '../retraining-settings';
 import { approverProblem } from '../../contracts/registry-fields';
@@ -51,6 +57,18 @@ export interface DeployDependencies {
   /** Where FinishDeploy records that a version went live. */
   readonly trail?: ApprovalTrail;
   readonly now?: () => Date;
+}
+
+/** Writes the version's model card, or fails the step with `ModelCardFailed` naming why. */
+async function recordModelCard(
+  deps: Pick<DeployDependencies, 'registry' | 'store' | 'settings' | 'trail' | 'now'>,
+  modelPackageArn: string,
+): Promise<void> {
+  try {
+    await writeModelCard(deps, modelPackageArn);
+  } catch (error) {
+    throw new StepError('ModelCardFailed', (error as Error).message);
+  }
 }
 
 /** Where a version's serving copies live: the scorer may read `champion/` of the models bucket only. */
@@ -132,14 +150,8 @@ export function deployStep({ store, settings, scorer, trail }: DeployDependencie
  * that version starting in between would load the candidate and keep it through a rollback. Every write is
  * idempotent, so a retried FinishDeploy converges; a failure at any point is caught into RollBackDeploy.
  */
-export function finishDeployStep({
-  store,
-  settings,
-  registry,
-  scorer,
-  trail,
-  now = () => new Date(),
-}: DeployDependencies) {
+export function finishDeployStep(deps: DeployDependencies) {
+  const { store, settings, registry, scorer, trail, now = () => new Date() } = deps;
   return async (input: DeployInput): Promise<{ modelVersion: string; champion: true }> => {
     const handle = input.deployment;
     if (!handle) throw new Error('the execution has no deployment: Deploy did not complete');
@@ -168,6 +180,7 @@ export function finishDeployStep({
       ['passed the promotion gate and its canary'],
       approver ?? 'promotion-gate',
     );
+    await recordModelCard(deps, input.registration.modelPackageArn);
     const { baselineUri, ...files } = servingUris(settings, modelVersion);
     const pointer: ChampionPointer = {
       modelVersion,
@@ -192,7 +205,8 @@ export function finishDeployStep({
  * candidate Rejected with the failure. Each write is idempotent and each is made whatever the failed step got
  * to, so the three records name the previous champion when it returns; the state retries a RollbackFailed.
  */
-export function rollBackDeployStep({ store, settings, registry, scorer, trail }: DeployDependencies) {
+export function rollBackDeployStep(deps: DeployDependencies) {
+  const { store, settings, registry, scorer, trail } = deps;
   return async (input: DeployInput): Promise<{ rolledBack: true; modelVersion: string; reason: string }> => {
     const handle = input.deployment;
     const modelVersion = modelVersionOf(input.registration.modelPackageArn);
@@ -237,6 +251,7 @@ export function rollBackDeployStep({ store, settings, registry, scorer, trail }:
           `not take the record: ${(error as Error).message}`,
       );
     }
+    await recordModelCard(deps, input.registration.modelPackageArn);
     return { rolledBack: true, modelVersion, reason };
   };
 }
@@ -263,12 +278,17 @@ function failureOf(error: DeployInput['error']): string {
  * recorded with the principal and reason of the `rejected` entry the trail holds after the request (where there is
  * a trail); the failure's cause (who and why, as the answer to the waiting task gave them) only without one.
  */
-export function recordRejectionStep({ registry, trail }: Pick<DeployDependencies, 'registry' | 'trail'>) {
+export function recordRejectionStep(
+  deps: Pick<DeployDependencies, 'registry' | 'store' | 'settings' | 'trail' | 'now'>,
+) {
+  const { registry, trail } = deps;
   return async (
     input: Pick<DeployInput, 'registration' | 'gate'> & { approvalError?: { Cause?: string } },
   ): Promise<{ promoted: false; reasons: string[] }> => {
+    const arn = input.registration.modelPackageArn;
     if (!input.approvalError) {
-      await registry.decide(input.registration.modelPackageArn, 'Rejected', input.gate.reasons);
+      await registry.decide(arn, 'Rejected', input.gate.reasons);
+      await recordModelCard(deps, arn);
       return { promoted: false, reasons: input.gate.reasons };
     }
     let decision = parseApprovalDecision(input.approvalError.Cause);
@@ -283,7 +303,8 @@ export function recordRejectionStep({ registry, trail }: Pick<DeployDependencies
     }
     const reasons = [`approval declined${decision.approver ? ` by ${decision.approver}` : ''}: ${decision.reason}`];
     const approver = decision.approver && !approverProblem(decision.approver) ? decision.approver : undefined;
-    await registry.decide(input.registration.modelPackageArn, 'Rejected', reasons, approver);
+    await registry.decide(arn, 'Rejected', reasons, approver);
+    await recordModelCard(deps, arn);
     return { promoted: false, reasons };
   };
 }

@@ -179,6 +179,8 @@ test('each role of the Retraining stack has exactly the grants written here', ()
           resources: 'curated-bucket/loans/* | models-bucket/loans/evaluations/* | models-bucket/loans/training/*',
         },
         { sid: 'PublishChampion', actions: 's3:PutObject', resources: 'models-bucket/champion/loans/*' },
+        // The model card at the end of every version's story.
+        { sid: 'WriteModelCards', actions: 's3:PutObject', resources: 'models-bucket/loans/cards/*' },
         { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
         { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
         {
@@ -211,7 +213,7 @@ test('each role of the Retraining stack has exactly the grants written here', ()
         },
         {
           sid: 'RecordModelDecisions',
-          actions: 'sagemaker:UpdateModelPackage',
+          actions: 'sagemaker:DescribeModelPackage sagemaker:UpdateModelPackage',
           resources: 'arn:aws:sagemaker:eu-west-2:ACCOUNT:model-package/mlp-dev-loans/*',
         },
       ],

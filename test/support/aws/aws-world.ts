@@ -853,6 +853,25 @@ export class AwsWorld {
         });
         return json(200, { ModelPackageArn: packageArn });
       }
+      case 'DescribeModelPackage': {
+        const packageArn = String(params.ModelPackageName);
+        if (!authorize('DescribeModelPackage', packageArn)) return deniedFor('DescribeModelPackage', packageArn);
+        const target = this.packages.find((p) => p.arn === packageArn);
+        if (!target) return error(400, 'ValidationException', `model package ${packageArn} does not exist`);
+        const request = target.request as { InferenceSpecification?: unknown };
+        return json(200, {
+          ModelPackageArn: target.arn,
+          ModelPackageGroupName: target.group,
+          ModelPackageVersion: target.version,
+          ModelPackageName: target.group,
+          ModelPackageStatus: 'Completed',
+          CreationTime: target.createdAt.getTime() / 1000,
+          ModelApprovalStatus: target.status,
+          ...(target.description !== undefined ? { ApprovalDescription: target.description } : {}),
+          InferenceSpecification: request.InferenceSpecification,
+          CustomerMetadataProperties: target.metadata,
+        });
+      }
       case 'UpdateModelPackage': {
         const target = this.packages.find((p) => p.arn === params.ModelPackageArn);
         const packageArn = String(params.ModelPackageArn);
