@@ -46,8 +46,20 @@ export interface RetrainingSettings {
   readonly intendedUse?: string;
 }
 
-/** The fairness gate's configuration, as config `retraining.fairness` gives it. */
-export type FairnessPolicy = NonNullable<EnvironmentConfig['retraining']['fairness']>;
+/** The fairness gate's configuration, as config `retraining.fairness` gives it (config/schema.ts documents it). */
+export interface FairnessPolicy {
+  readonly dataset: string;
+  readonly attributes: readonly string[];
+  readonly approvalThreshold: number;
+  readonly confidence: number;
+  readonly minGroupSize: number;
+  readonly limits: {
+    readonly minApprovalRatio: number;
+    readonly maxEqualOpportunityDifference: number;
+    readonly maxCalibrationGap: number;
+    readonly maxMissingFraction: number;
+  };
+}
 
 /** Settings of an environment's retraining, with the given bucket names. */
 export function retrainingSettings(

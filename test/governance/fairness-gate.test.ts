@@ -79,7 +79,7 @@ test('the configuration keeps protected attributes out of the model and apart fr
   const withFairness = (fairness: Partial<FairnessPolicy>) => {
     const env = structuredClone(ENVIRONMENTS.dev);
     env.onPrem.datasets = [...env.onPrem.datasets, 'loan_attributes'];
-    env.retraining.fairness = { ...POLICY, ...fairness };
+    env.retraining.fairness = { ...POLICY, ...fairness, attributes: [...(fairness.attributes ?? POLICY.attributes)] };
     return () => loadEnvironment('dev', { environments: { dev: env } });
   };
   expect(withFairness({})).not.toThrow();
