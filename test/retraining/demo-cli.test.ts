@@ -341,6 +341,62 @@ test("mlp report writes the champion's report, which headless Chromium lays out 
   expect(readdirSync(dirname(out)).sort()).toEqual(['mlp-dev-loans-2.html', 'mlp-dev-loans-2.png', 'taken.html']);
 });
 
+test('every version has the model card its pipeline wrote, recorded in the registry; mlp card rebuilds and writes it', () => {
+  const account = userInfo().username;
+  // Written at the end of each story: not promoted by the gate (dev 3, 4), declined (prod 1, 2), promoted.
+  for (const env of ['dev', 'prod']) {
+    const { versions } = JSON.parse(readFileSync(join(home, 'registry', `${env}.json`), 'utf8'));
+    for (const v of versions as { modelVersion: string; metadata: Record<string, string> }[]) {
+      const key = `loans/cards/${v.modelVersion.replace('/', '-')}`;
+      expect(v.metadata).toMatchObject({
+        modelCardUri: `s3://mlp-local-${env}-models/${key}.json`,
+        modelCardHtmlUri: `s3://mlp-local-${env}-models/${key}.html`,
+      });
+      expect(existsSync(join(home, 's3', `mlp-local-${env}-models`, `${key}.html`))).toBe(true);
+    }
+  }
+  const cardOf = (env: string, version: string) =>
+    JSON.parse(readFileSync(join(home, 's3', `mlp-local-${env}-models`, 'loans', 'cards', `${version}.json`), 'utf8'));
+  expect(cardOf('prod', 'mlp-prod-loans-2')).toMatchObject({
+    format: 'mlp.model-card/1',
+    model: { version: 'mlp-prod-loans/2', status: 'Rejected' },
+    governance: {
+      gate: { event: 'gate-passed' },
+      approval: { event: 'rejected', principal: `os-user:${account}`, reason: 'rejected as alice: too new' },
+    },
+    fairnessNote: 'no fairness evaluation configured/recorded for this version',
+    missing: [],
+  });
+  expect(cardOf('dev', 'mlp-dev-loans-4')).toMatchObject({
+    model: { status: 'Rejected' },
+    governance: { gate: { event: 'gate-failed', reason: expect.stringContaining('already trained') }, approval: null },
+  });
+
+  const out = join(mkdtempSync(join(tmpdir(), 'mlp-card-')), 'cards');
+  const result = inHome(home, ['card', 'mlp-prod-loans/3', '--local', 'prod', '--out', out, '--json']);
+  expect(result.status).toBe(0);
+  const written = JSON.parse(result.stdout);
+  expect(written).toMatchObject({
+    card: {
+      model: { version: 'mlp-prod-loans/3', status: 'Approved' },
+      data: { datasetVersion: expect.stringMatching(/^[0-9a-f]{64}$/), window: { column: 'originated_on' } },
+      metrics: { aucInterval: { confidence: 0.95 } },
+      governance: { approval: { event: 'approved', reason: 'approved as jane.obrien@bank.example' } },
+    },
+    stored: { json: 's3://mlp-local-prod-models/loans/cards/mlp-prod-loans-3.json' },
+    files: { json: join(out, 'mlp-prod-loans-3.card.json'), html: join(out, 'mlp-prod-loans-3.card.html') },
+  });
+  expect(JSON.parse(readFileSync(written.files.json, 'utf8'))).toEqual(written.card);
+  const page = renderPage(written.files.html, join(out, 'card.png'), 1100, 3000);
+  expect(page.dom).toContain('Model card: mlp-prod-loans/3');
+  expect(page.dom).toContain(`approved by <span class="principal">os-user:${account}</span>`);
+  expect(page.dom).toContain(`<td class="num" id="auc">${written.card.metrics.auc.toFixed(4)}</td>`);
+
+  const unknown = inHome(home, ['card', 'mlp-prod-loans/9', '--local', 'prod']);
+  expect(unknown.status).toBe(2);
+  expect(errorOf(unknown).message).toContain('no model version mlp-prod-loans/9 in the local registry of prod');
+});
+
 test('usage mistakes exit 2 before anything runs, and name the problem', () => {
   const cases: [string[], string][] = [
     [['retrain', '--approve-as', 'bob'], 'dev promotes without a human approval'],
