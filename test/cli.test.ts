@@ -48,6 +48,7 @@ const PRINTING = [
   'monitor',
   'report',
   'audit',
+  'card',
 ];
 
 test('the commands are the documented ones', () => {
