@@ -140,7 +140,7 @@ export function advanceBank(path: string, options: AdvanceOptions): AdvanceSumma
       const moved = db.prepare('UPDATE customers SET updated_at = ? WHERE customer_id = ?');
       const balances = chance(RATES.balances);
       const leaving = chance(RATES.leaving);
-      const writer = new BankWriter(db, random);
+      const writer = new BankWriter(db, random, clock.seed);
       let balanceChanges = 0;
       let leftCustomers = 0;
       for (const id of customers) {

@@ -2,7 +2,9 @@
  * A deterministic synthetic retail bank in SQLite, the embedded stand-in for the bank's Oracle warehouse:
  * customers with direct identifiers (name, national id, e-mail, phone) and quasi-identifiers (birth date,
  * postcode), accounts and balances, monthly transaction aggregates, and loans whose 12-month default label
- * depends on the features through a logistic model (real, learnable signal). Same seed, same bank.
+ * depends on the features through a logistic model (real, learnable signal). Same seed, same bank. The customers'
+ * protected attributes (birth date, recorded sex) are also in a view of their own, `loan_protected_attributes`,
+ * which the agent extracts under its own policy for the fairness gate, never as features.
  */
 import { existsSync, linkSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -171,7 +173,7 @@ CREATE TABLE bank_clock (
 CREATE TABLE customers (
   customer_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, national_id TEXT NOT NULL UNIQUE, email TEXT,
   phone TEXT, birth_date TEXT NOT NULL, postcode TEXT NOT NULL, region TEXT NOT NULL, employment_status TEXT,
-  annual_income REAL, customer_since TEXT NOT NULL, updated_at TEXT NOT NULL, left_on TEXT);
+  annual_income REAL, customer_since TEXT NOT NULL, updated_at TEXT NOT NULL, left_on TEXT, sex TEXT);
 CREATE TABLE accounts (
   account_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers, account_type TEXT NOT NULL,
   opened_on TEXT NOT NULL, balance REAL NOT NULL);
@@ -201,6 +203,9 @@ FROM loans l JOIN customers c USING (customer_id) JOIN customer_aggregates a USI
 CREATE VIEW loan_outcomes_known AS
 SELECT o.loan_id, o.defaulted AS defaulted_12m, o.known_on
 FROM loan_outcomes o JOIN bank_clock k ON k.id = 1 AND o.known_on <= k.as_of;
+CREATE VIEW loan_protected_attributes AS
+SELECT l.loan_id, c.birth_date, c.sex, l.updated_at
+FROM loans l JOIN customers c USING (customer_id);
 `;
 
 /** Days until a loan's outcome is known: the label is default within 12 months of origination. */
@@ -302,8 +307,10 @@ export class BankWriter {
   constructor(
     db: Database.Database,
     private readonly random: () => number,
+    /** The bank's seed: the protected attributes are drawn from a stream of their own (see {@link sexOf}). */
+    private readonly seed: number,
   ) {
-    this.insertCustomer = db.prepare('INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)');
+    this.insertCustomer = db.prepare('INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)');
     this.insertAccount = db.prepare('INSERT INTO accounts VALUES (?,?,?,?,?)');
     this.insertMonth = db.prepare('INSERT INTO monthly_transactions VALUES (?,?,?,?,?)');
     this.insertAggregate = db.prepare('INSERT INTO customer_aggregates VALUES (?,?,?,?,?,?,?)');
@@ -352,6 +359,7 @@ export class BankWriter {
       income,
       dateFromDays(today - tenureDays),
       `${dateFromDays(updated)}T00:00:00Z`,
+      sexOf(this.seed, id),
     );
 
     const nAccounts = 1 + Math.floor(random() * 3);
@@ -431,6 +439,17 @@ export class BankWriter {
   }
 }
 
+/**
+ * A customer's recorded sex: `female` (50.5%), `male` (48%) or not recorded (NULL, 1.5%), independent of
+ * everything else about the customer (so a fair model can pass the fairness gate on it). Drawn from a stream
+ * seeded by the bank's seed and the customer's id, apart from the bank's own: adding the attribute changed no
+ * other value of a bank of a given seed.
+ */
+export function sexOf(seed: number, customerId: number): string | null {
+  const draw = prng((Math.imul(seed ^ 0x5e7, 2246822519) ^ Math.imul(customerId, 3266489917)) >>> 0)();
+  return draw < 0.505 ? 'female' : draw < 0.985 ? 'male' : null;
+}
+
 /** The bank's clock: the date it stands at, the seed it grew from and how many advances it has taken. */
 export interface BankClock {
   readonly asOf: string;
@@ -476,7 +495,7 @@ export function seedBank(path: string, options: SeedOptions): SeedSummary {
     db.pragma('synchronous = OFF');
     db.exec(SCHEMA);
     db.prepare('INSERT INTO bank_clock VALUES (1, ?, ?, 0)').run(asOfDate, seed);
-    const writer = new BankWriter(db, random);
+    const writer = new BankWriter(db, random, seed);
     let defaults = 0;
     let labelled = 0;
     const originate = () => asOf - Math.floor(random() * ORIGINATION_SPREAD_DAYS);

@@ -4,18 +4,15 @@
  * realised quality per version and cohort month (quality.ts). Outcomes come from an agent dataset of their own
  * (config `retraining.outcomes`), whose landed extracts the job merges into that dataset's curated table first,
  * as Prepare does for the training dataset (checksums, schema, gaps); or, without one, from the label column of
- * the training dataset's curated table. The report goes beside the drift reports; its metrics are EstimatedAuc
- * and RealisedAuc (dimensions ModelVersion and Cohort).
+ * the training dataset's curated table (either is read as a side table: ../curated/side-table.ts). The report
+ * goes beside the drift reports; its metrics are EstimatedAuc and RealisedAuc (dimensions ModelVersion and Cohort).
  */
-import { join } from 'node:path';
-import { capture, landing, s3Uri } from '../../contracts/s3-layout';
+import { capture, s3Uri } from '../../contracts/s3-layout';
 import { CaptureError, parseCapture } from '../../lambdas/monitoring/capture';
 import type { ArtifactStore } from '../artifact-store';
-import { CuratedTables, type TableLog } from '../curated/curated-table';
-import { type Engine, quoteName, withEngine } from '../curated/duckdb-engine';
-import { parquetSource } from '../curated/training-set';
-import { snapshotSql } from '../curated/training-set-sql';
-import { type LoadedManifest, loadManifest } from '../extract-manifest';
+import { quoteName } from '../curated/duckdb-engine';
+import { readSideTable, type SideTable } from '../curated/side-table';
+import type { LoadedManifest } from '../extract-manifest';
 import { StepError } from '../step-error';
 import { type QualityReport, qualityReport, type ScoredPrediction } from './quality';
 
@@ -133,84 +130,26 @@ export async function runQualityJob(
  */
 async function knownLabels(store: ArtifactStore, settings: QualityJobSettings, problems: string[]) {
   const source = settings.outcomes;
-  const tables = new CuratedTables(store, {
+  const table: SideTable = {
     dataset: source.dataset,
     keyColumn: source.keyColumn,
-    buckets: { ...source.buckets, models: '' },
-  });
+    trainingDataset: settings.dataset,
+    buckets: source.buckets,
+    mergeLanded: source.mergeLanded,
+    kind: 'outcomes',
+    awaitedBy: 'realised quality',
+    check: (loaded) => checkOutcomes(loaded, source),
+  };
   const labels = new Map<string, number>();
-  await withEngine(async (engine) => {
-    if (source.mergeLanded) await mergeLanded(store, tables, source, engine, problems);
-    const log = await tables.current();
-    if (!log || log.entries.length === 0) return;
-    if (source.mergeLanded) {
-      const joins = await joinsTrainingTable(store, settings, log);
-      if (joins !== true) {
-        problems.push(`${joins}: their keys do not join, no outcomes read`);
-        return;
-      }
-    }
-    const missing = [source.keyColumn, source.label].filter((c) => !(c in log.schema));
-    if (missing.length > 0) {
-      problems.push(`the curated ${source.dataset} table has no column ${missing.join(' or ')}: no outcomes read`);
-      return;
-    }
-    // Into the directory merge downloads to: the files it fetched are not fetched again.
-    const files = await tables.download(log, log.entries.length, join(engine.scratch, 'table'));
-    let other = 0;
-    for (const row of await engine.rows(labelsSql(log, source, files))) {
-      const value = Number(row.l);
-      if (value === 0 || value === 1) labels.set(String(row.k), value);
-      else other++;
-    }
-    if (other > 0) problems.push(`${other} outcome(s) of ${source.label} are neither 0 nor 1: left out`);
-  });
+  const rows = await readSideTable(store, table, [source.label], problems, `${quoteName(source.label)} IS NOT NULL`);
+  let other = 0;
+  for (const row of rows ?? []) {
+    const value = Number(row[source.label]);
+    if (value === 0 || value === 1) labels.set(String(row.k), value);
+    else other++;
+  }
+  if (other > 0) problems.push(`${other} outcome(s) of ${source.label} are neither 0 nor 1: left out`);
   return labels;
-}
-
-/**
- * Whether the outcomes table's keys can join the training table's: the same key id, and the key pseudonymised
- * in the same domain (where both tables recorded one). True, or what differs.
- */
-async function joinsTrainingTable(store: ArtifactStore, settings: QualityJobSettings, log: TableLog) {
-  const { outcomes } = settings;
-  const tables = new CuratedTables(store, {
-    dataset: settings.dataset,
-    keyColumn: outcomes.keyColumn,
-    buckets: { ...outcomes.buckets, models: '' },
-  });
-  const kid = await tables.currentKid();
-  if (kid === undefined) return true;
-  if (kid !== log.kid) {
-    return (
-      `the ${outcomes.dataset} table is pseudonymised under key id ${log.kid}, the ${settings.dataset} table under ` +
-      `${kid} (re-extract ${outcomes.dataset} under ${kid})`
-    );
-  }
-  const training = await tables.log(kid);
-  const ours = log.pseudonyms?.[outcomes.keyColumn];
-  const theirs = training?.pseudonyms?.[training.keyColumn];
-  if (ours !== undefined && theirs !== undefined && ours !== theirs) {
-    return (
-      `the ${outcomes.dataset} table pseudonymises ${outcomes.keyColumn} as ${ours}, the ${settings.dataset} table ` +
-      `its key as ${theirs} (declare one linkAs on both keys, under a new key id)`
-    );
-  }
-  return true;
-}
-
-/** The latest version of every key as of the last merged manifest (as a training set's snapshot takes it). */
-function labelsSql(log: TableLog, source: OutcomeSource, files: readonly string[]): string {
-  const snapshot = snapshotSql(
-    parquetSource(files),
-    [source.keyColumn, source.label],
-    { keyColumn: source.keyColumn, watermarkColumn: log.watermarkColumn },
-    log.entries.length,
-  );
-  return (
-    `SELECT ${quoteName(source.keyColumn)} AS k, ${quoteName(source.label)} AS l FROM (${snapshot}) AS s ` +
-    `WHERE ${quoteName(source.label)} IS NOT NULL`
-  );
 }
 
 /** An outcomes extract must be of the dataset and carry the key and a numeric label. */
@@ -228,38 +167,5 @@ function checkOutcomes({ manifest }: LoadedManifest, source: OutcomeSource): voi
   ];
   if (problems.length > 0) {
     throw new StepError('SchemaMismatch', `run ${manifest.runId} is no outcomes extract: ${problems.join('; ')}`);
-  }
-}
-
-/** Merges the outcomes dataset's latest landed extract, and whatever landed before it that the table lacks. */
-async function mergeLanded(
-  store: ArtifactStore,
-  tables: CuratedTables,
-  source: OutcomeSource,
-  engine: Engine,
-  problems: string[],
-): Promise<void> {
-  const bucket = s3Uri(source.buckets.landing, '');
-  const prefix = landing.datasetPrefix(source.dataset);
-  const manifests = (await store.list(s3Uri(source.buckets.landing, prefix)))
-    .map((uri) => uri.slice(bucket.length))
-    .filter((key) => landing.isManifestKey(key, source.dataset))
-    .sort();
-  const latest = manifests.at(-1);
-  if (latest === undefined) {
-    problems.push(`no outcomes extract under ${prefix} yet: realised quality waits for the agent's ${source.dataset}`);
-    return;
-  }
-  try {
-    const loaded = await loadManifest(store, s3Uri(source.buckets.landing, latest));
-    checkOutcomes(loaded, source);
-    for (const earlier of await tables.missingBefore(loaded, latest)) {
-      checkOutcomes(earlier, source);
-      await tables.merge(engine, earlier, earlier.uri.slice(bucket.length));
-    }
-    await tables.merge(engine, loaded, latest);
-  } catch (error) {
-    if (!(error instanceof StepError)) throw error;
-    problems.push(`outcomes extract ${latest} not merged: ${error.message.slice(0, 300)}`);
   }
 }

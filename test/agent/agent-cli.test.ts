@@ -64,6 +64,7 @@ test('agent run: dry run writes nothing, a run stores a manifest, the next is in
     datasets: [
       { dataset: 'loans', sql: expect.stringContaining('FROM "loan_features"') },
       { dataset: 'loan_outcomes', sql: expect.stringContaining('FROM "loan_outcomes_known"') },
+      { dataset: 'loan_attributes', sql: expect.stringContaining('FROM "loan_protected_attributes"') },
     ],
   });
   expect(existsSync(join(home, 's3'))).toBe(false);
@@ -73,9 +74,9 @@ test('agent run: dry run writes nothing, a run stores a manifest, the next is in
   // Off a terminal, progress is JSON lines on stderr; the result is one JSON line per dataset on stdout.
   const progress = progressOf(real);
   expect(progress[0]).toMatchObject({ progress: 'loans: read and anonymise', event: 'start' });
-  expect(progress.at(-1)).toMatchObject({ progress: 'loan_outcomes: store parts', event: 'done' });
+  expect(progress.at(-1)).toMatchObject({ progress: 'loan_attributes: store parts', event: 'done' });
   const results = jsonLines(real.stdout) as { dataset: string; rows: number; manifestKey: string }[];
-  expect(results.map((r) => r.dataset)).toEqual(['loans', 'loan_outcomes']);
+  expect(results.map((r) => r.dataset)).toEqual(['loans', 'loan_outcomes', 'loan_attributes']);
   for (const result of results) {
     expect(result.manifestKey).toMatch(new RegExp(`^landing/${result.dataset}/.*/_manifest\\.json$`));
     const manifest = join(home, 's3', 'mlp-local-landing', ...result.manifestKey.split('/'));
@@ -86,6 +87,7 @@ test('agent run: dry run writes nothing, a run stores a manifest, the next is in
     datasets: [
       { dataset: 'loans', rows: 0, manifestKey: null },
       { dataset: 'loan_outcomes', rows: 0, manifestKey: null },
+      { dataset: 'loan_attributes', rows: 0, manifestKey: null },
     ],
   });
 

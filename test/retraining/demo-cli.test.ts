@@ -66,12 +66,15 @@ test('the demo seeds, extracts, retrains, serves and scores, and can run again i
         realised: expect.objectContaining({ auc: expect.any(Number) }),
       }),
     ]);
-    // The outcomes came as the agent's own dataset: every outcome the bank knew, then the month's matured ones.
+    // The outcomes came as the agent's own dataset: every outcome the bank knew, then the month's matured ones;
+    // the protected attributes as another, watermarked as the loans are.
     expect(out.extract.alongside).toEqual([
       expect.objectContaining({ dataset: 'loan_outcomes', rows: out.seeded.labelledLoans }),
+      expect.objectContaining({ dataset: 'loan_attributes', rows: expect.any(Number) }),
     ]);
     expect(out.secondMonth.extract.alongside).toEqual([
       expect.objectContaining({ dataset: 'loan_outcomes', rows: out.secondMonth.advanced.matured }),
+      expect.objectContaining({ dataset: 'loan_attributes', rows: expect.any(Number) }),
     ]);
     expect(existsSync(join(home, 'examples', 'loans-shifted.csv'))).toBe(true);
     expect(out.secondMonth.extract.rows).toBeLessThan(out.extract.rows / 4);
