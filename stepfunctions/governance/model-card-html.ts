@@ -4,6 +4,7 @@
  */
 import type { AttributeFairness } from '../../contracts/fairness';
 import { escapeHtml } from '../escape-html';
+import { htmlPage } from '../html-page';
 import type { CardDecision, ModelCard } from './model-card';
 
 const STYLE = `
@@ -175,23 +176,12 @@ export function renderModelCard(card: ModelCard): string {
             .join('')}</table>`
         : '<p class="none">The approval trail holds no entry about this version.</p>'),
   );
-  if (card.missing.length) {
-    sections.push(`<h2>Not shown</h2><ul id="missing">${card.missing.map((m) => `<li>${e(m)}</li>`).join('')}</ul>`);
-  }
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Model card ${e(model.version)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>Model card: ${e(model.version)}</h1>
-<p class="sub">Environment ${e(card.environment)} · generated ${e(card.generatedAt)} · ${e(card.format)}</p>
-${sections.join('\n')}
-</body>
-</html>
-`;
+  return htmlPage({
+    kind: 'Model card',
+    subject: model.version,
+    subtitle: `Environment ${card.environment} · generated ${card.generatedAt} · ${card.format}`,
+    style: STYLE,
+    sections,
+    missing: card.missing,
+  });
 }

@@ -6,7 +6,7 @@
  * version's evaluation and records where in the registry.
  */
 import type { FairnessReport, Interval } from '../../contracts/fairness';
-import type { ModelMetrics } from '../../contracts/model-metrics';
+import type { Evaluation } from '../steps/evaluate';
 import type { FeatureSpec } from '../../lambdas/features/feature-spec';
 import type { DriftBaseline } from '../../lambdas/monitoring/drift-baseline';
 import type { TrainingSetLineage } from '../curated/training-set';
@@ -19,20 +19,9 @@ export const MODEL_CARD_FORMAT = 'mlp.model-card/1';
 /** What the card says when the evaluation carries no fairness report. */
 export const NO_FAIRNESS = 'no fairness evaluation configured/recorded for this version';
 
-/** The parts of Evaluate's document (`models.evaluationKey`) the card reads. */
-export interface EvaluationDocument {
-  readonly evaluationUri?: string;
-  readonly baselineUri?: string;
-  readonly modelSha256?: string;
-  readonly candidate: ModelMetrics;
-  readonly champion: {
-    readonly modelVersion: string;
-    readonly datasetVersion: string;
-    readonly metrics: ModelMetrics;
-  } | null;
-  /** Present once Evaluate computes fairness (config `retraining.fairness`). */
-  readonly fairness?: FairnessReport;
-}
+/** The parts of Evaluate's document (`models.evaluationKey`) the card reads: the Evaluation it records. */
+export type EvaluationDocument = Pick<Evaluation, 'candidate' | 'champion' | 'fairness'> &
+  Partial<Pick<Evaluation, 'evaluationUri' | 'baselineUri' | 'modelSha256'>>;
 
 /** AUC with its interval: Hanley & McNeil (1982) from AUC, positives and negatives, normal approximation. */
 export interface AucInterval extends Interval {

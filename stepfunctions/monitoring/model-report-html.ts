@@ -8,6 +8,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { ModelMetrics } from '../../contracts/model-metrics';
 import type { ModelReportData } from './model-report';
 import { escapeHtml } from '../escape-html';
+import { htmlPage } from '../html-page';
 import {
   calibrationSpec,
   importanceSpec,
@@ -160,25 +161,12 @@ export async function renderModelReport(data: ModelReportData): Promise<string> 
     sections.push('<h2>Quality in production</h2><p class="none">No quality report of this version yet.</p>');
   }
 
-  if (data.missing.length) {
-    sections.push(
-      `<h2>Not shown</h2><ul id="missing">${data.missing.map((m) => `<li>${escapeHtml(m)}</li>`).join('')}</ul>`,
-    );
-  }
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Model report ${escapeHtml(model.version)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>Model report: ${escapeHtml(model.version)}</h1>
-<p class="sub">Environment ${escapeHtml(data.environment)} · generated ${escapeHtml(data.generatedAt)}</p>
-${sections.join('\n')}
-</body>
-</html>
-`;
+  return htmlPage({
+    kind: 'Model report',
+    subject: model.version,
+    subtitle: `Environment ${data.environment} · generated ${data.generatedAt}`,
+    style: STYLE,
+    sections,
+    missing: data.missing,
+  });
 }
