@@ -9,7 +9,7 @@
  * bucket, `$MLP_HOME/s3/mlp-local-<env>-audit/approvals/<env>/`.
  *
  * Who decided, as the writer ran: the state machine for its own decisions, the operating-system account for a
- * local human decision (kind `iam` is for a caller's IAM identity, which `mlp approve` does not record yet).
+ * local human decision, the caller's IAM identity (STS) for `mlp approve --env` (approval-decision.ts).
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
