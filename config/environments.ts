@@ -67,6 +67,23 @@ const LOANS_MODEL: Omit<EnvironmentInput['retraining'], 'promotion' | 'requireAp
       purpose: { code: 'PUR01', text: 'Purpose of the loan' },
     },
   },
+  // The fairness gate: age band and recorded sex from the restricted loan_attributes extract, never features.
+  // Loans are approved below a 0.3 probability of default. A group's calibration is judged to 0.1: a group of
+  // the smallest judged size (100 rows) has a sampling error of about ±0.08 on its observed default rate, so a
+  // tighter limit would fail well-calibrated models by chance.
+  fairness: {
+    dataset: 'loan_attributes',
+    attributes: ['birth_date', 'sex'],
+    approvalThreshold: 0.3,
+    confidence: 0.95,
+    minGroupSize: 100,
+    limits: {
+      minApprovalRatio: 0.8,
+      maxEqualOpportunityDifference: 0.1,
+      maxCalibrationGap: 0.1,
+      maxMissingFraction: 0.05,
+    },
+  },
   canary: { percent: 10, minutes: 10 },
 };
 
@@ -93,7 +110,7 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
     onPrem: {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.dev.bank.example',
-      datasets: ['loans', 'loan_outcomes'],
+      datasets: ['loans', 'loan_outcomes', 'loan_attributes'],
     },
     retraining: {
       ...LOANS_MODEL,
@@ -124,7 +141,7 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
     onPrem: {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.staging.bank.example',
-      datasets: ['loans', 'loan_outcomes'],
+      datasets: ['loans', 'loan_outcomes', 'loan_attributes'],
     },
     retraining: {
       ...LOANS_MODEL,
@@ -156,7 +173,7 @@ export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = {
     onPrem: {
       caCertificateFile: EXAMPLE_CA,
       agentCertificateCommonName: 'mlp-agent.prod.bank.example',
-      datasets: ['loans', 'loan_outcomes'],
+      datasets: ['loans', 'loan_outcomes', 'loan_attributes'],
     },
     retraining: {
       ...LOANS_MODEL,

@@ -16,6 +16,7 @@ import { acknowledgeGrants, wildcardFinding } from '../compliance/acknowledge';
 import { PlatformFunction, type PlatformFunctionProps } from '../constructs/platform-function';
 import { NATIVE_MODULES } from '../lambda-bundling';
 import type { ObjectAccess } from './object-access';
+import { grantSideTableMerge } from './side-table-access';
 
 /** The live scorer the deployer shifts and watches. */
 export interface ScorerTarget {
@@ -119,7 +120,17 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
       ephemeralStorageMb: 10_240,
       reservedConcurrency: 1,
     }),
-    evaluate: step('EvaluateStep', STEP_HANDLERS.evaluate, 2048, Duration.minutes(10)),
+    // With the fairness gate, Evaluate merges the attributes dataset's extracts with DuckDB (as the quality job
+    // merges outcomes), one at a time: each merge rewrites that table's log.
+    evaluate: step(
+      'EvaluateStep',
+      STEP_HANDLERS.evaluate,
+      2048,
+      Duration.minutes(10),
+      settings.fairness
+        ? { nodeModules: [NATIVE_MODULES.duckdb], ephemeralStorageMb: 10_240, reservedConcurrency: 1 }
+        : {},
+    ),
     gate: step('GateStep', STEP_HANDLERS.gate, 256, Duration.seconds(30)),
     deployer: step('DeployerStep', STEP_HANDLERS.deployer, 512, Duration.minutes(5)),
     ...(props.approvalTopic
@@ -149,6 +160,20 @@ export function createRetrainingSteps(stack: Stack, props: RetrainingStepsProps)
     objects: [{ bucket: 'models', prefix: models.evaluationsPrefix(dataset) }],
     why: WHY.evaluations,
   });
+  // The fairness gate's protected attributes: their restricted dataset is read by Evaluate alone.
+  if (settings.fairness) {
+    grantSideTableMerge(objects, evaluate.function, {
+      side: settings.fairness.dataset,
+      training: dataset,
+      sids: {
+        readTable: 'ReadAttributesTable',
+        listTable: 'ListAttributesTable',
+        mergeTable: 'MergeAttributes',
+        readExtracts: 'ReadAttributeExtracts',
+        listExtracts: 'ListAttributeExtracts',
+      },
+    });
+  }
   objects.read(deployer.function, {
     sid: 'ReadCandidates',
     objects: [

@@ -20,13 +20,14 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config';
-import { capture, curated, landing, models } from '../../contracts/s3-layout';
+import { capture, curated, models } from '../../contracts/s3-layout';
 import { NATIVE_MODULES } from '../lambda-bundling';
 import { SCORER_METRIC, SCORER_SERVICE, scorerMetricsNamespace } from '../../contracts/scorer-metrics';
 import { driftAlarmName, MONITORING_SERVICE } from '../../contracts/monitoring-metrics';
 import { monitoringSettings } from '../../stepfunctions/monitoring/monitoring-settings';
 import { PlatformFunction, type PlatformFunctionProps } from '../constructs/platform-function';
 import { ObjectAccess } from '../retraining/object-access';
+import { grantSideTableMerge } from '../retraining/side-table-access';
 
 /** Properties of {@link MonitoringStack}. */
 export interface MonitoringStackProps extends StackProps {
@@ -170,28 +171,23 @@ export class MonitoringStack extends Stack {
     // Outcomes: the outcomes dataset's curated table, which the job merges the landed extracts into (read and
     // write, that table only); without an outcomes dataset, the training dataset's table, read only.
     const outcomes = config.retraining.outcomes?.dataset;
-    const table = { bucket: 'curated' as const, prefix: curated.tablesPrefix(outcomes ?? dataset) };
-    const why = "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.";
-    objects.read(quality, { sid: 'ReadCuratedTable', objects: [table], why });
-    objects.list(quality, 'curated', `${table.prefix}*`, 'ListCuratedTable');
     if (outcomes) {
-      // The training table's pointer and logs: its key id and key domain must be the outcomes table's, or their
-      // keys cannot join. Never its files.
-      const trainingPointer = { bucket: 'curated' as const, prefix: curated.currentTableKey(dataset) };
-      const trainingLogs = { bucket: 'curated' as const, prefix: `${curated.tablesPrefix(dataset)}*/_log.json` };
-      objects.read(quality, {
-        sid: 'ReadTrainingTableLog',
-        objects: [trainingPointer, trainingLogs],
-        why: "the pointer's and each key id's log key (the helper ends every prefix with a wildcard).",
+      grantSideTableMerge(objects, quality, {
+        side: outcomes,
+        training: dataset,
+        sids: {
+          readTable: 'ReadCuratedTable',
+          listTable: 'ListCuratedTable',
+          mergeTable: 'MergeOutcomes',
+          readExtracts: 'ReadOutcomeExtracts',
+          listExtracts: 'ListOutcomeExtracts',
+        },
       });
-      objects.list(quality, 'curated', `${curated.tablesPrefix(dataset)}*`, 'ListTrainingTable');
-      objects.write(quality, { sid: 'MergeOutcomes', objects: [table], why });
-      objects.read(quality, {
-        sid: 'ReadOutcomeExtracts',
-        objects: [{ bucket: 'landing', prefix: landing.datasetPrefix(outcomes) }],
-        why: "extracts are keyed by the agent's run id.",
-      });
-      objects.list(quality, 'landing', `${landing.datasetPrefix(outcomes)}*`, 'ListOutcomeExtracts');
+    } else {
+      const table = { bucket: 'curated' as const, prefix: curated.tablesPrefix(dataset) };
+      const why = "the curated table's files are keyed by the pseudonymisation key id and the agent's run id.";
+      objects.read(quality, { sid: 'ReadCuratedTable', objects: [table], why });
+      objects.list(quality, 'curated', `${table.prefix}*`, 'ListCuratedTable');
     }
     this.estimatedAucAlarm = new cloudwatch.Alarm(this, 'EstimatedAuc', {
       alarmName: `mlp-${envName}-estimated-auc`,

@@ -3,6 +3,8 @@
  * with the current champion (each under its own feature spec) on the very same rows. Writes the evaluation
  * next to the model and returns the metrics the Gate and the registry use; writes the candidate's drift
  * baseline beside it: Prepare's training bins plus the histogram of the candidate's scores on the test split.
+ * With config `retraining.fairness`, it also reports the candidate's decisions by protected group, the attributes
+ * joined by pseudonymous key from their restricted dataset (../governance/fairness-attributes.ts).
  */
 import { createHash } from 'node:crypto';
 import { parseFeatureSpec } from '../../lambdas/features/feature-spec';
@@ -14,6 +16,7 @@ import { models, s3Uri } from '../../contracts/s3-layout';
 import { parseTestRecords, type TestRecord } from '../../contracts/test-records';
 import type { FairnessReport } from '../../contracts/fairness';
 import type { ArtifactStore } from '../artifact-store';
+import { fairnessOfCandidate } from '../governance/fairness-attributes';
 import { readChampion } from '../champion';
 import { binaryMetrics, type ModelMetrics, rocCurve, scoreHistogram } from '../model-metrics';
 import { StepError } from '../step-error';
@@ -97,12 +100,21 @@ export function evaluateStep({ store, settings }: StepDependencies) {
     const trainingBins = readDriftBaseline(await store.get(prepared.baselineUri), prepared.baselineUri);
     const baseline = { ...trainingBins, score: numericBins(scored.predictions) };
     await store.put(baselineUri, `${JSON.stringify(baseline, null, 2)}\n`);
+    const fairness = settings.fairness
+      ? await fairnessOfCandidate(
+          store,
+          settings,
+          settings.fairness,
+          rows.map((r, i) => ({ key: r.key, label: r.label, score: scored.predictions[i] })),
+        )
+      : undefined;
     const evaluation: Evaluation = {
       evaluationUri,
       baselineUri,
       modelSha256: candidate.sha256,
       candidate: candidateMetrics,
       champion,
+      ...(fairness ? { fairness } : {}),
     };
     // The curves go into the document only (the report draws them), not into the state machine's state.
     const curves = {

@@ -78,7 +78,6 @@ test('fails closed: no report, or one with problems', () => {
 test('the configuration keeps protected attributes out of the model and apart from the training data', () => {
   const withFairness = (fairness: Partial<FairnessPolicy>) => {
     const env = structuredClone(ENVIRONMENTS.dev);
-    env.onPrem.datasets = [...env.onPrem.datasets, 'loan_attributes'];
     env.retraining.fairness = { ...POLICY, ...fairness, attributes: [...(fairness.attributes ?? POLICY.attributes)] };
     return () => loadEnvironment('dev', { environments: { dev: env } });
   };

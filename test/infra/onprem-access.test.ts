@@ -97,12 +97,19 @@ describe.each(['dev', 'staging', 'prod'])('%s on-prem access', (envName) => {
 test('each configured dataset gets its own prefix, and nothing broader', () => {
   const dev = ENVIRONMENTS.dev;
   const { stages } = synthesizePlatform(['dev'], {
-    environments: { dev: { ...dev, onPrem: { ...dev.onPrem, datasets: ['loans', 'loan_outcomes', 'cards'] } } },
+    environments: {
+      dev: { ...dev, onPrem: { ...dev.onPrem, datasets: ['loans', 'loan_outcomes', 'loan_attributes', 'cards'] } },
+    },
   });
   const statement = Object.values(templateOf(stages.dev, 'onPremAccess').findResources('AWS::IAM::ManagedPolicy'))[0]
     .Properties.PolicyDocument.Statement[0];
   const tails = (statement.Resource as Array<{ 'Fn::Join': [string, [unknown, string]] }>).map(
     (r) => r['Fn::Join'][1][1],
   );
-  expect(tails.sort()).toEqual(['/landing/cards/*', '/landing/loan_outcomes/*', '/landing/loans/*']);
+  expect(tails.sort()).toEqual([
+    '/landing/cards/*',
+    '/landing/loan_attributes/*',
+    '/landing/loan_outcomes/*',
+    '/landing/loans/*',
+  ]);
 });

@@ -166,8 +166,36 @@ test('each role of the Retraining stack has exactly the grants written here', ()
         },
         { sid: 'WriteEvaluations', actions: 's3:PutObject', resources: 'models-bucket/loans/evaluations/*' },
         { sid: 'DecryptObjects', actions: 'kms:Decrypt', resources: 'key:landing | key:models' },
-        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:models' },
+        // The models' key, and the curated bucket's for the attributes table it merges.
+        { sid: 'EncryptObjects', actions: 'kms:GenerateDataKey', resources: 'key:landing | key:models' },
         LIST_CHAMPION_POINTER,
+        // The fairness gate's protected attributes: the restricted dataset's extracts, merged into its own
+        // table; of the training table only the pointer and logs (ReadTestSplit covers them already).
+        {
+          sid: 'ReadAttributeExtracts',
+          actions: 's3:GetObject',
+          resources: 'landing-bucket/landing/loan_attributes/*',
+        },
+        {
+          sid: 'ListAttributeExtracts',
+          actions: 's3:ListBucket',
+          resources: 'landing-bucket',
+          condition: { StringLike: { 's3:prefix': ['landing/loan_attributes/*'] } },
+        },
+        { sid: 'ReadAttributesTable', actions: 's3:GetObject', resources: 'curated-bucket/loan_attributes/table/*' },
+        { sid: 'MergeAttributes', actions: 's3:PutObject', resources: 'curated-bucket/loan_attributes/table/*' },
+        {
+          sid: 'ListAttributesTable',
+          actions: 's3:ListBucket',
+          resources: 'curated-bucket',
+          condition: { StringLike: { 's3:prefix': ['loan_attributes/table/*'] } },
+        },
+        {
+          sid: 'ReadTrainingTableLog',
+          actions: 's3:GetObject',
+          resources: 'curated-bucket/loans/table/*/_log.json* | curated-bucket/loans/table/current.json*',
+        },
+        { ...LIST_CURATED_TABLE, sid: 'ListTrainingTable' },
       ],
       GateStepFunctionServiceRole: [XRAY, ...APPROVAL_TRAIL],
       DeployerStepFunctionServiceRole: [

@@ -9,6 +9,7 @@
  *
  * It also measures least privilege: every call each role made, and the permissions it holds that nothing used.
  */
+import type { FairnessReport } from '../../contracts/fairness';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -120,17 +121,24 @@ class DeployedStage {
       kmsKeyId: 'key',
       client,
     });
-    const source = new SqliteSource(bank);
-    try {
-      const result = await runExtract(config, config.datasets[0], {
-        source,
-        store,
-        key: Buffer.alloc(32, 4),
-        now: () => new Date(Date.UTC(2026, 11, 1, 9, this.runs)),
-      });
-      this.manifestKey = result.manifestKey!;
-    } finally {
-      await source.close();
+    // The loans, then the protected attributes the fairness gate joins (a dataset of its own).
+    for (const name of [this.settings.dataset, this.settings.fairness!.dataset]) {
+      const source = new SqliteSource(bank);
+      try {
+        const result = await runExtract(
+          config,
+          config.datasets.find((d) => d.name === name)!,
+          {
+            source,
+            store,
+            key: Buffer.alloc(32, 4),
+            now: () => new Date(Date.UTC(2026, 11, 1, 9, this.runs)),
+          },
+        );
+        if (name === this.settings.dataset) this.manifestKey = result.manifestKey!;
+      } finally {
+        await source.close();
+      }
     }
   }
 
@@ -304,6 +312,11 @@ describe('dev, as a bank runs it over time', () => {
     expect(execution.output?.gate).toMatchObject({ promote: true });
     expect(execution.path).toEqual(PROMOTED_PATH);
     expect(outcomeOf(execution)).toMatchObject({ outcome: 'Promoted', modelVersion: 'mlp-dev-loans/1' });
+    // Evaluate merged the attributes extract as its own role and joined every test row by pseudonymous key.
+    const fairness = (execution.output as { evaluation: { fairness: FairnessReport } }).evaluation.fairness;
+    expect(fairness.problems).toEqual([]);
+    expect(fairness.joined).toBe(fairness.rows);
+    expect(fairness.attributes.map((a) => a.attribute)).toEqual(dev.settings.fairness!.attributes);
     // The canary's own traffic was served, and answered 200.
     expect(canary.filter((a) => a.version === '2').length).toBeGreaterThan(0);
     expect(canary.filter((a) => a.version === '2').every((a) => a.status === 200)).toBe(true);

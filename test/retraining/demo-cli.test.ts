@@ -367,7 +367,12 @@ test('every version has the model card its pipeline wrote, recorded in the regis
       gate: { event: 'gate-passed' },
       approval: { event: 'rejected', principal: `os-user:${account}`, reason: 'rejected as alice: too new' },
     },
-    fairnessNote: 'no fairness evaluation configured/recorded for this version',
+    // The fairness gate judged it on age band and sex, joined from the restricted attributes extract.
+    fairness: {
+      problems: [],
+      attributes: [{ attribute: 'birth_date' }, { attribute: 'sex' }],
+    },
+    fairnessNote: null,
     missing: [],
   });
   expect(cardOf('dev', 'mlp-dev-loans-4')).toMatchObject({
@@ -394,6 +399,12 @@ test('every version has the model card its pipeline wrote, recorded in the regis
   expect(page.dom).toContain('Model card: mlp-prod-loans/3');
   expect(page.dom).toContain(`approved by <span class="principal">os-user:${account}</span>`);
   expect(page.dom).toContain(`<td class="num" id="auc">${written.card.metrics.auc.toFixed(4)}</td>`);
+  // Its fairness section: every group of each attribute, with its rows, as the browser laid it out.
+  expect(written.card.fairness.joined).toBe(written.card.fairness.rows);
+  for (const a of written.card.fairness.attributes as { attribute: string; groups: { group: string }[] }[]) {
+    expect(a.groups.length).toBeGreaterThanOrEqual(2);
+    for (const g of a.groups) expect(page.dom).toContain(`<td>${g.group}</td>`);
+  }
 
   const unknown = inHome(home, ['card', 'mlp-prod-loans/9', '--local', 'prod']);
   expect(unknown.status).toBe(2);

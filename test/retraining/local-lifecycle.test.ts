@@ -24,6 +24,9 @@ import { LocalScorerDeployment } from '../../local/local-scorer-deployment';
 import { followLocalAlias } from '../../local/alias-model';
 import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 import { PROMOTED_PATH } from '../support/retraining-paths';
+import type { FairnessReport } from '../../contracts/fairness';
+import { fairnessOfCandidate } from '../../stepfunctions/governance/fairness-attributes';
+import { fairnessBreaches } from '../../stepfunctions/governance/fairness-gate';
 
 jest.setTimeout(120_000);
 
@@ -31,21 +34,30 @@ const home = mkdtempSync(join(tmpdir(), 'mlp-lifecycle-'));
 const layout = localLayout(home, 'dev');
 const dev = loadEnvironment('dev');
 
+/** Extracts the loans and, for the fairness gate, their protected attributes; returns the loans' manifest key. */
 async function extract(): Promise<string> {
   const example = loadAgentConfig(resolve(__dirname, '..', '..', 'onprem-agent', 'examples', 'synthetic-bank.yaml'));
   const config = { ...example, stateDir: join(home, 'agent-state') };
-  const source = new SqliteSource(join(home, 'bank.db'));
-  try {
-    const result = await runExtract(config, config.datasets[0], {
-      source,
-      store: new FilesystemStore(layout.landingRoot),
-      key: Buffer.alloc(32, 3),
-      now: () => new Date('2026-11-28T12:00:00Z'),
-    });
-    return result.manifestKey!;
-  } finally {
-    await source.close();
+  const keys: string[] = [];
+  for (const name of ['loans', dev.retraining.fairness!.dataset]) {
+    const source = new SqliteSource(join(home, 'bank.db'));
+    try {
+      const result = await runExtract(
+        config,
+        config.datasets.find((d) => d.name === name)!,
+        {
+          source,
+          store: new FilesystemStore(layout.landingRoot),
+          key: Buffer.alloc(32, 3),
+          now: () => new Date('2026-11-28T12:00:00Z'),
+        },
+      );
+      keys.push(result.manifestKey!);
+    } finally {
+      await source.close();
+    }
   }
+  return keys[0];
 }
 
 const champion = () => readChampion(new LocalArtifactStore(layout.objects), localSettings(dev));
@@ -63,9 +75,31 @@ test('a first retrain validates, trains, evaluates, registers and deploys throug
   const result = await runLocalRetraining({ config: dev, home, input: { manifestKey, trigger: 'manifest' } });
   expect(result.error).toBeUndefined();
   expect(result.path).toEqual(PROMOTED_PATH);
-  const output = result.output as { evaluation: { candidate: { auc: number }; champion: unknown } };
+  const output = result.output as {
+    evaluation: { candidate: { auc: number }; champion: unknown; fairness?: FairnessReport };
+  };
   expect(output.evaluation.champion).toBeNull();
   expect(output.evaluation.candidate.auc).toBeGreaterThan(dev.retraining.promotion.minAuc);
+  // The fairness gate judged it: every test row joined its attributes by pseudonymous key, by age band and sex.
+  const fairness = output.evaluation.fairness!;
+  expect(fairness.problems).toEqual([]);
+  expect(fairness.rows).toBeGreaterThan(500);
+  expect(fairness.joined).toBe(fairness.rows);
+  const byName = Object.fromEntries(fairness.attributes.map((a) => [a.attribute, a]));
+  expect(byName.birth_date.groups.map((g) => g.group).sort()).toEqual(['0-29', '30-59', '60-89']);
+  expect(byName.sex.groups.map((g) => g.group).sort()).toEqual(['female', 'male']);
+  // Sex not recorded (1.5% of customers) is missing, not a group.
+  expect(byName.sex.missing).toBeGreaterThan(0);
+  expect(byName.sex.missing).toBe(fairness.rows - byName.sex.groups.reduce((n, g) => n + g.rows, 0));
+  for (const a of fairness.attributes) {
+    expect(a.approvalRatio).toBeGreaterThanOrEqual(dev.retraining.fairness!.limits.minApprovalRatio);
+  }
+  // The evaluation document (what the card reads) holds the same report.
+  const evaluationUri = (result.output as { evaluation: { evaluationUri: string } }).evaluation.evaluationUri;
+  const document = JSON.parse(
+    Buffer.from(await new LocalArtifactStore(layout.objects).get(evaluationUri)).toString('utf8'),
+  );
+  expect(document.fairness).toEqual(fairness);
 
   const served = await champion();
   expect(served?.modelVersion).toBe('mlp-dev-loans/1');
@@ -109,6 +143,65 @@ test('a worse model is rejected by the gate and the champion keeps serving', asy
     /drops more than .* below the champion/,
   );
   expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+});
+
+test('the fairness gate fails closed: no attributes extract, or groups too small to judge, promote nothing', async () => {
+  const unextracted = structuredClone(ENVIRONMENTS.dev);
+  unextracted.onPrem.datasets = [...unextracted.onPrem.datasets, 'loan_attributes_v2'];
+  unextracted.retraining.fairness = { ...unextracted.retraining.fairness!, dataset: 'loan_attributes_v2' };
+  const none = await runLocalRetraining({
+    config: loadEnvironment('dev', { environments: { dev: unextracted } }),
+    home,
+    input: { manifestKey },
+  });
+  expect(none.path.slice(-2)).toEqual(['RecordRejection', 'NotPromoted']);
+  const noneOutput = none.output as { evaluation: { fairness: FairnessReport }; gate: { reasons: string[] } };
+  expect(noneOutput.evaluation.fairness.joined).toBe(0);
+  expect(noneOutput.gate.reasons).toEqual(
+    expect.arrayContaining([
+      'fairness not judged: no attributes extract under landing/loan_attributes_v2/ yet: the fairness gate waits ' +
+        "for the agent's loan_attributes_v2",
+      expect.stringMatching(/^\d+ of \d+ test rows have no sex: more than the 0\.050 allowed$/),
+    ]),
+  );
+
+  const strict = structuredClone(ENVIRONMENTS.dev);
+  strict.retraining.fairness = { ...strict.retraining.fairness!, minGroupSize: 400 };
+  const tiny = await runLocalRetraining({
+    config: loadEnvironment('dev', { environments: { dev: strict } }),
+    home,
+    input: { manifestKey },
+  });
+  expect(tiny.path.slice(-2)).toEqual(['RecordRejection', 'NotPromoted']);
+  expect((tiny.output as { gate: { reasons: string[] } }).gate.reasons).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(
+        /^group 0-29 of birth_date has \d+ rows \(\d+ qualified\), below 400: insufficient to judge$/,
+      ),
+    ]),
+  );
+  expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
+});
+
+test('test rows whose keys join no attributes, or that carry no key, are problems of the report, not groups', async () => {
+  const store = new LocalArtifactStore(layout.objects);
+  const settings = localSettings(dev);
+  // Keys pseudonymised under another secret (the same key id) join nothing.
+  const strangers = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`.padEnd(64, 'f'), label: i % 2, score: 0.1 }));
+  const report = await fairnessOfCandidate(store, settings, settings.fairness!, [
+    ...strangers,
+    { label: 0, score: 0.2 },
+  ]);
+  expect(report.joined).toBe(0);
+  expect(report.problems).toEqual([
+    expect.stringMatching(/^1 of 41 test rows carry no pseudonymous key/),
+    'none of the 41 test rows has a key in the loan_attributes table',
+  ]);
+  expect(fairnessBreaches(settings.fairness!, report)).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^fairness not judged: none of the 41 test rows/)]),
+  );
+  // Neither a key nor an attribute value appears in what the report says.
+  expect(JSON.stringify(report)).not.toMatch(/k\d+f{10}/);
 });
 
 test("a training failure ends in TrainingFailed with the container's reason, notified, champion untouched", async () => {
