@@ -38,11 +38,16 @@ export interface ModelRegistry {
   recordCard(modelPackageArn: string, card: ModelCardLocation): Promise<void>;
 }
 
-/** Where a version's model card is stored, and the SHA-256 of its JSON. */
+/** Where a version's model card is stored, the SHA-256 of its JSON, and the trail entry it was written after. */
 export interface ModelCardLocation {
   readonly jsonUri: string;
   readonly htmlUri: string;
   readonly sha256: string;
+  /**
+   * The version's last approval-trail entry when the card was written, `<sequence>:<sha256>`
+   * (stepfunctions/governance/trail-anchor.ts); absent without a trail or an entry.
+   */
+  readonly trailAnchor?: string;
 }
 
 /** The metadata keys (CustomerMetadataProperties in SageMaker) a model card is recorded under. */
@@ -50,6 +55,7 @@ export const MODEL_CARD_FIELDS = {
   jsonUri: 'modelCardUri',
   htmlUri: 'modelCardHtmlUri',
   sha256: 'modelCardSha256',
+  trailAnchor: 'approvalTrailAnchor',
 } as const;
 
 /** A card's location as registry metadata. */
@@ -58,6 +64,7 @@ export function modelCardMetadata(card: ModelCardLocation): Record<string, strin
     [MODEL_CARD_FIELDS.jsonUri]: card.jsonUri,
     [MODEL_CARD_FIELDS.htmlUri]: card.htmlUri,
     [MODEL_CARD_FIELDS.sha256]: card.sha256,
+    ...(card.trailAnchor ? { [MODEL_CARD_FIELDS.trailAnchor]: card.trailAnchor } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * `mlp audit [--local ENV | --env ENV] [--json]`: prints an environment's approval trail — every gate decision,
  * approval request, human decision and deployment, who made it and why — and verifies its chain. A trail that
- * does not verify (an entry changed, removed or reordered) is printed with what breaks, and the command fails.
+ * does not verify (an entry changed, removed or reordered, or an entry the registry anchored no longer there) is
+ * printed with what breaks, and the command fails.
  */
 import { loadEnvironment } from '../../config';
 import { localApprovalTrail } from '../../local/local-approval-trail';
@@ -12,7 +13,9 @@ import { ApprovalTrail, type TrailEntry, verifyTrail } from '../../stepfunctions
 import { ReportedOutcome } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { targetOf, type TargetOptions } from '../commands/options';
+import { anchorProblems } from '../../stepfunctions/governance/trail-anchor';
 import { stackOutput } from './aws-stack';
+import { registryView } from './registry';
 
 /** Options of `mlp audit`. */
 export interface AuditOptions extends TargetOptions {
@@ -36,17 +39,29 @@ export async function targetTrail(options: TargetOptions): Promise<{ environment
 export async function audit(options: AuditOptions): Promise<void> {
   const { environment, trail } = await targetTrail(options);
   const entries = await trail.read();
-  const problems = verifyTrail(entries);
+  // The chain, then the anchors the registry recorded of it (./trail-anchor.ts): a trail cut off or re-chained
+  // below an anchor verifies as a chain, and not against the registry.
+  const anchors = anchorProblems(entries, (await registryView(targetOf(options))).versions);
+  const problems = [...verifyTrail(entries), ...anchors.problems];
   const head = (entries.at(-1) as Partial<TrailEntry> | undefined)?.hash ?? null;
   new CommandOutput(options).result(
-    { environment, verified: problems.length === 0, problems, entries: entries.length, head, trail: entries },
+    {
+      environment,
+      verified: problems.length === 0,
+      problems,
+      entries: entries.length,
+      head,
+      anchors: anchors.checked,
+      trail: entries,
+    },
     {
       human: () =>
         [
           ...entries.map((raw) => describe(raw)),
           problems.length === 0
             ? `${environment}: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}; the chain holds` +
-              (head ? ` (head ${head.slice(0, 12)})` : '')
+              (head ? ` (head ${head.slice(0, 12)})` : '') +
+              (anchors.checked ? `; the registry's ${anchors.checked} anchor(s) of it hold` : '')
             : `${environment}: the trail does NOT verify:\n${problems.map((p) => `  ${p}`).join('\n')}`,
         ].join('\n'),
     },

@@ -170,7 +170,7 @@ async function registeredMetrics(store: ArtifactStore, version: ModelVersionReco
  * and champion pointer; in AWS the Model Package Group, whose latest Approved version is the champion
  * (FinishDeploy approves a version only once the traffic shift completed).
  */
-async function registryView(target: Target) {
+export async function registryView(target: Target) {
   const config = loadEnvironment(target.env);
   if (target.kind === 'aws') {
     const registry = new SageMakerModelRegistry(config.region);

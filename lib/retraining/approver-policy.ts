@@ -2,7 +2,7 @@
  * What a human approver needs to run `mlp approve VERSION --env ENV`, as one customer-managed policy the bank
  * attaches to its approvers' roles (an IAM Identity Center permission set, a federated role): read the approval
  * trail and append to it (create-only, never replace), find the waiting execution and its task token, answer it,
- * and read the audit stack's outputs. Nothing else: no model, data or deployment access. The identity the trail
+ * read the registry's versions (`mlp audit` checks the trail against their anchors) and the audit stack's outputs. Nothing else: no model, data or deployment access. The identity the trail
  * records is the caller's own (STS GetCallerIdentity), so each approver uses a role session of their own.
  */
 import { ArnFormat, Fn, Stack } from 'aws-cdk-lib';
@@ -21,6 +21,8 @@ export interface ApproverPolicyProps {
   /** The export of the audit bucket's ARN, and the key its objects are encrypted with. */
   readonly auditBucketArnExport: string;
   readonly auditKey: kms.IKey;
+  /** ARN pattern of the dataset's model package versions (`…:model-package/<group>/*`). */
+  readonly modelPackageVersions: string;
 }
 
 /** The approvers' managed policy. */
@@ -83,6 +85,17 @@ export class ApproverPolicy extends Construct {
           actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
           resources: [props.stateMachine.stateMachineArn],
         }),
+        // mlp audit checks the trail against the anchors the registry records of it (trail-anchor.ts).
+        new iam.PolicyStatement({
+          sid: 'ListModelVersions',
+          actions: ['sagemaker:ListModelPackages'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadModelVersions',
+          actions: ['sagemaker:DescribeModelPackage'],
+          resources: [props.modelPackageVersions],
+        }),
         new iam.PolicyStatement({
           sid: 'ReadAuditStackOutputs',
           actions: ['cloudformation:DescribeStacks'],
@@ -103,6 +116,13 @@ export class ApproverPolicy extends Construct {
       [wildcardFinding(executions)],
       `execution:${stateMachineName(props.envName)}: only, the state machine's executions, read (DescribeExecution, GetExecutionHistory): ` +
         'the waiting one is named in the approval request, its task token is in its history',
+    );
+    acknowledge(
+      this.policy,
+      [wildcardFinding('*'), wildcardFinding(props.modelPackageVersions)],
+      'sagemaker:ListModelPackages takes no resource (it lists names, filtered to the group by the CLI); ' +
+        `sagemaker:DescribeModelPackage only on ${props.modelPackageVersions.split(':').pop()}, the versions of ` +
+        "this dataset's group, numbered by SageMaker at registration: mlp audit reads their trail anchors",
     );
     acknowledge(
       this.policy,

@@ -146,6 +146,7 @@ export class RetrainingStack extends Stack {
         stateMachine: this.stateMachine,
         auditBucketArnExport: props.bucketArnExports.audit,
         auditKey: keys.logs,
+        modelPackageVersions,
       });
       new CfnOutput(this, 'ApproverPolicyArn', {
         value: approvers.policy.managedPolicyArn,

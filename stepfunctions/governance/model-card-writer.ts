@@ -4,7 +4,9 @@
  * SHA-256 in the registry (metadata `modelCardUri`, `modelCardHtmlUri`, `modelCardSha256`). The card is built
  * from the registry record, the evaluation and drift baseline Evaluate wrote, the feature spec and training set
  * Prepare wrote, and the approval trail's entries of the version, as they are when it runs; a part that cannot
- * be read is named in the card's `missing`, while a card that cannot be stored or recorded fails.
+ * be read is named in the card's `missing`, while a card that cannot be stored or recorded fails. The registry
+ * also records the version's last trail entry as an anchor of the trail (./trail-anchor.ts); a trail that no
+ * longer holds the anchor recorded before is refused.
  */
 import { createHash } from 'node:crypto';
 import { models, s3Uri } from '../../contracts/s3-layout';
@@ -17,6 +19,7 @@ import { sdkErrorSummary } from '../sdk-error';
 import type { ApprovalTrail, TrailEntry } from './approval-trail';
 import { buildModelCard, type EvaluationDocument, type ModelCard } from './model-card';
 import { renderModelCard } from './model-card-html';
+import { anchorText, parseAnchor, TRAIL_ANCHOR_FIELD } from './trail-anchor';
 
 /** What the card needs of the environment's settings. */
 export interface ModelCardSettings {
@@ -52,7 +55,7 @@ function why(error: unknown): string {
 export async function composeModelCard(
   deps: ModelCardDependencies,
   modelPackageArn: string,
-): Promise<Omit<WrittenModelCard, keyof ModelCardLocation> & { sha256: string }> {
+): Promise<Omit<WrittenModelCard, keyof ModelCardLocation> & Pick<ModelCardLocation, 'sha256' | 'trailAnchor'>> {
   const { store, settings } = deps;
   const record = await deps.registry.get(modelPackageArn);
   const missing: string[] = [];
@@ -94,6 +97,19 @@ export async function composeModelCard(
   } else {
     missing.push('approval trail: this environment records none');
   }
+  // A card is never re-anchored onto a trail that lost the entry the registry anchored: cut off or rewritten.
+  const recorded = m[TRAIL_ANCHOR_FIELD];
+  const anchored = recorded === undefined ? undefined : parseAnchor(recorded);
+  if (recorded !== undefined && deps.trail) {
+    const held = anchored && trail.some((e) => e.sequence === anchored.sequence && e.hash === anchored.hash);
+    if (!held) {
+      throw new Error(
+        `the approval trail no longer holds entry ${anchored?.sequence ?? recorded.slice(0, 20)} that the registry ` +
+          `anchored for ${record.modelVersion}: run mlp audit`,
+      );
+    }
+  }
+  const last = trail.at(-1);
   const card = buildModelCard({
     environment: settings.envName,
     dataset: settings.dataset,
@@ -110,7 +126,13 @@ export async function composeModelCard(
     generatedAt: (deps.now ?? (() => new Date()))(),
   });
   const text = `${JSON.stringify(card, null, 2)}\n`;
-  return { card, json: text, html: renderModelCard(card), sha256: createHash('sha256').update(text).digest('hex') };
+  return {
+    card,
+    json: text,
+    html: renderModelCard(card),
+    sha256: createHash('sha256').update(text).digest('hex'),
+    ...(last ? { trailAnchor: anchorText(last) } : {}),
+  };
 }
 
 /**
@@ -125,7 +147,12 @@ export async function writeModelCard(deps: ModelCardDependencies, modelPackageAr
   try {
     await deps.store.put(jsonUri, composed.json);
     await deps.store.put(htmlUri, composed.html);
-    await deps.registry.recordCard(modelPackageArn, { jsonUri, htmlUri, sha256: composed.sha256 });
+    await deps.registry.recordCard(modelPackageArn, {
+      jsonUri,
+      htmlUri,
+      sha256: composed.sha256,
+      ...(composed.trailAnchor ? { trailAnchor: composed.trailAnchor } : {}),
+    });
   } catch (error) {
     throw new Error(
       `the model card of ${composed.card.model.version} could not be stored at ${jsonUri}: ${why(error)}`,

@@ -17,6 +17,12 @@ import {
   TrailTampered,
   verifyTrail,
 } from '../../stepfunctions/governance/approval-trail';
+import {
+  anchorProblems,
+  anchorText,
+  parseAnchor,
+  TRAIL_ANCHOR_FIELD,
+} from '../../stepfunctions/governance/trail-anchor';
 import { standInClientConfig, startS3StandIn } from '../support/s3-stand-in';
 
 const record = (modelVersion: string, event: TrailRecord['event'], id = 'mlp-prod-retraining'): TrailRecord => ({
@@ -164,4 +170,54 @@ test('in S3 an entry is created only if absent (If-None-Match), so a second writ
   } finally {
     await standIn.close();
   }
+});
+
+describe("the registry's anchors catch what the chain alone cannot: a tail cut off, a suffix re-chained", () => {
+  const anchored = (modelVersion: string, entry: { sequence: number; hash: string }) => ({
+    modelVersion,
+    metadata: { [TRAIL_ANCHOR_FIELD]: anchorText(entry) },
+  });
+
+  test('anchors the trail still holds pass; a version without an anchor is not checked', async () => {
+    const { trail } = await threeEntries();
+    const entries = await trail.entries();
+    expect(
+      anchorProblems(entries, [anchored('mlp-prod-loans/1', entries[2]), { modelVersion: 'x/2', metadata: {} }]),
+    ).toEqual({ problems: [], checked: 1 });
+  });
+
+  test('a tail cut off below an anchor verifies as a chain, and not against the registry', async () => {
+    const { trail, file } = await threeEntries();
+    const entries = await trail.entries();
+    rmSync(file(3));
+    const cut = await trail.read();
+    expect(verifyTrail(cut)).toEqual([]);
+    expect(anchorProblems(cut, [anchored('mlp-prod-loans/1', entries[2])]).problems).toEqual([
+      'the registry anchors mlp-prod-loans/1 at entry 3, but the trail ends at entry 2: entries were cut off its end',
+    ]);
+  });
+
+  test('a suffix rewritten and re-chained by someone who may write there is named at the anchor', async () => {
+    const { trail, file } = await threeEntries();
+    const entries = await trail.entries();
+    // Entry 3 rewritten with a valid hash and link: the chain holds, the anchor does not.
+    const forged = { ...entries[2], principal: { kind: 'os-user' as const, id: 'mallory' } };
+    chmodSync(file(3), 0o644);
+    writeFileSync(file(3), JSON.stringify({ ...forged, hash: entryHash(forged) }));
+    const rewritten = await trail.read();
+    expect(verifyTrail(rewritten)).toEqual([]);
+    expect(anchorProblems(rewritten, [anchored('mlp-prod-loans/1', entries[2])]).problems).toEqual([
+      `the registry anchors mlp-prod-loans/1 at entry 3, but entry 3 is not the one anchored (hash ` +
+        `${entries[2].hash.slice(0, 12)}): the trail was rewritten up to it`,
+    ]);
+  });
+
+  test('an anchor that is not <sequence>:<sha256> is named, not skipped', () => {
+    expect(parseAnchor('3:abc')).toBeUndefined();
+    expect(parseAnchor(`0:${'a'.repeat(64)}`)).toBeUndefined();
+    expect(anchorProblems([], [{ modelVersion: 'v/1', metadata: { [TRAIL_ANCHOR_FIELD]: 'three' } }])).toEqual({
+      problems: ["the registry's approvalTrailAnchor of v/1 is not <sequence>:<sha256>"],
+      checked: 1,
+    });
+  });
 });

@@ -9,7 +9,6 @@
  *
  * It also measures least privilege: every call each role made, and the permissions it holds that nothing used.
  */
-import type { FairnessReport } from '../../contracts/fairness';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +16,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { approve } from '../../cli/actions/approve';
+import { audit } from '../../cli/actions/audit';
+import type { FairnessReport } from '../../contracts/fairness';
 import { models } from '../../contracts/s3-layout';
 import { STATE } from '../../contracts/retraining-states';
 import { polyfillWithResolvers } from '../../local/local-retraining';
@@ -284,9 +285,9 @@ const EXPECTED_UNUSED: Record<string, string[]> = {
     'logs:PutLogEvents',
   ],
   AgentRole: ['kms:Decrypt', 's3:GetObject', 's3:ListBucket'],
-  // Two approvers holding the approver policy: one approved, one declined.
+  // Two approvers holding the approver policy: one approved, one declined; only jane ran mlp audit.
   jane: ['states:SendTaskFailure'],
-  'risk.officer': ['states:SendTaskSuccess'],
+  'risk.officer': ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'states:SendTaskSuccess'],
 };
 
 const outcomeOf = (execution: WorldExecution) => retrainingOutcome(execution.status, execution.output, execution.error);
@@ -580,6 +581,50 @@ describe('prod, where a human decides', () => {
       );
       expect((await prodTrail().entries()).length).toBe(before);
     } finally {
+      process.env = saved;
+    }
+  });
+
+  test("mlp audit --env prod, as an approver, checks the trail against the registry's anchors", async () => {
+    const approver = prod.world.policyCaller('jane', prod.resolver.stage.retraining.stackName, 'ApproversPolicy');
+    const saved = { ...process.env };
+    Object.assign(process.env, prod.world.sdkEnvironment(approver));
+    const printed: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    const run = async () => {
+      printed.length = 0;
+      await audit({ env: 'prod', json: true });
+    };
+    const last = () => JSON.parse(printed.join('')) as { verified: boolean; anchors: number; problems: string[] };
+    try {
+      await run();
+      // Every version whose story ended wrote its card, anchoring its last entry (ListModelPackages paged).
+      const ended = prod.world.packages.filter((p) => p.metadata.modelCardUri !== undefined).length;
+      expect(ended).toBeGreaterThanOrEqual(2);
+      expect(last()).toMatchObject({ verified: true, problems: [], anchors: ended });
+      // The last entry taken away (what Object Lock forbids in prod): the chain left verifies, the anchor does not.
+      const prefix = `${prod.settings.buckets.audit}/${approvalTrailUri(prod.settings)!.split('/').slice(3).join('/')}`;
+      const tail = [...prod.world.objects.keys()]
+        .filter((k) => k.startsWith(prefix))
+        .sort()
+        .at(-1)!;
+      const body = prod.world.objects.get(tail)!;
+      prod.world.objects.delete(tail);
+      try {
+        await expect(run()).rejects.toThrow('the approval trail does not verify');
+        expect(last().problems).toEqual([
+          expect.stringMatching(
+            /^the registry anchors mlp-prod-loans\/\d+ at entry \d+, but the trail ends at entry \d+/,
+          ),
+        ]);
+      } finally {
+        prod.world.objects.set(tail, body);
+      }
+    } finally {
+      write.mockRestore();
       process.env = saved;
     }
   });

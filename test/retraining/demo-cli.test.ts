@@ -3,7 +3,16 @@
  * exit code come from what the execution did, and each local environment keeps its own registry and champion.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { figuresOf, pixelsOf, renderPage } from '../support/chromium';
@@ -149,7 +158,8 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
   const audit = inHome(home, ['audit', '--local', 'prod', '--json']);
   expect(audit.status).toBe(0);
   const trail = JSON.parse(audit.stdout);
-  expect(trail).toMatchObject({ environment: 'prod', verified: true, problems: [] });
+  // Each version's story ended with its card, which anchored the version's last entry in the registry.
+  expect(trail).toMatchObject({ environment: 'prod', verified: true, problems: [], anchors: 3 });
   const events = trail.trail.map(
     (e: { modelVersion: string; event: string; principal: { kind: string; id: string } }) =>
       [e.modelVersion, e.event, `${e.principal.kind}:${e.principal.id}`].join(' '),
@@ -179,6 +189,27 @@ test('retrain prints the real outcome and exits with it: not promoted 3, rejecte
     problems: ['entry 9 was changed after it was written'],
   });
   writeFileSync(entry, original);
+  expect(inHome(home, ['audit', '--local', 'prod']).status).toBe(0);
+  // The last two entries cut off: the chain that is left verifies, but not against the registry's anchors, and
+  // no card is re-anchored onto it.
+  const trailDir = dirname(entry);
+  const aside = mkdtempSync(join(home, 'trail-tail-'));
+  for (const name of ['0000000009.json', '0000000010.json']) renameSync(join(trailDir, name), join(aside, name));
+  const cut = inHome(home, ['audit', '--local', 'prod', '--json']);
+  expect(cut.status).toBe(1);
+  expect(JSON.parse(cut.stdout)).toMatchObject({
+    verified: false,
+    entries: 8,
+    problems: [
+      'the registry anchors mlp-prod-loans/3 at entry 10, but the trail ends at entry 8: entries were cut off its end',
+    ],
+  });
+  const reanchor = inHome(home, ['card', 'mlp-prod-loans/3', '--local', 'prod', '--out', aside]);
+  expect(reanchor.status).toBe(1);
+  expect(errorOf(reanchor).message).toContain(
+    'the approval trail no longer holds entry 10 that the registry anchored for mlp-prod-loans/3: run mlp audit',
+  );
+  for (const name of ['0000000009.json', '0000000010.json']) renameSync(join(aside, name), join(trailDir, name));
   expect(inHome(home, ['audit', '--local', 'prod']).status).toBe(0);
 
   const failed = inHome(home, ['retrain', '--manifest', 'landing/loans/no-such-run/_manifest.json']);

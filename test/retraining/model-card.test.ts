@@ -228,6 +228,24 @@ test('the card holds the lineage, metrics with their interval, baseline and the 
     modelCardSha256: written.sha256,
     evaluationUri: expect.any(String),
   });
+  // The registry anchors the trail at this version's last entry (the deployment, entry 4), not the trail's last.
+  const deployed = (await trail.ofVersion('mlp-prod-loans/1')).at(-1)!;
+  expect(deployed.sequence).toBe(4);
+  expect(record.metadata.approvalTrailAnchor).toBe(`4:${deployed.hash}`);
+});
+
+test('a card is not re-anchored onto a trail that lost the anchored entry', async () => {
+  const { store, registry, trail, arn } = await version();
+  await writeModelCard({ store, registry, trail, settings }, arn);
+  // The same entries, chained afresh elsewhere: a trail re-chained from the start holds other hashes.
+  const forged = new ApprovalTrail(store, 's3://mlp-local-prod-audit/approvals/elsewhere/', () => new Date(0));
+  for (const e of await trail.entries()) {
+    const { format: _f, sequence: _s, at: _a, previous: _p, hash: _h, ...record } = e;
+    await forged.append(record);
+  }
+  await expect(writeModelCard({ store, registry, trail: forged, settings }, arn)).rejects.toThrow(
+    'the approval trail no longer holds entry 4 that the registry anchored for mlp-prod-loans/1: run mlp audit',
+  );
 });
 
 test('intended use from the configuration; fairness shown when the evaluation records it; parts that are gone named', async () => {

@@ -872,6 +872,29 @@ export class AwsWorld {
           CustomerMetadataProperties: target.metadata,
         });
       }
+      case 'ListModelPackages': {
+        // No resource: it lists what the caller may then describe. Pages of MaxResults (10 unless given).
+        if (!authorize('ListModelPackages', '*')) return deniedFor('ListModelPackages', '*');
+        const group = params.ModelPackageGroupName as string | undefined;
+        const all = this.packages.filter((p) => group === undefined || p.group === group);
+        const size = Math.min(Number(params.MaxResults ?? 10), 100);
+        const start = params.NextToken === undefined ? 0 : Number(params.NextToken);
+        if (!Number.isInteger(start) || start < 0 || start > all.length)
+          return error(400, 'ValidationException', 'invalid NextToken');
+        const page = all.slice(start, start + size);
+        return json(200, {
+          ModelPackageSummaryList: page.map((p) => ({
+            ModelPackageName: p.group,
+            ModelPackageGroupName: p.group,
+            ModelPackageVersion: p.version,
+            ModelPackageArn: p.arn,
+            CreationTime: p.createdAt.getTime() / 1000,
+            ModelPackageStatus: 'Completed',
+            ModelApprovalStatus: p.status,
+          })),
+          ...(start + size < all.length ? { NextToken: String(start + size) } : {}),
+        });
+      }
       case 'UpdateModelPackage': {
         const target = this.packages.find((p) => p.arn === params.ModelPackageArn);
         const packageArn = String(params.ModelPackageArn);
