@@ -9,7 +9,7 @@
  *
  * It also measures least privilege: every call each role made, and the permissions it holds that nothing used.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -17,6 +17,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { approve } from '../../cli/actions/approve';
 import { audit } from '../../cli/actions/audit';
+import { card } from '../../cli/actions/card';
 import type { FairnessReport } from '../../contracts/fairness';
 import { models } from '../../contracts/s3-layout';
 import { STATE } from '../../contracts/retraining-states';
@@ -623,6 +624,33 @@ describe('prod, where a human decides', () => {
       } finally {
         prod.world.objects.set(tail, body);
       }
+    } finally {
+      write.mockRestore();
+      process.env = saved;
+    }
+  });
+
+  test("mlp card VERSION --env prod rebuilds a version's card from the registry, its documents and the trail", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, prod.world.sdkEnvironment(prod.operator));
+    const out = mkdtempSync(join(tmpdir(), 'mlp-world-card-'));
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const approved = prod.world.packages.find((p) => p.status === 'Approved')!;
+      const version = `${approved.group}/${approved.version}`;
+      await card(version, { env: 'prod', out, json: true });
+      const written = JSON.parse(readFileSync(join(out, `${version.replace('/', '-')}.card.json`), 'utf8'));
+      expect(written).toMatchObject({
+        model: { version, status: 'Approved' },
+        governance: { approval: { event: 'approved', principal: expect.stringMatching(/^iam:arn:aws:sts::/) } },
+        fairness: { problems: [], attributes: [{ attribute: 'birth_date' }, { attribute: 'sex' }] },
+        missing: [],
+      });
+      // Stored beside the artifact and recorded in the registry, anchored where the pipeline anchored it.
+      const key = `${prod.settings.buckets.models}/${models.cardKeys(prod.settings.dataset, version).json}`;
+      expect(JSON.parse(prod.world.objects.get(key)!.toString('utf8'))).toEqual(written);
+      expect(approved.metadata.modelCardUri).toBe(`s3://${key}`);
+      expect(approved.metadata.approvalTrailAnchor).toMatch(/^\d+:[0-9a-f]{64}$/);
     } finally {
       write.mockRestore();
       process.env = saved;
