@@ -14,6 +14,7 @@ import { ReportedOutcome } from '../../terminal/errors';
 import { CommandOutput } from '../../terminal/output';
 import { targetOf, type TargetOptions } from '../commands/options';
 import { anchorProblems } from '../../stepfunctions/governance/trail-anchor';
+import { sdkErrorSummary } from '../../stepfunctions/sdk-error';
 import { stackOutput } from './aws-stack';
 import { registryView } from './registry';
 
@@ -41,7 +42,13 @@ export async function audit(options: AuditOptions): Promise<void> {
   const entries = await trail.read();
   // The chain, then the anchors the registry recorded of it (./trail-anchor.ts): a trail cut off or re-chained
   // below an anchor verifies as a chain, and not against the registry.
-  const anchors = anchorProblems(entries, (await registryView(targetOf(options))).versions);
+  const anchors = await registryView(targetOf(options)).then(
+    (view) => anchorProblems(entries, view.versions),
+    (error: unknown) => ({
+      problems: [`the registry's anchors of the trail cannot be read, so they are not checked: ${reason(error)}`],
+      checked: 0,
+    }),
+  );
   const problems = [...verifyTrail(entries), ...anchors.problems];
   const head = (entries.at(-1) as Partial<TrailEntry> | undefined)?.hash ?? null;
   new CommandOutput(options).result(
@@ -67,6 +74,10 @@ export async function audit(options: AuditOptions): Promise<void> {
     },
   );
   if (problems.length > 0) throw new ReportedOutcome(1, 'the approval trail does not verify');
+}
+
+function reason(error: unknown): string {
+  return sdkErrorSummary(error) ?? (error as Error)?.message ?? String(error);
 }
 
 function describe(raw: unknown): string {

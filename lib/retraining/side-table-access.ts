@@ -2,8 +2,9 @@
  * The grants of a reader of a side table (stepfunctions/curated/side-table.ts): an agent dataset of its own,
  * keyed by the training dataset's pseudonymous key, whose landed extracts its reader merges into that dataset's
  * curated table before reading it. The quality job reads realised outcomes so, Evaluate the protected attributes
- * of the fairness gate. Nothing else of the side dataset, and of the training table only its pointer and logs
- * (its key id and key domain, which the side table's must match to join), never its files.
+ * of the fairness gate. Nothing else of the side dataset, and of the training table its pointer and logs (its key
+ * id and key domain, which the side table's must match to join), not its files — Evaluate reads those anyway, for
+ * the test split, under a grant of its own.
  */
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { curated, landing } from '../../contracts/s3-layout';

@@ -11,7 +11,7 @@ import { readSideTable, type SideTable } from '../curated/side-table';
 import type { LoadedManifest } from '../extract-manifest';
 import type { FairnessPolicy, RetrainingSettings } from '../retraining-settings';
 import { StepError } from '../step-error';
-import { type FairnessReport, type FairnessRow, fairnessReport } from './fairness';
+import { type AttributeFairness, type FairnessReport, type FairnessRow, fairnessReport } from './fairness';
 
 /** Most groups an attribute may have: more means it was not generalised (a raw date, a postcode). */
 export const MAX_GROUPS = 50;
@@ -62,7 +62,7 @@ function groupName(value: unknown): string | null {
  * The candidate's fairness report on its scored test rows under `policy`: the latest attributes of each key as
  * of the attributes table's last merged extract (the landed extracts merged first). Problems (none landed, an
  * extract not merged, keys that cannot join, rows without a key, an attribute with more than
- * {@link MAX_GROUPS} groups) are in the report's `problems`.
+ * {@link MAX_GROUPS} groups, whose groups are withheld) are in the report's `problems`.
  */
 export async function fairnessOfCandidate(
   store: ArtifactStore,
@@ -103,14 +103,27 @@ export async function fairnessOfCandidate(
     }
   }
   const report = fairnessReport(joined, policy.attributes, policy, problems);
-  // An ungeneralised attribute's groups stay out of the state the Gate reads (its size is bounded); the problem
-  // above fails the gate.
+  // An ungeneralised attribute's groups would name raw values of a few rows each: none of them leaves Evaluate
+  // (the problem above fails the gate).
   return {
     ...report,
-    attributes: report.attributes.map((a) => {
-      if (a.groups.length <= MAX_GROUPS) return a;
-      const groups = a.groups.slice(0, MAX_GROUPS);
-      return { ...a, groups, insufficient: a.insufficient.filter((g) => groups.some((x) => x.group === g)) };
-    }),
+    attributes: report.attributes.map((a) => (a.groups.length > MAX_GROUPS ? withheld(a) : a)),
+  };
+}
+
+/** An attribute's comparison without its groups: only its name and how many rows had no value. */
+function withheld(a: AttributeFairness): AttributeFairness {
+  return {
+    attribute: a.attribute,
+    groups: [],
+    missing: a.missing,
+    insufficient: [],
+    approvalRatio: null,
+    approvalRatioInterval: null,
+    lowestApproval: null,
+    highestApproval: null,
+    equalOpportunityDifference: null,
+    equalOpportunityDifferenceInterval: null,
+    maxCalibrationGap: null,
   };
 }

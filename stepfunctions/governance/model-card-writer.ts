@@ -87,12 +87,14 @@ export async function composeModelCard(
   });
   const trainingSet = await read('training set lineage', m.trainingSetUri, (b) => json(b) as TrainingSetLineage);
   let trail: TrailEntry[] = [];
+  let unread: string | undefined;
   if (deps.trail) {
     // A trail that does not verify is no source of decisions: the card says so rather than showing them.
     try {
       trail = await deps.trail.ofVersion(record.modelVersion);
     } catch (error) {
-      missing.push(`approval trail: ${why(error)}`);
+      unread = why(error);
+      missing.push(`approval trail: ${unread}`);
     }
   } else {
     missing.push('approval trail: this environment records none');
@@ -100,6 +102,11 @@ export async function composeModelCard(
   // A card is never re-anchored onto a trail that lost the entry the registry anchored: cut off or rewritten.
   const recorded = m[TRAIL_ANCHOR_FIELD];
   const anchored = recorded === undefined ? undefined : parseAnchor(recorded);
+  if (recorded !== undefined && unread !== undefined) {
+    throw new Error(
+      `the approval trail cannot be read to check the registry's anchor of ${record.modelVersion}: ${unread}`,
+    );
+  }
   if (recorded !== undefined && deps.trail) {
     const held = anchored && trail.some((e) => e.sequence === anchored.sequence && e.hash === anchored.hash);
     if (!held) {

@@ -3,8 +3,10 @@
  * registry records the sequence number and hash of the version's last trail entry (metadata
  * `approvalTrailAnchor`, `<sequence>:<sha256>`). The hash chain makes that entry's hash stand for every entry up
  * to it, so a trail cut off below an anchor, or rewritten and re-chained from before one, no longer holds the
- * anchored entry: `mlp audit` names it, and no card is re-anchored onto such a trail. Entries after the last
- * anchor (a request still waiting) are covered by the chain alone.
+ * anchored entry: `mlp audit` names it, and a version's card is never re-anchored past the anchor it lost (other
+ * versions' steps may still append to such a trail; audit keeps naming the lost anchor). Entries after the last
+ * anchor (a request still waiting) are covered by the chain alone. The anchor defends against a writer of the trail
+ * who cannot update the registry (sagemaker:UpdateModelPackage); the deployer role can do both.
  */
 import { MODEL_CARD_FIELDS } from '../model-registry';
 import type { TrailEntry } from './approval-trail';
@@ -33,11 +35,13 @@ export function parseAnchor(text: string): TrailAnchor | undefined {
 
 /** What in `entries` (read in sequence order) the anchor does not find there; undefined when it holds. */
 export function anchorProblem(entries: readonly unknown[], anchor: TrailAnchor): string | undefined {
-  const entry = entries[anchor.sequence - 1] as Partial<TrailEntry> | undefined;
+  const entry = (entries as readonly Partial<TrailEntry>[]).find((e) => e?.sequence === anchor.sequence);
   if (entry === undefined) {
-    return `the trail ends at entry ${entries.length}: entries were cut off its end`;
+    return anchor.sequence > entries.length
+      ? `the trail ends at entry ${entries.length}: entries were cut off its end`
+      : `entry ${anchor.sequence} is gone from the trail`;
   }
-  if (entry?.hash !== anchor.hash) {
+  if (entry.hash !== anchor.hash) {
     return `entry ${anchor.sequence} is not the one anchored (hash ${anchor.hash.slice(0, 12)}): the trail was rewritten up to it`;
   }
   return undefined;

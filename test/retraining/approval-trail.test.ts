@@ -212,6 +212,18 @@ describe("the registry's anchors catch what the chain alone cannot: a tail cut o
     ]);
   });
 
+  test('an anchored entry removed from the middle is named as gone (the chain names the gap too)', async () => {
+    const { trail, file } = await threeEntries();
+    const entries = await trail.entries();
+    rmSync(file(2));
+    const gapped = await trail.read();
+    expect(anchorProblems(gapped, [anchored('mlp-prod-loans/1', entries[2])]).problems).toEqual([]);
+    expect(anchorProblems(gapped, [anchored('mlp-prod-loans/1', entries[1])]).problems).toEqual([
+      'the registry anchors mlp-prod-loans/1 at entry 2, but entry 2 is gone from the trail',
+    ]);
+    expect(verifyTrail(gapped)).toContain('entry 2 carries sequence 3: an entry is missing or moved');
+  });
+
   test('an anchor that is not <sequence>:<sha256> is named, not skipped', () => {
     expect(parseAnchor('3:abc')).toBeUndefined();
     expect(parseAnchor(`0:${'a'.repeat(64)}`)).toBeUndefined();

@@ -638,6 +638,8 @@ describe('prod, where a human decides', () => {
     try {
       const approved = prod.world.packages.find((p) => p.status === 'Approved')!;
       const version = `${approved.group}/${approved.version}`;
+      const anchor = approved.metadata.approvalTrailAnchor;
+      expect(anchor).toMatch(/^\d+:[0-9a-f]{64}$/);
       await card(version, { env: 'prod', out, json: true });
       const written = JSON.parse(readFileSync(join(out, `${version.replace('/', '-')}.card.json`), 'utf8'));
       expect(written).toMatchObject({
@@ -650,7 +652,7 @@ describe('prod, where a human decides', () => {
       const key = `${prod.settings.buckets.models}/${models.cardKeys(prod.settings.dataset, version).json}`;
       expect(JSON.parse(prod.world.objects.get(key)!.toString('utf8'))).toEqual(written);
       expect(approved.metadata.modelCardUri).toBe(`s3://${key}`);
-      expect(approved.metadata.approvalTrailAnchor).toMatch(/^\d+:[0-9a-f]{64}$/);
+      expect(approved.metadata.approvalTrailAnchor).toBe(anchor);
     } finally {
       write.mockRestore();
       process.env = saved;

@@ -27,6 +27,7 @@ import { PROMOTED_PATH } from '../support/retraining-paths';
 import type { FairnessReport } from '../../contracts/fairness';
 import { fairnessOfCandidate } from '../../stepfunctions/governance/fairness-attributes';
 import { fairnessBreaches } from '../../stepfunctions/governance/fairness-gate';
+import { parseTestRecords } from '../../contracts/test-records';
 
 jest.setTimeout(120_000);
 
@@ -145,7 +146,9 @@ test('a worse model is rejected by the gate and the champion keeps serving', asy
   expect((await champion())?.modelVersion).toBe('mlp-dev-loans/1');
 });
 
-test('the fairness gate fails closed: no attributes extract, or groups too small to judge, promote nothing', async () => {
+// Both runs are on the first retrain's data, which the gate declines anyway ("already trained"): what is checked
+// here is that the fairness reasons are among its reasons.
+test('the fairness gate fails closed: no attributes extract, or groups too small to judge, are reasons of the gate', async () => {
   const unextracted = structuredClone(ENVIRONMENTS.dev);
   unextracted.onPrem.datasets = [...unextracted.onPrem.datasets, 'loan_attributes_v2'];
   unextracted.retraining.fairness = { ...unextracted.retraining.fairness!, dataset: 'loan_attributes_v2' };
@@ -202,6 +205,30 @@ test('test rows whose keys join no attributes, or that carry no key, are problem
   );
   // Neither a key nor an attribute value appears in what the report says.
   expect(JSON.stringify(report)).not.toMatch(/k\d+f{10}/);
+
+  // An attribute the agent did not generalise (here the row's timestamp) has more groups than can be judged: the
+  // problem fails the gate and none of its values leaves the report.
+  const curated = `s3://${settings.buckets.curated}/`;
+  const testSplit = (await store.list(`${curated}loans/`)).find((uri) => uri.endsWith('/test/records.jsonl'))!;
+  const tested = parseTestRecords(Buffer.from(await store.get(testSplit)).toString('utf8'));
+  const raw = { ...settings.fairness!, attributes: ['updated_at'] };
+  const ungeneralised = await fairnessOfCandidate(
+    store,
+    settings,
+    raw,
+    tested.map((r) => ({ key: r.key, label: r.label, score: 0.1 })),
+  );
+  expect(ungeneralised.joined).toBe(tested.length);
+  expect(ungeneralised.problems).toEqual([
+    expect.stringMatching(
+      /^updated_at has \d+ groups among the test rows, more than 50: generalise it in the agent's policy of loan_attributes$/,
+    ),
+  ]);
+  expect(ungeneralised.attributes).toEqual([
+    expect.objectContaining({ attribute: 'updated_at', groups: [], insufficient: [], approvalRatio: null }),
+  ]);
+  expect(JSON.stringify(ungeneralised)).not.toMatch(/\d{4}-\d{2}-\d{2}/);
+  expect(fairnessBreaches(raw, ungeneralised)[0]).toMatch(/^fairness not judged: updated_at has \d+ groups/);
 });
 
 test("a training failure ends in TrainingFailed with the container's reason, notified, champion untouched", async () => {

@@ -246,6 +246,11 @@ test('a card is not re-anchored onto a trail that lost the anchored entry', asyn
   await expect(writeModelCard({ store, registry, trail: forged, settings }, arn)).rejects.toThrow(
     'the approval trail no longer holds entry 4 that the registry anchored for mlp-prod-loans/1: run mlp audit',
   );
+  // A trail that cannot be read is said to be so, not taken for one that lost the anchor.
+  const throttled = { ofVersion: () => Promise.reject(new Error('SlowDown: please reduce your request rate')) };
+  await expect(writeModelCard({ store, registry, trail: throttled, settings }, arn)).rejects.toThrow(
+    "the approval trail cannot be read to check the registry's anchor of mlp-prod-loans/1: SlowDown",
+  );
 });
 
 test('intended use from the configuration; fairness shown when the evaluation records it; parts that are gone named', async () => {
