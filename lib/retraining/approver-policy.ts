@@ -2,8 +2,9 @@
  * What a human approver needs to run `mlp approve VERSION --env ENV`, as one customer-managed policy the bank
  * attaches to its approvers' roles (an IAM Identity Center permission set, a federated role): read the approval
  * trail and append to it (create-only, never replace), find the waiting execution and its task token, answer it,
- * read the registry's versions (`mlp audit` checks the trail against their anchors) and the audit stack's outputs. Nothing else: no model, data or deployment access. The identity the trail
- * records is the caller's own (STS GetCallerIdentity), so each approver uses a role session of their own.
+ * read the registry's versions (`mlp audit` checks the trail against their anchors) and the audit stack's
+ * outputs. Nothing else: no model, data or deployment access. The identity the trail records is the caller's own
+ * (STS GetCallerIdentity), so each approver uses a role session of their own.
  */
 import { ArnFormat, Fn, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
