@@ -81,6 +81,24 @@ export class Engine {
     await sanitised(this.connection.run(sql));
   }
 
+  /**
+   * Creates table `name` with one VARCHAR column `value` holding `values`, appended in batches rather than
+   * written into SQL text (keys of a join, however many).
+   */
+  async createTextTable(name: string, values: Iterable<string>): Promise<void> {
+    await this.run(`CREATE TABLE ${quoteName(name)} (value VARCHAR)`);
+    const appender = await sanitised(this.connection.createAppender(name));
+    try {
+      for (const value of values) {
+        appender.appendVarchar(value);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
   /** Rows of a query as objects (numbers for integers that fit, strings, null). */
   async rows(sql: string): Promise<Record<string, unknown>[]> {
     const reader = await sanitised(this.connection.runAndReadAll(sql));

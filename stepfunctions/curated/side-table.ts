@@ -41,18 +41,29 @@ export interface SideTable {
 /** One row of a side table: the key and the requested columns (as DuckDB returns them). */
 export type SideRow = Readonly<Record<string, unknown>>;
 
+/** Which rows of a side table a reader wants. */
+export interface SideTableFilter {
+  /** SQL over the table's columns a row must satisfy. */
+  readonly where?: string;
+  /**
+   * The keys the reader can join (the test split's, the captured predictions'): only their rows are read, so
+   * the rows a reader holds are bounded by what it joins, not by the table (millions of loans).
+   */
+  readonly keys?: Iterable<string>;
+}
+
 /**
  * The latest version of every key of the side table as of its last merged manifest, with `columns` (the key is
- * `k`, each column under its own name), restricted by `where` (SQL over the columns) when given. Undefined when
- * nothing could be read; `problems` says why (none landed, an extract not merged — the table merged so far is
- * still read —, keys that cannot join, a column the table lacks).
+ * `k`, each column under its own name), restricted by `filter` when given. Undefined when nothing could be read;
+ * `problems` says why (none landed, an extract not merged — the table merged so far is still read —, keys that
+ * cannot join, a column the table lacks).
  */
 export async function readSideTable(
   store: ArtifactStore,
   table: SideTable,
   columns: readonly string[],
   problems: string[],
-  where?: string,
+  filter: SideTableFilter = {},
 ): Promise<SideRow[] | undefined> {
   const tables = new CuratedTables(store, {
     dataset: table.dataset,
@@ -77,7 +88,14 @@ export async function readSideTable(
     }
     // Into the directory merge downloads to: the files it fetched are not fetched again.
     const files = await tables.download(log, log.entries.length, join(engine.scratch, 'table'));
-    return engine.rows(latestSql(log, table.keyColumn, columns, files, where));
+    const conditions = filter.where === undefined ? [] : [`(${filter.where})`];
+    if (filter.keys !== undefined) {
+      await engine.createTextTable(WANTED_KEYS, filter.keys);
+      conditions.push(
+        `CAST(${quoteName(table.keyColumn)} AS VARCHAR) IN (SELECT value FROM ${quoteName(WANTED_KEYS)})`,
+      );
+    }
+    return engine.rows(latestSql(log, table.keyColumn, columns, files, conditions));
   });
 }
 
@@ -111,13 +129,20 @@ async function joinsTrainingTable(store: ArtifactStore, table: SideTable, log: T
   return true;
 }
 
-/** The latest version of every key as of the last merged manifest (as a training set's snapshot takes it). */
+/** The engine table of the keys a reader wants. */
+const WANTED_KEYS = 'wanted_keys';
+
+/**
+ * The latest version of every key as of the last merged manifest (as a training set's snapshot takes it) that
+ * meets every condition. A condition on the key keeps or drops all of a key's versions, so it does not change
+ * which version is the latest.
+ */
 function latestSql(
   log: TableLog,
   keyColumn: string,
   columns: readonly string[],
   files: readonly string[],
-  where: string | undefined,
+  conditions: readonly string[],
 ): string {
   const selected = [keyColumn, ...columns.filter((c) => c !== keyColumn)];
   const snapshot = snapshotSql(
@@ -127,7 +152,8 @@ function latestSql(
     log.entries.length,
   );
   const outputs = [`${quoteName(keyColumn)} AS k`, ...columns.map((c) => quoteName(c))];
-  return `SELECT ${outputs.join(', ')} FROM (${snapshot}) AS s${where ? ` WHERE ${where}` : ''}`;
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  return `SELECT ${outputs.join(', ')} FROM (${snapshot}) AS s${where}`;
 }
 
 /** Merges the side dataset's latest landed extract, and whatever landed before it that the table lacks. */

@@ -72,11 +72,11 @@ export async function fairnessOfCandidate(
 ): Promise<FairnessReport> {
   const problems: string[] = [];
   const byKey = new Map<string, Record<string, string | null>>();
-  const rows = await readSideTable(store, attributesTable(settings, policy), policy.attributes, problems);
-  const wanted = new Set(scored.map((r) => r.key));
+  // Only the test keys' rows are read: Evaluate holds the test split's attributes, not the bank's.
+  const keys = new Set(scored.flatMap((r) => (r.key === undefined ? [] : [r.key])));
+  const rows = await readSideTable(store, attributesTable(settings, policy), policy.attributes, problems, { keys });
   for (const row of rows ?? []) {
-    const key = String(row.k);
-    if (wanted.has(key)) byKey.set(key, Object.fromEntries(policy.attributes.map((a) => [a, groupName(row[a])])));
+    byKey.set(String(row.k), Object.fromEntries(policy.attributes.map((a) => [a, groupName(row[a])])));
   }
   const keyless = scored.filter((r) => r.key === undefined).length;
   if (keyless > 0) {
@@ -90,7 +90,7 @@ export async function fairnessOfCandidate(
     score: r.score,
     attributes: (r.key !== undefined && byKey.get(r.key)) || null,
   }));
-  if (rows !== undefined && rows.length > 0 && byKey.size === 0 && scored.length > keyless) {
+  if (rows !== undefined && byKey.size === 0 && scored.length > keyless) {
     problems.push(`none of the ${scored.length} test rows has a key in the ${policy.dataset} table`);
   }
   for (const attribute of policy.attributes) {

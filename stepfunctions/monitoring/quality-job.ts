@@ -99,7 +99,8 @@ export async function runQualityJob(
     }
   }
   const outcomeProblems: string[] = [];
-  const labels = await knownLabels(store, settings, outcomeProblems);
+  const capturedKeys = new Set(predictions.flatMap((p) => (p.key === undefined ? [] : [p.key])));
+  const labels = await knownLabels(store, settings, capturedKeys, outcomeProblems);
   // What keeps outcomes from counting comes first: one of them freezes every realised figure.
   problems.unshift(...outcomeProblems);
   const report = qualityReport(predictions, labels, { minLabelled: settings.minLabelled });
@@ -123,12 +124,18 @@ export async function runQualityJob(
 }
 
 /**
- * Key → label of every key whose latest row version in the outcomes table has a known 0/1 label. What keeps
+ * Key → label of every captured key whose latest row version in the outcomes table has a known 0/1 label (the
+ * table's other keys are not read). What keeps
  * outcomes from counting is told in `problems`: none landed yet, an extract that cannot be merged (damaged, of
  * another schema or pseudonym domain; the table read is then the one merged so far), a table under another key
  * id than the training data's (its keys cannot join), labels other than 0 and 1.
  */
-async function knownLabels(store: ArtifactStore, settings: QualityJobSettings, problems: string[]) {
+async function knownLabels(
+  store: ArtifactStore,
+  settings: QualityJobSettings,
+  keys: ReadonlySet<string>,
+  problems: string[],
+) {
   const source = settings.outcomes;
   const table: SideTable = {
     dataset: source.dataset,
@@ -141,7 +148,10 @@ async function knownLabels(store: ArtifactStore, settings: QualityJobSettings, p
     check: (loaded) => checkOutcomes(loaded, source),
   };
   const labels = new Map<string, number>();
-  const rows = await readSideTable(store, table, [source.label], problems, `${quoteName(source.label)} IS NOT NULL`);
+  const rows = await readSideTable(store, table, [source.label], problems, {
+    where: `${quoteName(source.label)} IS NOT NULL`,
+    keys,
+  });
   let other = 0;
   for (const row of rows ?? []) {
     const value = Number(row[source.label]);

@@ -19,6 +19,7 @@ import { readBankClock, seedBank } from '../../onprem-agent/seed/synthetic-bank'
 import { FilesystemStore } from '../../onprem-agent/sink/filesystem-store';
 import { SqliteSource } from '../../onprem-agent/source/sqlite-source';
 import { CuratedTables } from '../../stepfunctions/curated/curated-table';
+import { readSideTable, type SideRow, type SideTable } from '../../stepfunctions/curated/side-table';
 import { quoteText, withEngine } from '../../stepfunctions/curated/duckdb-engine';
 import { loadManifest } from '../../stepfunctions/extract-manifest';
 import { binaryMetrics } from '../../stepfunctions/model-metrics';
@@ -293,4 +294,37 @@ test('an outcomes extract without its label is refused before it makes a table; 
   await captureScores(odd.capturePrefix, [...loans.keys()], loans);
   const counted = await runQualityJob(odd.store, settings, new Date('2026-11-02T12:00:00Z'));
   expect(counted.problems).toEqual(['3 outcome(s) of defaulted_12m are neither 0 nor 1: left out']);
+});
+
+test('a side-table reader given keys reads only their rows, each at the version the whole table has', async () => {
+  const ws = workspace();
+  await ws.extract();
+  advanceBank(ws.bank, { days: 30 });
+  await ws.extract(); // a second version of the loans whose outcome changed
+  const table: SideTable = {
+    dataset: 'loan_outcomes',
+    keyColumn: 'loan_id',
+    trainingDataset: 'loans',
+    buckets,
+    mergeLanded: true,
+    kind: 'outcomes',
+    awaitedBy: 'this test',
+    check: () => undefined,
+  };
+  const problems: string[] = [];
+  const whole = (await readSideTable(ws.store, table, ['defaulted_12m'], problems))!;
+  const picked = whole.filter((_, i) => i % 31 === 0).map((r) => String(r.k));
+  expect(picked.length).toBeGreaterThan(10);
+  const keys = [...picked, 'no-such-key', "a 'quoted' key"];
+  const some = (await readSideTable(ws.store, table, ['defaulted_12m'], problems, { keys }))!;
+  const byKey = (rows: readonly SideRow[]) => [...rows].sort((a, b) => String(a.k).localeCompare(String(b.k)));
+  expect(byKey(some)).toEqual(byKey(whole.filter((r) => picked.includes(String(r.k)))));
+  // With a condition too, and with no keys at all.
+  const known = await readSideTable(ws.store, table, ['defaulted_12m'], problems, {
+    where: '"defaulted_12m" IS NOT NULL',
+    keys,
+  });
+  expect(byKey(known!)).toEqual(byKey(some.filter((r) => r.defaulted_12m !== null)));
+  expect(await readSideTable(ws.store, table, ['defaulted_12m'], problems, { keys: [] })).toEqual([]);
+  expect(problems).toEqual([]);
 });
