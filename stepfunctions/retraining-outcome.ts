@@ -37,7 +37,7 @@ interface FinalState {
   readonly gate?: { readonly promote?: boolean; readonly reasons?: readonly string[] };
   readonly approval?: { readonly approver?: string };
   readonly approvalError?: { readonly Error?: string; readonly Cause?: string };
-  readonly decision?: { readonly reasons?: readonly string[] };
+  readonly decision?: { readonly reasons?: readonly string[]; readonly reason?: string; readonly approver?: string };
   readonly deployed?: { readonly modelVersion?: string };
 }
 
@@ -63,7 +63,11 @@ export function retrainingOutcome(
     return { outcome: 'Promoted', modelVersion, metrics, ...(approver ? { approver } : {}) };
   }
   if (final.approvalError) {
-    const decision = parseApprovalDecision(final.approvalError.Cause);
+    // Whom RecordRejection recorded (the trail's principal) over the name the task's answer carried.
+    const recorded = final.decision?.reason !== undefined ? final.decision : undefined;
+    const decision = recorded
+      ? { approver: recorded.approver, reason: recorded.reason! }
+      : parseApprovalDecision(final.approvalError.Cause);
     return {
       outcome: 'Rejected',
       modelVersion,

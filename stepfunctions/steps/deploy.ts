@@ -13,7 +13,7 @@
 import { models, s3Uri } from '../../contracts/s3-layout';
 import type { ArtifactStore } from '../artifact-store';
 import { type ChampionPointer, readChampion } from '../champion';
-import { type ApprovalTrail, stateMachinePrincipal } from '../governance/approval-trail';
+import { type ApprovalTrail, stateMachinePrincipal, type TrailRecord } from '../governance/approval-trail';
 import { decisionAfterRequest, describeEntry } from '../governance/approval-decision';
 import { writeModelCard } from '../governance/model-card-writer';
 import { modelVersionOf, type ModelRegistry } from '../model-registry';
@@ -276,15 +276,18 @@ function failureOf(error: DeployInput['error']): string {
 /**
  * RecordRejection: the Gate or the approver said no; the champion keeps serving. An approver's rejection is
  * recorded with the principal and reason of the `rejected` entry the trail holds after the request (where there is
- * a trail); the failure's cause (who and why, as the answer to the waiting task gave them) only without one.
+ * a trail); the failure's cause (who and why, as the answer to the waiting task gave them) only without one. A
+ * rejection the trail does not hold (the waiting task failed by a caller who read its token, around
+ * `mlp approve`) is recorded without an approver, and the trail records it as the state machine's: the name the
+ * answer carried is typed, not authenticated. The output names whom the registry recorded.
  */
 export function recordRejectionStep(
   deps: Pick<DeployDependencies, 'registry' | 'store' | 'settings' | 'trail' | 'now'>,
 ) {
-  const { registry, trail } = deps;
+  const { registry, trail, settings } = deps;
   return async (
     input: Pick<DeployInput, 'registration' | 'gate'> & { approvalError?: { Cause?: string } },
-  ): Promise<{ promoted: false; reasons: string[] }> => {
+  ): Promise<{ promoted: false; reasons: string[]; reason?: string; approver?: string }> => {
     const arn = input.registration.modelPackageArn;
     if (!input.approvalError) {
       await registry.decide(arn, 'Rejected', input.gate.reasons);
@@ -292,19 +295,35 @@ export function recordRejectionStep(
       return { promoted: false, reasons: input.gate.reasons };
     }
     let decision = parseApprovalDecision(input.approvalError.Cause);
+    let unrecorded: TrailRecord | undefined;
     if (trail) {
-      const modelVersion = modelVersionOf(input.registration.modelPackageArn);
+      const modelVersion = modelVersionOf(arn);
       const recorded = decisionAfterRequest(await trail.entries(), modelVersion);
-      // Nobody answering is recorded by the state machine itself: no approver then.
       if (recorded?.event === 'rejected') {
+        // Nobody answering is recorded by the state machine itself: no approver then.
         const human = recorded.principal.kind !== 'state-machine';
         decision = { ...(human ? { approver: recorded.principal.id } : {}), reason: recorded.reason ?? '' };
+      } else {
+        const reason =
+          'the waiting task was failed outside mlp approve: the approval trail holds no rejection' +
+          `${recorded ? ` (it holds ${describeEntry(recorded)})` : ''}, so no approver is recorded ` +
+          "(CloudTrail's SendTaskFailure event names the caller)";
+        decision = { reason };
+        unrecorded = {
+          environment: settings.envName,
+          modelVersion,
+          event: 'rejected',
+          principal: stateMachinePrincipal(settings.envName),
+          reason,
+          details: { modelPackageArn: arn },
+        };
       }
     }
     const reasons = [`approval declined${decision.approver ? ` by ${decision.approver}` : ''}: ${decision.reason}`];
     const approver = decision.approver && !approverProblem(decision.approver) ? decision.approver : undefined;
     await registry.decide(arn, 'Rejected', reasons, approver);
+    if (unrecorded) await trail?.append(unrecorded, { once: true });
     await recordModelCard(deps, arn);
-    return { promoted: false, reasons };
+    return { promoted: false, reasons, reason: decision.reason, ...(approver ? { approver } : {}) };
   };
 }

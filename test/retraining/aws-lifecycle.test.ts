@@ -14,13 +14,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { approve } from '../../cli/actions/approve';
 import { audit } from '../../cli/actions/audit';
 import { card } from '../../cli/actions/card';
 import type { FairnessReport } from '../../contracts/fairness';
 import { models } from '../../contracts/s3-layout';
-import { STATE } from '../../contracts/retraining-states';
+import { APPROVAL_REJECTED, STATE } from '../../contracts/retraining-states';
 import { polyfillWithResolvers } from '../../local/local-retraining';
 import { loadAgentConfig } from '../../onprem-agent/config/agent-config';
 import { runExtract } from '../../onprem-agent/extract/run-extract';
@@ -31,7 +31,7 @@ import { approvalTrailUri, type RetrainingSettings } from '../../stepfunctions/r
 import { S3ArtifactStore } from '../../stepfunctions/artifact-store';
 import { ApprovalTrail } from '../../stepfunctions/governance/approval-trail';
 import { modelVersionOf } from '../../stepfunctions/model-registry';
-import { retrainingOutcome } from '../../stepfunctions/retraining-outcome';
+import { approvalRejectionCause, retrainingOutcome } from '../../stepfunctions/retraining-outcome';
 import { AwsWorld, type Caller, type RecordedCall } from '../support/aws/aws-world';
 import { StageResolver } from '../support/aws/stage-resolver';
 import { runWorldExecution, type WorldExecution } from '../support/aws/world-state-machine';
@@ -681,6 +681,37 @@ describe('prod, where a human decides', () => {
     expect(JSON.stringify(execution)).toContain('ApprovalNotRecorded');
     prod.expectChampion('mlp-prod-loans/2');
     expect(prod.world.packages.at(-1)).toMatchObject({ status: 'Rejected' });
+  });
+
+  test('a rejection answered around the trail is recorded without an approver: the typed name is not taken', async () => {
+    const published = prod.world.messages.length;
+    const answering = (async () => {
+      while (prod.world.messages.length === published) await new Promise((done) => setTimeout(done, 50));
+      // Whoever holds states:SendTaskFailure fails the token directly, naming someone else.
+      const [execution] = [...prod.world.executions.values()].filter((e) => e.status === 'RUNNING');
+      const client = new SFNClient(prod.world.clientConfig(prod.operator));
+      await client.send(
+        new SendTaskFailureCommand({
+          taskToken: `token-${execution.name}`,
+          error: APPROVAL_REJECTED,
+          cause: approvalRejectionCause({ approver: 'jane', reason: 'typed, not authenticated' }),
+        }),
+      );
+    })();
+    const execution = await prod.run();
+    await answering;
+    expect(execution.path.slice(-2)).toEqual(['RecordRejection', 'NotPromoted']);
+    const outcome = outcomeOf(execution);
+    expect(outcome).toMatchObject({ outcome: 'Rejected', reason: expect.stringContaining('outside mlp approve') });
+    expect(outcome).not.toHaveProperty('approver');
+    const version = prod.world.packages.at(-1)!;
+    expect(version.status).toBe('Rejected');
+    expect(version.metadata.approver).toBeUndefined();
+    const trail = await prodTrail().ofVersion(`${version.group}/${version.version}`);
+    expect(trail.map((e) => e.event)).toEqual(['gate-passed', 'approval-requested', 'rejected']);
+    expect(trail[2]).toMatchObject({ principal: { kind: 'state-machine' } });
+    expect(JSON.stringify(trail)).not.toContain('typed, not authenticated');
+    prod.expectChampion('mlp-prod-loans/2');
   });
 });
 

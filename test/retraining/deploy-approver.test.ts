@@ -11,10 +11,18 @@ import { localSettings } from '../../local/local-home';
 import { LocalArtifactStore } from '../../local/local-artifact-store';
 import { LocalModelRegistry } from '../../local/local-model-registry';
 import { LocalScorerDeployment } from '../../local/local-scorer-deployment';
+import { modelVersionOf } from '../../stepfunctions/model-registry';
 import { StepError } from '../../stepfunctions/step-error';
 import { ApprovalTrail, recordApprovalRequest } from '../../stepfunctions/governance/approval-trail';
 import { recordApprovalDecision } from '../../stepfunctions/governance/approval-decision';
-import { type DeployInput, deployStep, finishDeployStep, rollBackDeployStep } from '../../stepfunctions/steps/deploy';
+import { approvalRejectionCause, retrainingOutcome } from '../../stepfunctions/retraining-outcome';
+import {
+  type DeployInput,
+  deployStep,
+  finishDeployStep,
+  recordRejectionStep,
+  rollBackDeployStep,
+} from '../../stepfunctions/steps/deploy';
 
 const root = mkdtempSync(join(tmpdir(), 'mlp-deploy-approver-'));
 const store = new LocalArtifactStore(join(root, 's3'));
@@ -117,4 +125,63 @@ test('Deploy refuses, before any write, an approval the approval trail does not 
       reason: 'late',
     }),
   ).rejects.toThrow(/mlp-prod-loans\/1 is not waiting for approval: its latest entry is #\d+ rejected/);
+});
+
+test('RecordRejection records the rejection the trail holds; one answered around it gets no approver, typed names aside', async () => {
+  const trailStore = new LocalArtifactStore(join(root, 'rejection-s3'));
+  const trail = new ApprovalTrail(trailStore, 's3://mlp-local-prod-audit/approvals/prod/');
+  const record = recordRejectionStep({ ...deps, store: trailStore, registry, trail });
+  /** A registered version waiting at Approve, failed with a Cause that names `approver`. */
+  const waiting = async () => {
+    const modelPackageArn = await registry.register({
+      ModelPackageGroupName: 'mlp-prod-loans',
+      ModelApprovalStatus: 'PendingManualApproval',
+      InferenceSpecification: { Containers: [{ Image: 'xgboost', ModelDataUrl: 's3://m/m.tar.gz' }] },
+    } as never);
+    await recordApprovalRequest(trail, 'prod', { modelPackageArn, execution: `e-${modelPackageArn.at(-1)}` });
+    const cause = approvalRejectionCause({ approver: 'jane.obrien', reason: 'typed into SendTaskFailure' });
+    return { registration: { modelPackageArn }, gate: { reasons: [] }, approvalError: { Cause: cause } } as never;
+  };
+  const version = async (arn: string) => (await registry.list()).find((v) => v.modelPackageArn === arn)!;
+
+  // Through mlp approve: the trail's principal and reason, not the Cause's.
+  const first = await waiting();
+  const arn1 = (first as DeployInput).registration.modelPackageArn;
+  const risk = 'arn:aws:sts::1:assumed-role/Approver/risk.officer';
+  await recordApprovalDecision(trail, 'prod', modelVersionOf(arn1), {
+    approve: false,
+    principal: { kind: 'iam', id: risk },
+    reason: 'calibration drifts',
+  });
+  const recorded = await record(first);
+  expect(recorded).toMatchObject({ approver: risk, reason: 'calibration drifts' });
+  expect(await version(arn1)).toMatchObject({ status: 'Rejected', approver: risk });
+
+  // Around it (the task failed by whoever read its token): no approver anywhere, and the trail says so.
+  const second = await waiting();
+  const arn2 = (second as DeployInput).registration.modelPackageArn;
+  const around = await record(second);
+  expect(around.approver).toBeUndefined();
+  expect(around.reason).toMatch(
+    /^the waiting task was failed outside mlp approve: the approval trail holds no rejection/,
+  );
+  expect((await version(arn2)).approver).toBeUndefined();
+  expect((await version(arn2)).status).toBe('Rejected');
+  const entries = await trail.ofVersion(modelVersionOf(arn2));
+  expect(entries.at(-1)).toMatchObject({
+    event: 'rejected',
+    principal: { kind: 'state-machine' },
+    reason: around.reason,
+  });
+  expect(JSON.stringify(entries)).not.toContain('jane.obrien');
+  // What mlp retrain prints is whom the registry recorded.
+  const outcome = retrainingOutcome('SUCCEEDED', { ...(second as object), decision: around });
+  expect(outcome).toMatchObject({ outcome: 'Rejected', reason: around.reason });
+  expect(outcome).not.toHaveProperty('approver');
+  expect(retrainingOutcome('SUCCEEDED', { ...(first as object), decision: recorded })).toMatchObject({
+    approver: risk,
+  });
+  // A retried RecordRejection records it once.
+  await record(second);
+  expect((await trail.ofVersion(modelVersionOf(arn2))).length).toBe(entries.length);
 });
